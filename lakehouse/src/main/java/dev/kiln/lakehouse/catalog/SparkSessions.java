@@ -1,0 +1,67 @@
+package dev.kiln.lakehouse.catalog;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.kiln.lakehouse.config.ConfigException;
+import dev.kiln.lakehouse.config.LakehouseSettings;
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Starts the SparkSession Kiln jobs run in: Delta's extension and catalog, Hive support backed by the
+ * lakehouse's metastore (embedded Derby under the root, or an external Hive metastore), and the
+ * configured Spark settings. Settings that spark-submit already put on the command line win over
+ * Kiln's defaults, so {@code spark-submit --conf k=v} behaves as users expect.
+ */
+public final class SparkSessions {
+    private SparkSessions() {}
+
+    public static SparkSession open(LakehouseSettings settings) {
+        requireNonNull(settings, "settings is null");
+        SparkConf submitted = new SparkConf(); // holds spark.* system properties set by spark-submit
+        SparkSession.Builder builder = SparkSession.builder().appName(settings.appName());
+        if (!submitted.contains("spark.master")) {
+            builder.master(settings.sparkMaster());
+        }
+        for (Map.Entry<String, String> e : catalogConf(settings).entrySet()) {
+            builder.config(e.getKey(), e.getValue());
+        }
+        for (Map.Entry<String, String> e : settings.sparkConf().entrySet()) {
+            if (!submitted.contains(e.getKey())) {
+                builder.config(e.getKey(), e.getValue());
+            }
+        }
+        if (settings.catalog() == LakehouseSettings.CatalogType.EMBEDDED && System.getProperty("derby.stream.error.file") == null
+                && System.getProperty("derby.system.home") == null) {
+            // Otherwise Derby drops derby.log into whatever directory the job was started from.
+            System.setProperty("derby.stream.error.file", settings.metastoreDir() + "/derby.log");
+        }
+        return builder.enableHiveSupport().getOrCreate();
+    }
+
+    /**
+     * The settings any Spark session needs to see Kiln's catalog; also what {@code kiln catalog-conf}
+     * prints for {@code spark-sql} and notebooks.
+     */
+    public static Map<String, String> catalogConf(LakehouseSettings settings) {
+        java.util.LinkedHashMap<String, String> conf = new java.util.LinkedHashMap<>();
+        conf.put("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension");
+        conf.put("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog");
+        conf.put("spark.sql.catalogImplementation", "hive");
+        conf.put("spark.sql.warehouse.dir", settings.warehouseDir());
+        switch (settings.catalog()) {
+            case EMBEDDED -> {
+                if (!settings.root().startsWith("file:")) {
+                    throw new ConfigException("kiln.lakehouse.catalog.type", "the embedded catalog needs a local"
+                            + " kiln.lakehouse.root, got " + settings.root() + "; use catalog.type = hive with a"
+                            + " metastore-uri for hdfs:// or s3a:// roots");
+                }
+                conf.put("spark.hadoop.javax.jdo.option.ConnectionURL",
+                        "jdbc:derby:;databaseName=" + settings.metastoreDir() + ";create=true");
+            }
+            case HIVE -> conf.put("spark.hadoop.hive.metastore.uris", settings.metastoreUri().orElseThrow());
+        }
+        return conf;
+    }
+}

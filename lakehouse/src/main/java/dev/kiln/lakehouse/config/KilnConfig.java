@@ -1,0 +1,300 @@
+package dev.kiln.lakehouse.config;
+
+import static java.util.Objects.requireNonNull;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigList;
+import com.typesafe.config.ConfigRenderOptions;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+import dev.kiln.lakehouse.catalog.Identifiers;
+import dev.kiln.lakehouse.ingest.ColumnContract;
+import dev.kiln.lakehouse.ingest.DatasetSpec;
+import dev.kiln.lakehouse.ingest.DerivedColumn;
+import dev.kiln.lakehouse.ingest.Expectation;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import org.apache.spark.sql.types.DataType;
+
+/**
+ * Kiln's configuration, parsed and validated in one place. Every problem is reported with the config
+ * path it comes from, e.g. {@code datasets.flights.partition-by[0]: unknown column 'flightdate'}.
+ */
+public final class KilnConfig {
+    private final Config config;
+    private final LakehouseSettings lakehouse;
+    private final Map<String, DatasetSpec> datasets;
+    private final String hash;
+
+    private KilnConfig(Config config, LakehouseSettings lakehouse, Map<String, DatasetSpec> datasets, String hash) {
+        this.config = config;
+        this.lakehouse = lakehouse;
+        this.datasets = datasets;
+        this.hash = hash;
+    }
+
+    /** Parses a resolved configuration; {@code extraSparkConf} (from {@code --conf spark.*}) wins over the file. */
+    public static KilnConfig parse(Config resolved, Map<String, String> extraSparkConf) {
+        requireNonNull(resolved, "resolved is null");
+        LakehouseSettings lakehouse = parseLakehouse(resolved, extraSparkConf);
+        Map<String, DatasetSpec> datasets = new TreeMap<>();
+        if (resolved.hasPath("datasets")) {
+            for (String name : resolved.getObject("datasets").keySet()) {
+                datasets.put(name, parseDataset(resolved, name));
+            }
+        }
+        String rendered = resolved.root().withOnlyKey("kiln").withFallback(resolved.root().withOnlyKey("datasets"))
+                .render(ConfigRenderOptions.concise()) + new TreeMap<>(extraSparkConf);
+        return new KilnConfig(resolved, lakehouse, Map.copyOf(datasets), sha256(rendered).substring(0, 16));
+    }
+
+    /** The raw configuration, for modules that parse their own sections. */
+    public Config config() {
+        return config;
+    }
+
+    public LakehouseSettings lakehouse() {
+        return lakehouse;
+    }
+
+    public Map<String, DatasetSpec> datasets() {
+        return datasets;
+    }
+
+    /** Looks a dataset up by name; the error lists the known ones. */
+    public DatasetSpec dataset(String name) {
+        DatasetSpec spec = datasets.get(name);
+        if (spec == null) {
+            throw new ConfigException("datasets." + name,
+                    "unknown dataset '" + name + "' (known: " + String.join(", ", datasets.keySet()) + ")");
+        }
+        return spec;
+    }
+
+    /** A short hash of the effective configuration, recorded with each job run. */
+    public String hash() {
+        return hash;
+    }
+
+    private static LakehouseSettings parseLakehouse(Config c, Map<String, String> extraSparkConf) {
+        String root = string(c, "kiln.lakehouse.root");
+        String catalogText = string(c, "kiln.lakehouse.catalog.type").toUpperCase(Locale.ROOT);
+        LakehouseSettings.CatalogType catalog;
+        try {
+            catalog = LakehouseSettings.CatalogType.valueOf(catalogText);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("kiln.lakehouse.catalog.type",
+                    "expected 'embedded' or 'hive', got '" + catalogText.toLowerCase(Locale.ROOT) + "'");
+        }
+        Optional<String> metastoreUri = c.hasPath("kiln.lakehouse.catalog.metastore-uri")
+                ? Optional.of(string(c, "kiln.lakehouse.catalog.metastore-uri")).filter(s -> !s.isBlank())
+                : Optional.empty();
+        if (catalog == LakehouseSettings.CatalogType.HIVE && metastoreUri.isEmpty()) {
+            throw new ConfigException("kiln.lakehouse.catalog.metastore-uri",
+                    "required when kiln.lakehouse.catalog.type = hive (e.g. thrift://metastore:9083)");
+        }
+        Map<String, String> sparkConf = new LinkedHashMap<>();
+        if (c.hasPath("kiln.spark.conf")) {
+            for (Map.Entry<String, ConfigValue> e : c.getObject("kiln.spark.conf").entrySet()) {
+                sparkConf.put(e.getKey(), String.valueOf(e.getValue().unwrapped()));
+            }
+        }
+        sparkConf.putAll(extraSparkConf);
+        return new LakehouseSettings(
+                normalizeRoot(root),
+                catalog,
+                metastoreUri,
+                string(c, "kiln.spark.master"),
+                string(c, "kiln.spark.app-name"),
+                sparkConf);
+    }
+
+    /** A root without a scheme is a local path, made absolute against the working directory. */
+    static String normalizeRoot(String root) {
+        if (root.isBlank()) {
+            throw new ConfigException("kiln.lakehouse.root", "must not be empty");
+        }
+        if (root.matches("^[A-Za-z][A-Za-z0-9+.-]*:.*")) {
+            return root;
+        }
+        return Path.of(root).toAbsolutePath().normalize().toUri().toString();
+    }
+
+    private static DatasetSpec parseDataset(Config c, String name) {
+        String base = "datasets." + name;
+        if (!Identifiers.isPlain(name)) {
+            throw new ConfigException(base, "dataset name '" + name + "' is not a plain identifier");
+        }
+        Config d = c.getConfig(base);
+        String table = d.hasPath("table") ? string(d, "table", base + ".table") : name;
+        if (!Identifiers.isPlain(table)) {
+            throw new ConfigException(base + ".table", "'" + table + "' is not a plain identifier");
+        }
+        String format = string(d, "source.format", base + ".source.format").toLowerCase(Locale.ROOT);
+        if (!Set.of("csv", "json", "parquet").contains(format)) {
+            throw new ConfigException(base + ".source.format", "expected csv, json or parquet, got '" + format + "'");
+        }
+        String path = string(d, "source.path", base + ".source.path");
+        Map<String, String> options = new TreeMap<>();
+        if (d.hasPath("source.options")) {
+            d.getObject("source.options").forEach((k, v) -> options.put(k, String.valueOf(v.unwrapped())));
+        }
+
+        List<ColumnContract> columns = new ArrayList<>();
+        Set<String> known = new LinkedHashSet<>();
+        List<? extends Config> schema = configList(d, "schema", base + ".schema");
+        if (schema.isEmpty()) {
+            throw new ConfigException(base + ".schema", "a dataset needs at least one column in its contract");
+        }
+        for (int i = 0; i < schema.size(); i++) {
+            String at = base + ".schema[" + i + "]";
+            Config col = schema.get(i);
+            String colName = identifier(string(col, "name", at + ".name"), at + ".name");
+            String typeText = string(col, "type", at + ".type");
+            DataType type;
+            try {
+                type = DataType.fromDDL(typeText);
+            } catch (Exception e) { // ParseException is checked in Java's eyes
+                throw new ConfigException(at + ".type", "unknown type '" + typeText + "' (Spark SQL types: int, bigint,"
+                        + " double, decimal(10,2), string, boolean, date, timestamp, ...)");
+            }
+            boolean nullable = !col.hasPath("nullable") || col.getBoolean("nullable");
+            if (!known.add(colName)) {
+                throw new ConfigException(at + ".name", "duplicate column '" + colName + "'");
+            }
+            columns.add(new ColumnContract(colName, type, nullable));
+        }
+
+        List<DerivedColumn> derived = new ArrayList<>();
+        List<? extends Config> derivedConfigs = d.hasPath("derived") ? configList(d, "derived", base + ".derived") : List.of();
+        for (int i = 0; i < derivedConfigs.size(); i++) {
+            String at = base + ".derived[" + i + "]";
+            String colName = identifier(string(derivedConfigs.get(i), "name", at + ".name"), at + ".name");
+            if (!known.add(colName)) {
+                throw new ConfigException(at + ".name", "column '" + colName + "' is already defined");
+            }
+            derived.add(new DerivedColumn(colName, string(derivedConfigs.get(i), "expr", at + ".expr")));
+        }
+
+        String eventTime = identifier(string(d, "event-time", base + ".event-time"), base + ".event-time");
+        requireKnown(known, eventTime, base + ".event-time");
+        List<String> partitionBy = identifiers(d, "partition-by", base + ".partition-by", known);
+        List<String> keys = identifiers(d, "keys", base + ".keys", known);
+
+        List<Expectation> expectations = new ArrayList<>();
+        List<? extends Config> expectationConfigs =
+                d.hasPath("expectations") ? configList(d, "expectations", base + ".expectations") : List.of();
+        Set<String> expectationNames = new LinkedHashSet<>();
+        for (int i = 0; i < expectationConfigs.size(); i++) {
+            String at = base + ".expectations[" + i + "]";
+            String expName = identifier(string(expectationConfigs.get(i), "name", at + ".name"), at + ".name");
+            if (!expectationNames.add(expName)) {
+                throw new ConfigException(at + ".name", "duplicate expectation '" + expName + "'");
+            }
+            expectations.add(new Expectation(expName, string(expectationConfigs.get(i), "expr", at + ".expr")));
+        }
+
+        String modeText = d.hasPath("write-mode") ? string(d, "write-mode", base + ".write-mode") : "append";
+        DatasetSpec.WriteMode mode;
+        try {
+            mode = DatasetSpec.WriteMode.valueOf(modeText.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(base + ".write-mode", "expected 'append' or 'merge', got '" + modeText + "'");
+        }
+        if (mode == DatasetSpec.WriteMode.MERGE && keys.isEmpty()) {
+            throw new ConfigException(base + ".keys", "write-mode = merge needs key columns to upsert on");
+        }
+        boolean allowNewColumns = d.hasPath("allow-new-columns") && d.getBoolean("allow-new-columns");
+        String description = d.hasPath("description") ? d.getString("description") : "";
+
+        return new DatasetSpec(name, table, description, format, path, options, columns, derived, eventTime,
+                partitionBy, expectations, keys, mode, allowNewColumns);
+    }
+
+    private static List<String> identifiers(Config d, String key, String at, Set<String> known) {
+        if (!d.hasPath(key)) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        List<String> raw;
+        try {
+            raw = d.getStringList(key);
+        } catch (com.typesafe.config.ConfigException e) {
+            throw new ConfigException(at, "expected a list of column names");
+        }
+        for (int i = 0; i < raw.size(); i++) {
+            String name = identifier(raw.get(i), at + "[" + i + "]");
+            requireKnown(known, name, at + "[" + i + "]");
+            if (out.contains(name)) {
+                throw new ConfigException(at + "[" + i + "]", "duplicate column '" + name + "'");
+            }
+            out.add(name);
+        }
+        return List.copyOf(out);
+    }
+
+    private static void requireKnown(Set<String> known, String name, String at) {
+        if (!known.contains(name)) {
+            throw new ConfigException(at, "unknown column '" + name + "' (known: " + String.join(", ", known) + ")");
+        }
+    }
+
+    private static String identifier(String value, String at) {
+        if (!Identifiers.isPlain(value)) {
+            throw new ConfigException(at, "'" + value + "' is not a plain identifier");
+        }
+        return value.toLowerCase(Locale.ROOT);
+    }
+
+    private static String string(Config c, String path) {
+        return string(c, path, path);
+    }
+
+    private static String string(Config c, String key, String at) {
+        if (!c.hasPath(key)) {
+            throw new ConfigException(at, "missing");
+        }
+        ConfigValue v = c.getValue(key);
+        if (v.valueType() == ConfigValueType.OBJECT || v.valueType() == ConfigValueType.LIST) {
+            throw new ConfigException(at, "expected a single value, got " + v.valueType().name().toLowerCase(Locale.ROOT));
+        }
+        return String.valueOf(v.unwrapped());
+    }
+
+    private static List<? extends Config> configList(Config c, String key, String at) {
+        if (!c.hasPath(key)) {
+            throw new ConfigException(at, "missing");
+        }
+        ConfigValue v = c.getValue(key);
+        if (!(v instanceof ConfigList list)) {
+            throw new ConfigException(at, "expected a list");
+        }
+        for (int i = 0; i < list.size(); i++) {
+            if (list.get(i).valueType() != ConfigValueType.OBJECT) {
+                throw new ConfigException(at + "[" + i + "]", "expected an object");
+            }
+        }
+        return c.getConfigList(key);
+    }
+
+    static String sha256(String text) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            return HexFormat.of().formatHex(md.digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

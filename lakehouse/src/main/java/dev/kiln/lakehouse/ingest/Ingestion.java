@@ -1,0 +1,281 @@
+package dev.kiln.lakehouse.ingest;
+
+import static java.util.Objects.requireNonNull;
+import static org.apache.spark.sql.functions.col;
+
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.catalog.Lakehouse;
+import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.quality.ContractValidation;
+import dev.kiln.lakehouse.quality.ValidatedBatch;
+import io.delta.tables.DeltaMergeBuilder;
+import io.delta.tables.DeltaTable;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.DataFrameReader;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * Ingests one batch of a dataset's source files into {@code raw.<table>}, with rows that break the
+ * contract in {@code raw.<table>_quarantine}.
+ *
+ * <p>Commit semantics: each table gets one Delta commit per batch, tagged with Delta's idempotent-write
+ * transaction id {@code kiln-ingest:<dataset>:<batch id>}. Re-running a batch that committed adds
+ * nothing; a run that crashed between the two commits is completed by re-running it (Delta skips the
+ * commit that already happened). The batch id is derived from the matched files (path, size,
+ * modification time) unless given, so a re-run over the same files is recognized. Nothing is written
+ * when the batch fails before its commits (missing or empty source, unreadable file, contract or
+ * schema-evolution refusal).
+ */
+public final class Ingestion {
+    private static final Pattern BATCH_ID = Pattern.compile("[A-Za-z0-9_.:-]{1,100}");
+    private static final int HISTORY_LOOKBACK = 100;
+
+    private final Lakehouse lakehouse;
+    private final Consumer<String> progress;
+
+    public Ingestion(Lakehouse lakehouse, Consumer<String> progress) {
+        this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
+        this.progress = requireNonNull(progress, "progress is null");
+    }
+
+    public IngestResult ingest(DatasetSpec spec, Optional<String> explicitBatchId) {
+        requireNonNull(spec, "spec is null");
+        SparkSession spark = lakehouse.spark();
+        TableName table = spec.tableName();
+        TableName quarantine = spec.quarantineTableName();
+
+        SourceFiles files = SourceFiles.list(spec.path(), spark.sparkContext().hadoopConfiguration());
+        String batchId = explicitBatchId.orElseGet(() -> files.batchId(spec.name()));
+        if (!BATCH_ID.matcher(batchId).matches()) {
+            throw new KilnException("batch id '" + batchId + "' may hold only letters, digits and _ . : -");
+        }
+        String appId = "kiln-ingest:" + spec.name() + ":" + batchId;
+        String marker = "kiln-batch:" + spec.name() + ":" + batchId;
+        progress.accept(String.format("ingest %s: batch %s, %d source file(s) under %s", spec.name(), batchId,
+                files.files().size(), spec.path()));
+
+        Optional<Map<String, String>> dataCommit = commitMetrics(table, marker);
+        Optional<Map<String, String>> quarantineCommit = commitMetrics(quarantine, marker);
+        if (dataCommit.isPresent() && quarantineCommit.isPresent()) {
+            return new IngestResult(spec.name(), batchId, table, quarantine, files.paths(), 0, 0, 0, true,
+                    lakehouse.version(table));
+        }
+
+        Dataset<Row> source = read(spark, spec, files);
+        long rowsRead;
+        try {
+            rowsRead = source.count();
+        } catch (Exception e) { // SparkException is checked in Java's eyes
+            throw new KilnException("cannot read the source files of dataset '" + spec.name() + "': "
+                    + rootMessage(e), e);
+        }
+        if (rowsRead == 0) {
+            throw new KilnException("the source files of dataset '" + spec.name() + "' hold no rows; nothing was written");
+        }
+        progress.accept(String.format("ingest %s: %,d rows read; checking contract and writing", spec.name(), rowsRead));
+
+        Timestamp ingestedAt = Timestamp.from(Instant.now());
+        ValidatedBatch batch = ContractValidation.validate(spec, source, batchId, ingestedAt);
+        boolean evolve = checkSchemaEvolution(spec, table, batch.accepted().schema());
+        lakehouse.createIfMissing(table, batch.accepted().schema(), spec.partitionBy(),
+                spec.description().isBlank() ? "Kiln dataset " + spec.name() : spec.description());
+        lakehouse.createIfMissing(quarantine, batch.quarantined().schema(), List.of(),
+                "Rows of dataset " + spec.name() + " that broke its contract");
+
+        try {
+            if (dataCommit.isEmpty()) {
+                if (spec.writeMode() == DatasetSpec.WriteMode.MERGE) {
+                    merge(spec, table, batch.accepted(), appId, marker, evolve);
+                } else {
+                    batch.accepted().write().format("delta").mode("append")
+                            .option("txnAppId", appId).option("txnVersion", "0")
+                            .option("userMetadata", marker)
+                            .option("mergeSchema", String.valueOf(evolve))
+                            .save(lakehouse.locationOf(table));
+                }
+            }
+            if (quarantineCommit.isEmpty()) {
+                batch.quarantined().write().format("delta").mode("append")
+                        .option("txnAppId", appId).option("txnVersion", "0")
+                        .option("userMetadata", marker)
+                        .option("mergeSchema", "true")
+                        .save(lakehouse.locationOf(quarantine));
+            }
+        } catch (KilnException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new KilnException("ingest of dataset '" + spec.name() + "' failed: " + rootMessage(e), e);
+        }
+
+        long written = commitMetrics(table, marker).map(m -> spec.writeMode() == DatasetSpec.WriteMode.MERGE
+                ? metric(m, "numTargetRowsInserted") + metric(m, "numTargetRowsUpdated")
+                : metric(m, "numOutputRows")).orElse(0L);
+        long quarantined = commitMetrics(quarantine, marker).map(m -> metric(m, "numOutputRows")).orElse(0L);
+        if (written + quarantined != rowsRead) {
+            throw new IllegalStateException(String.format("batch %s of %s: rows read %d != written %d + quarantined %d",
+                    batchId, spec.name(), rowsRead, written, quarantined));
+        }
+        return new IngestResult(spec.name(), batchId, table, quarantine, files.paths(), rowsRead, written, quarantined,
+                false, lakehouse.version(table));
+    }
+
+    private static Dataset<Row> read(SparkSession spark, DatasetSpec spec, SourceFiles files) {
+        String[] paths = files.paths().toArray(String[]::new);
+        DataFrameReader reader = spark.read().options(spec.options());
+        Dataset<Row> df;
+        try {
+            switch (spec.format()) {
+                case "parquet" -> df = reader.parquet(paths);
+                case "csv" -> {
+                    // Column names come from the header; every value is read as text and typed by the contract.
+                    Map<String, String> opts = new java.util.HashMap<>(spec.options());
+                    opts.putIfAbsent("header", "true");
+                    StructType header = spark.read().options(opts).option("inferSchema", "false").csv(paths).schema();
+                    StructType text = new StructType();
+                    for (StructField f : header.fields()) {
+                        text = text.add(f.name().toLowerCase(Locale.ROOT), DataTypes.StringType, true);
+                    }
+                    text = text.add(ContractValidation.CORRUPT_RECORD, DataTypes.StringType, true);
+                    df = spark.read().options(opts).schema(text)
+                            .option("mode", "PERMISSIVE").option("enforceSchema", "true")
+                            .option("columnNameOfCorruptRecord", ContractValidation.CORRUPT_RECORD)
+                            .csv(paths);
+                }
+                case "json" -> {
+                    StructType text = new StructType();
+                    for (ColumnContract c : spec.columns()) {
+                        text = text.add(c.name(), DataTypes.StringType, true);
+                    }
+                    if (spec.allowNewColumns()) {
+                        for (StructField f : reader.json(paths).schema().fields()) {
+                            String n = f.name().toLowerCase(Locale.ROOT);
+                            if (!Set.of(text.fieldNames()).contains(n) && !n.equals(ContractValidation.CORRUPT_RECORD)) {
+                                text = text.add(n, DataTypes.StringType, true);
+                            }
+                        }
+                    }
+                    text = text.add(ContractValidation.CORRUPT_RECORD, DataTypes.StringType, true);
+                    df = spark.read().options(spec.options()).schema(text)
+                            .option("mode", "PERMISSIVE")
+                            .option("columnNameOfCorruptRecord", ContractValidation.CORRUPT_RECORD)
+                            .json(paths);
+                }
+                default -> throw new KilnException("unsupported source format '" + spec.format() + "'");
+            }
+        } catch (KilnException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new KilnException("cannot read the source files of dataset '" + spec.name() + "': " + rootMessage(e), e);
+        }
+        List<Column> cols = new ArrayList<>();
+        for (String c : df.columns()) {
+            cols.add(col("`" + c + "`").as(c.toLowerCase(Locale.ROOT)));
+        }
+        cols.add(col("_metadata.file_path").as(ContractValidation.SOURCE_FILE));
+        return df.select(cols.toArray(Column[]::new));
+    }
+
+    /**
+     * Refuses type changes and partitioning changes against the existing table; returns whether the
+     * write must add columns (allowed for declared contract and derived columns, and for undeclared
+     * source columns only when the dataset allows new columns, which validation already checked).
+     */
+    private boolean checkSchemaEvolution(DatasetSpec spec, TableName table, StructType batchSchema) {
+        if (!lakehouse.exists(table)) {
+            return false;
+        }
+        StructType existing = lakehouse.read(table).schema();
+        boolean adds = false;
+        for (StructField f : batchSchema.fields()) {
+            Optional<StructField> current = java.util.Arrays.stream(existing.fields())
+                    .filter(e -> e.name().equalsIgnoreCase(f.name())).findFirst();
+            if (current.isEmpty()) {
+                adds = true;
+            } else if (!current.get().dataType().equals(f.dataType())) {
+                throw new KilnException("column '" + f.name() + "' is " + current.get().dataType().simpleString()
+                        + " in " + table + " but " + f.dataType().simpleString() + " in this batch of dataset '"
+                        + spec.name() + "'; Kiln refuses type changes (cast in a derived column, or write a new table)");
+            }
+        }
+        List<String> tablePartitions = lakehouse.spark().sql("DESCRIBE DETAIL " + table.quoted())
+                .select("partitionColumns").first().getList(0);
+        if (!tablePartitions.equals(spec.partitionBy())) {
+            throw new KilnException(table + " is partitioned by " + tablePartitions + " but dataset '" + spec.name()
+                    + "' says partition-by " + spec.partitionBy() + "; Kiln does not repartition an existing table");
+        }
+        return adds;
+    }
+
+    private void merge(DatasetSpec spec, TableName table, Dataset<Row> rows, String appId, String marker, boolean evolve) {
+        SparkSession spark = lakehouse.spark();
+        Column on = null;
+        for (String k : spec.keys()) {
+            Column eq = col("t.`" + k + "`").equalTo(col("s.`" + k + "`"));
+            on = on == null ? eq : on.and(eq);
+        }
+        // MERGE takes Delta's idempotent-write transaction from the session settings.
+        spark.conf().set("spark.databricks.delta.write.txnAppId", appId);
+        spark.conf().set("spark.databricks.delta.write.txnVersion", "0");
+        spark.conf().set("spark.databricks.delta.commitInfo.userMetadata", marker);
+        try {
+            DeltaMergeBuilder builder = DeltaTable.forPath(spark, lakehouse.locationOf(table)).as("t")
+                    .merge(rows.as("s"), on)
+                    .whenMatched().updateAll()
+                    .whenNotMatched().insertAll();
+            if (evolve) {
+                builder = builder.withSchemaEvolution();
+            }
+            builder.execute();
+        } finally {
+            spark.conf().unset("spark.databricks.delta.write.txnAppId");
+            spark.conf().unset("spark.databricks.delta.write.txnVersion");
+            spark.conf().unset("spark.databricks.delta.commitInfo.userMetadata");
+        }
+    }
+
+    /** Operation metrics of the recent commit that carries this batch's marker, if there is one. */
+    private Optional<Map<String, String>> commitMetrics(TableName table, String marker) {
+        if (!lakehouse.exists(table)) {
+            return Optional.empty();
+        }
+        Row[] rows = (Row[]) DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(table))
+                .history(HISTORY_LOOKBACK)
+                .filter(col("userMetadata").equalTo(marker))
+                .select("operationMetrics").collect();
+        if (rows.length == 0) {
+            return Optional.empty();
+        }
+        Map<String, String> m = rows[0].isNullAt(0) ? Map.of() : rows[0].getJavaMap(0);
+        return Optional.of(m);
+    }
+
+    private static long metric(Map<String, String> metrics, String name) {
+        String v = metrics.get(name);
+        return v == null ? 0 : Long.parseLong(v);
+    }
+
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        String m = t.getMessage() != null ? t.getMessage() : t.toString();
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+}

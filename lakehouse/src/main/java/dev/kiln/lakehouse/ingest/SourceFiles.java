@@ -1,0 +1,81 @@
+package dev.kiln.lakehouse.ingest;
+
+import dev.kiln.lakehouse.KilnException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RemoteIterator;
+import org.apache.hadoop.fs.LocatedFileStatus;
+
+/** The files a dataset's source path or glob matches right now: one ingest batch. */
+record SourceFiles(List<FileStatus> files) {
+
+    static SourceFiles list(String pathOrGlob, Configuration hadoopConf) {
+        Path pattern = new Path(pathOrGlob);
+        List<FileStatus> out = new ArrayList<>();
+        try {
+            FileSystem fs = pattern.getFileSystem(hadoopConf);
+            FileStatus[] matched = fs.globStatus(pattern);
+            if (matched == null || matched.length == 0) {
+                throw new KilnException("source path " + pathOrGlob + " does not exist or matches no files");
+            }
+            for (FileStatus st : matched) {
+                if (st.isDirectory()) {
+                    RemoteIterator<LocatedFileStatus> it = fs.listFiles(st.getPath(), true);
+                    while (it.hasNext()) {
+                        LocatedFileStatus f = it.next();
+                        if (isDataFile(f.getPath())) {
+                            out.add(f);
+                        }
+                    }
+                } else if (isDataFile(st.getPath())) {
+                    out.add(st);
+                }
+            }
+        } catch (IOException e) {
+            throw new KilnException("cannot list source path " + pathOrGlob + ": " + e.getMessage(), e);
+        }
+        if (out.isEmpty()) {
+            throw new KilnException("source path " + pathOrGlob + " holds no data files");
+        }
+        out.sort(Comparator.comparing(f -> f.getPath().toString()));
+        for (FileStatus f : out) {
+            if (f.getLen() == 0) {
+                throw new KilnException("source file " + f.getPath() + " is empty (0 bytes); nothing was written");
+            }
+        }
+        return new SourceFiles(List.copyOf(out));
+    }
+
+    private static boolean isDataFile(Path p) {
+        String name = p.getName();
+        return !name.startsWith(".") && !name.startsWith("_");
+    }
+
+    List<String> paths() {
+        return files.stream().map(f -> f.getPath().toString()).toList();
+    }
+
+    /** Same files (path, size, modification time) give the same batch id, so a re-run is recognized. */
+    String batchId(String dataset) {
+        StringBuilder sb = new StringBuilder(dataset);
+        for (FileStatus f : files) {
+            sb.append('\n').append(f.getPath()).append('|').append(f.getLen()).append('|').append(f.getModificationTime());
+        }
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(sb.toString().getBytes(StandardCharsets.UTF_8));
+            return "b" + HexFormat.of().formatHex(digest).substring(0, 15);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

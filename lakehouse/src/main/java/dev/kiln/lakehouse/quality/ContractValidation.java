@@ -1,0 +1,205 @@
+package dev.kiln.lakehouse.quality;
+
+import static java.util.Objects.requireNonNull;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
+import static org.apache.spark.sql.functions.concat_ws;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.expr;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
+import static org.apache.spark.sql.functions.when;
+
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.ingest.ColumnContract;
+import dev.kiln.lakehouse.ingest.DatasetSpec;
+import dev.kiln.lakehouse.ingest.DerivedColumn;
+import dev.kiln.lakehouse.ingest.Expectation;
+import java.sql.Timestamp;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.types.BooleanType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StringType;
+import org.apache.spark.sql.types.StructField;
+
+/**
+ * Checks every source row against a dataset's contract in one projection: types (a value that does not
+ * convert exactly is refused, never silently truncated), nullability, keys, malformed records,
+ * expectations and, in merge mode, duplicate keys within the batch. A failing row carries all its
+ * reasons in {@code _reason}.
+ */
+public final class ContractValidation {
+    /** Column the CSV and JSON readers put an unparseable line into. */
+    public static final String CORRUPT_RECORD = "_corrupt_record";
+    public static final String SOURCE_FILE = "_source_file";
+    public static final String BATCH_ID = "_batch_id";
+    public static final String INGESTED_AT = "_ingested_at";
+    public static final String REASON = "_reason";
+    public static final String RAW_RECORD = "_raw_record";
+
+    private static final Set<String> INTERNAL = Set.of(CORRUPT_RECORD, SOURCE_FILE);
+
+    private ContractValidation() {}
+
+    /**
+     * @param source raw source rows with the source's own column names (lower case), {@value #SOURCE_FILE}
+     *               and, for text formats, {@value #CORRUPT_RECORD}
+     */
+    public static ValidatedBatch validate(DatasetSpec spec, Dataset<Row> source, String batchId, Timestamp ingestedAt) {
+        requireNonNull(spec, "spec is null");
+        requireNonNull(source, "source is null");
+        Set<String> sourceColumns = new LinkedHashSet<>(List.of(source.columns()));
+        List<String> missing = spec.columns().stream().map(ColumnContract::name)
+                .filter(c -> !sourceColumns.contains(c)).toList();
+        if (!missing.isEmpty()) {
+            throw new KilnException("source of dataset '" + spec.name() + "' lacks contract column(s) " + missing
+                    + " (source columns: " + visible(sourceColumns) + ")");
+        }
+        Set<String> contractNames = new LinkedHashSet<>();
+        spec.columns().forEach(c -> contractNames.add(c.name()));
+        List<String> extra = visible(sourceColumns).stream().filter(c -> !contractNames.contains(c)).toList();
+        if (!extra.isEmpty() && !spec.allowNewColumns()) {
+            throw new KilnException("source of dataset '" + spec.name() + "' has column(s) " + extra
+                    + " that are not in its contract; declare them under datasets." + spec.name()
+                    + ".schema, or accept them with datasets." + spec.name() + ".allow-new-columns = true"
+                    + " (or --allow-new-columns)");
+        }
+
+        // First projection, over the source columns: typed values, raw text, and one reason column per check.
+        List<Column> firstPass = new ArrayList<>();
+        List<String> reasonColumns = new ArrayList<>();
+        if (sourceColumns.contains(CORRUPT_RECORD)) {
+            reasonColumns.add(addReason(firstPass, reasonColumns.size(),
+                    when(col(CORRUPT_RECORD).isNotNull(), lit("malformed record"))));
+        }
+        for (ColumnContract c : spec.columns()) {
+            Column raw = col(c.name());
+            DataType sourceType = source.schema().apply(c.name()).dataType();
+            Column value = raw;
+            if (!sourceType.equals(c.type())) {
+                value = raw.try_cast(c.type());
+                Column notExact = raw.isNotNull().and(value.isNull());
+                if (!(sourceType instanceof StringType)) {
+                    // e.g. 1.5 -> int 1: converts, but not back to the same value
+                    notExact = notExact.or(value.isNotNull().and(not(value.try_cast(sourceType).eqNullSafe(raw))));
+                }
+                reasonColumns.add(addReason(firstPass, reasonColumns.size(), when(notExact, concat(
+                        lit("column '" + c.name() + "': value '"), raw.cast(DataTypes.StringType),
+                        lit("' is not a valid " + c.type().simpleString())))));
+            }
+            if (spec.keys().contains(c.name())) {
+                reasonColumns.add(addReason(firstPass, reasonColumns.size(),
+                        when(raw.isNull(), lit("key column '" + c.name() + "' is null"))));
+            } else if (!c.nullable()) {
+                reasonColumns.add(addReason(firstPass, reasonColumns.size(),
+                        when(raw.isNull(), lit("column '" + c.name() + "' is null but the contract says not null"))));
+            }
+            firstPass.add(value.as(c.name()));
+        }
+        for (String e : extra) {
+            firstPass.add(col(e));
+        }
+        firstPass.add(col(SOURCE_FILE));
+        for (String s : sourceColumns) {
+            if (!s.equals(SOURCE_FILE)) {
+                firstPass.add(col(s).cast(DataTypes.StringType).as("__raw_" + s));
+            }
+        }
+        Column batch = lit(batchId).as(BATCH_ID);
+        Column at = lit(ingestedAt).as(INGESTED_AT);
+        Column file = col(SOURCE_FILE);
+        Dataset<Row> rows = source.select(firstPass.toArray(Column[]::new));
+        List<Column> reasons = new ArrayList<>();
+        reasonColumns.forEach(r -> reasons.add(col(r)));
+        for (int i = 0; i < spec.derived().size(); i++) {
+            DerivedColumn d = spec.derived().get(i);
+            rows = analyzed(spec, "derived[" + i + "].expr", rows, d.name(), d.expr());
+        }
+        for (int i = 0; i < spec.expectations().size(); i++) {
+            Expectation e = spec.expectations().get(i);
+            String path = "expectations[" + i + "].expr";
+            Dataset<Row> checked = analyzed(spec, path, rows, "__check", e.expr());
+            DataType t = checked.schema().apply("__check").dataType();
+            if (!(t instanceof BooleanType)) {
+                throw new KilnException("datasets." + spec.name() + "." + path + ": '" + e.expr()
+                        + "' is " + t.simpleString() + ", an expectation must be boolean");
+            }
+            reasons.add(when(not(expr(e.expr())), lit("expectation '" + e.name() + "' failed: " + e.expr())));
+        }
+        if (spec.writeMode() == DatasetSpec.WriteMode.MERGE) {
+            Column[] keys = spec.keys().stream().map(k -> col(k)).toArray(Column[]::new);
+            Column allKeys = lit(true);
+            for (Column k : keys) {
+                allKeys = allKeys.and(k.isNotNull());
+            }
+            Column dupCount = count(lit(1)).over(Window.partitionBy(keys));
+            reasons.add(when(allKeys.and(dupCount.gt(1)), concat(lit("duplicate key " + spec.keys() + " within the batch ("),
+                    dupCount.cast(DataTypes.StringType), lit(" rows)"))));
+        }
+        Column reason = reasons.isEmpty() ? lit("") : concat_ws("; ", reasons.toArray(Column[]::new));
+        rows = rows.withColumn(REASON, reason);
+
+        List<Column> accepted = new ArrayList<>();
+        for (StructField f : rows.schema().fields()) {
+            if (!f.name().startsWith("__") && !INTERNAL.contains(f.name()) && !f.name().equals(REASON)) {
+                accepted.add(col(f.name()));
+            }
+        }
+        accepted.add(batch);
+        accepted.add(at);
+        accepted.add(file.as(SOURCE_FILE));
+
+        List<Column> quarantined = new ArrayList<>();
+        for (String s : sourceColumns) {
+            if (!INTERNAL.contains(s)) {
+                quarantined.add(col("__raw_" + s).as(s));
+            }
+        }
+        quarantined.add(col(REASON));
+        quarantined.add(sourceColumns.contains(CORRUPT_RECORD) ? col("__raw_" + CORRUPT_RECORD).as(RAW_RECORD)
+                : lit(null).cast(DataTypes.StringType).as(RAW_RECORD));
+        quarantined.add(batch);
+        quarantined.add(at);
+        quarantined.add(file.as(SOURCE_FILE));
+
+        Column good = col(REASON).equalTo(lit(""));
+        return new ValidatedBatch(
+                rows.filter(good).select(accepted.toArray(Column[]::new)),
+                rows.filter(not(good)).select(quarantined.toArray(Column[]::new)));
+    }
+
+    private static String addReason(List<Column> projection, int index, Column reason) {
+        String name = "__reason_" + index;
+        projection.add(reason.as(name));
+        return name;
+    }
+
+    private static Dataset<Row> analyzed(DatasetSpec spec, String path, Dataset<Row> rows, String name, String sql) {
+        try {
+            return rows.withColumn(name, expr(sql));
+        } catch (Exception e) { // Spark's AnalysisException and ParseException are checked in Java's eyes
+            throw new KilnException("datasets." + spec.name() + "." + path + ": cannot use '" + sql + "': "
+                    + firstLine(e.getMessage()), e);
+        }
+    }
+
+    private static List<String> visible(Set<String> columns) {
+        return columns.stream().filter(c -> !INTERNAL.contains(c)).toList();
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}

@@ -1,0 +1,62 @@
+package dev.kiln.lakehouse;
+
+import com.typesafe.config.ConfigFactory;
+import dev.kiln.lakehouse.catalog.Lakehouse;
+import dev.kiln.lakehouse.catalog.SparkSessions;
+import dev.kiln.lakehouse.config.KilnConfig;
+import dev.kiln.lakehouse.config.LakehouseSettings;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The one lakehouse (and SparkSession: local[2], 2 shuffle partitions, UI off) that all Spark tests of
+ * a JVM share, rooted in a fresh temporary directory. Tests use distinct dataset and table names.
+ */
+public final class TestLakehouse {
+    private static Lakehouse lakehouse;
+
+    private TestLakehouse() {}
+
+    public static synchronized Lakehouse get() {
+        if (lakehouse == null) {
+            Path root = tempDir("kiln-test-lakehouse");
+            LakehouseSettings settings = new LakehouseSettings(root.toUri().toString(),
+                    LakehouseSettings.CatalogType.EMBEDDED, Optional.empty(), "local[2]", "kiln-tests",
+                    Map.of("spark.sql.shuffle.partitions", "2",
+                            "spark.default.parallelism", "2",
+                            "spark.ui.enabled", "false",
+                            "spark.ui.showConsoleProgress", "false",
+                            "spark.sql.session.timeZone", "UTC"));
+            lakehouse = new Lakehouse(SparkSessions.open(settings), settings);
+        }
+        return lakehouse;
+    }
+
+    /** Parses a configuration snippet (datasets etc.) on top of a minimal valid {@code kiln} section. */
+    public static KilnConfig config(String hocon) {
+        String base = "kiln { environment = test, lakehouse { root = \"" + get().settings().root()
+                + "\", catalog.type = embedded }, spark { master = \"local[2]\", app-name = kiln-tests } }\n";
+        return KilnConfig.parse(ConfigFactory.parseString(base + hocon).resolve(), Map.of());
+    }
+
+    public static Path tempDir(String prefix) {
+        try {
+            return Files.createTempDirectory(prefix);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static Path write(Path dir, String name, String content) {
+        try {
+            Files.createDirectories(dir);
+            return Files.writeString(dir.resolve(name), content);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

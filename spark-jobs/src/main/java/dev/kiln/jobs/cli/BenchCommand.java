@@ -1,0 +1,118 @@
+package dev.kiln.jobs.cli;
+
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.catalog.Lakehouse;
+import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.ingest.DatasetSpec;
+import dev.kiln.lakehouse.ingest.IngestResult;
+import dev.kiln.lakehouse.ingest.Ingestion;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "bench", description = {
+        "Measure and print. 'bench ingest': Kiln's ingest of a dataset (contract checks, quarantine, audit columns,",
+        "partitioning) beside a plain spark.read.parquet(...).write.format(\"delta\") of the same files, in one run."})
+final class BenchCommand implements Callable<Integer> {
+    @ParentCommand
+    KilnCommand parent;
+
+    @Mixin
+    GlobalOptions global;
+
+    @Parameters(index = "0", paramLabel = "WHAT", description = "ingest")
+    String what;
+
+    @Option(names = "--dataset", description = "Dataset to ingest (default: ${DEFAULT-VALUE}).")
+    String dataset = "flights";
+
+    @Option(names = "--rounds", description = "Timed rounds of each, after one warm-up round (default: ${DEFAULT-VALUE}).")
+    int rounds = 3;
+
+    @Override
+    public Integer call() {
+        if (!"ingest".equals(what)) {
+            throw new KilnException("unknown benchmark '" + what + "' (known: ingest)");
+        }
+        try (KilnContext ctx = parent.open(global)) {
+            DatasetSpec spec = ctx.config().dataset(dataset);
+            if (!"parquet".equals(spec.format())) {
+                throw new KilnException("bench ingest compares against a plain Parquet-to-Delta copy; dataset '"
+                        + dataset + "' is " + spec.format());
+            }
+            Lakehouse lakehouse = ctx.lakehouse();
+            DatasetSpec benchSpec = new DatasetSpec("bench_" + spec.name(), "bench_" + spec.table(), spec.description(),
+                    spec.format(), spec.path(), spec.options(), spec.columns(), spec.derived(), spec.eventTime(),
+                    spec.partitionBy(), spec.expectations(), spec.keys(), spec.writeMode(), spec.allowNewColumns());
+            String plainPath = lakehouse.settings().root() + "/bench/plain_" + spec.table();
+            List<Double> plain = new ArrayList<>();
+            List<Double> kiln = new ArrayList<>();
+            long rows = 0;
+            for (int round = 0; round <= rounds; round++) {
+                String label = round == 0 ? "warm-up" : "round " + round + "/" + rounds;
+                drop(lakehouse, benchSpec.tableName(), benchSpec.quarantineTableName(), plainPath);
+
+                long t0 = System.nanoTime();
+                lakehouse.spark().read().parquet(spec.path()).write().format("delta").mode("overwrite").save(plainPath);
+                double plainSeconds = (System.nanoTime() - t0) / 1e9;
+
+                long t1 = System.nanoTime();
+                IngestResult r = new Ingestion(lakehouse, m -> { }).ingest(benchSpec, Optional.of("bench-" + round));
+                double kilnSeconds = (System.nanoTime() - t1) / 1e9;
+                rows = r.rowsRead();
+                ctx.progress(String.format("%s: plain %.2f s, kiln %.2f s (%,d rows: %,d written, %,d quarantined)",
+                        label, plainSeconds, kilnSeconds, r.rowsRead(), r.rowsWritten(), r.rowsQuarantined()));
+                if (round > 0) {
+                    plain.add(plainSeconds);
+                    kiln.add(kilnSeconds);
+                }
+            }
+            drop(lakehouse, benchSpec.tableName(), benchSpec.quarantineTableName(), plainPath);
+            double plainMedian = median(plain);
+            double kilnMedian = median(kiln);
+            ctx.out().println();
+            ctx.out().printf("bench ingest %s (%,d rows, %s, median of %d rounds)%n", dataset, rows,
+                    lakehouse.spark().sparkContext().master(), rounds);
+            ctx.out().printf("  plain parquet -> delta write        %7.2f s%n", plainMedian);
+            ctx.out().printf("  kiln ingest (contract, quarantine,  %7.2f s%n", kilnMedian);
+            ctx.out().printf("    audit columns, partition-by %s)%n", spec.partitionBy());
+            ctx.out().printf("  ratio kiln / plain                  %7.2fx (target <= 1.30x)%n", kilnMedian / plainMedian);
+        }
+        return ExitCodes.OK;
+    }
+
+    private static void drop(Lakehouse lakehouse, TableName table, TableName quarantine, String plainPath) {
+        for (TableName t : List.of(table, quarantine)) {
+            lakehouse.spark().sql("DROP TABLE IF EXISTS " + t.quoted());
+            delete(lakehouse, lakehouse.locationOf(t));
+        }
+        delete(lakehouse, plainPath);
+    }
+
+    private static void delete(Lakehouse lakehouse, String location) {
+        try {
+            Path p = new Path(location);
+            FileSystem fs = p.getFileSystem(lakehouse.spark().sparkContext().hadoopConfiguration());
+            fs.delete(p, true);
+        } catch (IOException e) {
+            throw new KilnException("cannot delete " + location + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static double median(List<Double> values) {
+        List<Double> sorted = new ArrayList<>(values);
+        Collections.sort(sorted);
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+}

@@ -1,0 +1,29 @@
+package dev.kiln.jobs.cli;
+
+import dev.kiln.lakehouse.catalog.SparkSessions;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "catalog-conf", description = {
+        "Print the --conf flags that let any Spark session (spark-sql, spark-shell, pyspark) see Kiln's catalog.",
+        "Delta must be on that session's classpath too (e.g. --jars spark-jobs/target/kiln-jobs.jar)."})
+final class CatalogConfCommand implements Callable<Integer> {
+    @ParentCommand
+    KilnCommand parent;
+
+    @Mixin
+    GlobalOptions global;
+
+    @Override
+    public Integer call() {
+        try (KilnContext ctx = parent.open(global)) {
+            for (Map.Entry<String, String> e : SparkSessions.catalogConf(ctx.config().lakehouse()).entrySet()) {
+                ctx.out().println("--conf " + e.getKey() + "=" + e.getValue());
+            }
+        }
+        return ExitCodes.OK;
+    }
+}

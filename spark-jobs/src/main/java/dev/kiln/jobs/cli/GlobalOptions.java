@@ -1,0 +1,21 @@
+package dev.kiln.jobs.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** Options every command takes, before or after the command name. */
+public final class GlobalOptions {
+    @Option(names = "--conf", paramLabel = "KEY=VALUE",
+            description = "Override a config key (kiln.lakehouse.root=/data/lake) or pass a Spark setting"
+                    + " (spark.sql.shuffle.partitions=64). Repeatable.")
+    List<String> conf = new ArrayList<>();
+
+    @Option(names = "--env", paramLabel = "NAME", description = "Config overlay to load: local (default), cluster, ...")
+    String environment;
+
+    @Option(names = "--conf-dir", paramLabel = "DIR",
+            description = "Kiln's conf/ directory (default: $KILN_CONF_DIR, else <kiln home>/conf, else ./conf).")
+    Path confDir;
+}

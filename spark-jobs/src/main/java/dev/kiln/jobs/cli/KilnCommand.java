@@ -1,0 +1,88 @@
+package dev.kiln.jobs.cli;
+
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.config.ConfigException;
+import dev.kiln.lakehouse.config.KilnConfig;
+import dev.kiln.lakehouse.config.KilnConfigLoader;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/** {@code kiln}: the command line of the platform. */
+@Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
+        description = "Batch ML platform on Apache Spark and Delta Lake.",
+        subcommands = {IngestCommand.class, SqlCommand.class, TablesCommand.class, RunsCommand.class,
+                CatalogConfCommand.class, DemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+public final class KilnCommand implements Runnable {
+    @Mixin
+    GlobalOptions global;
+
+    private String[] args = new String[0];
+
+    @Override
+    public void run() {
+        CommandLine.usage(this, System.out);
+    }
+
+    /** Loads the configuration from the options given before and after the command name. */
+    KilnContext open(GlobalOptions commandOptions) {
+        List<String> settings = new ArrayList<>(global.conf);
+        settings.addAll(commandOptions.conf);
+        String env = commandOptions.environment != null ? commandOptions.environment : global.environment;
+        Path confDir = commandOptions.confDir != null ? commandOptions.confDir
+                : global.confDir != null ? global.confDir : defaultConfDir();
+        KilnConfig config = new KilnConfigLoader(confDir).load(env, KilnConfigLoader.parseOverrides(settings));
+        return new KilnContext(config, redact(args), System.out);
+    }
+
+    static Path defaultConfDir() {
+        String fromEnv = System.getenv("KILN_CONF_DIR");
+        if (fromEnv != null && !fromEnv.isBlank()) {
+            return Path.of(fromEnv);
+        }
+        String home = System.getProperty("kiln.home");
+        if (home != null && Files.isDirectory(Path.of(home, "conf"))) {
+            return Path.of(home, "conf");
+        }
+        return Path.of("conf");
+    }
+
+    /** The command line as recorded in ops.job_runs; values of settings that look secret are masked. */
+    static String redact(String[] args) {
+        List<String> out = new ArrayList<>();
+        for (String a : args) {
+            int eq = a.indexOf('=');
+            String key = eq > 0 ? a.substring(0, eq).toLowerCase(java.util.Locale.ROOT) : "";
+            boolean secret = key.contains("password") || key.contains("secret") || key.contains("token")
+                    || key.contains("credential") || key.endsWith(".key");
+            out.add(secret ? a.substring(0, eq) + "=***" : a);
+        }
+        return String.join(" ", out);
+    }
+
+    public static int run(String[] args) {
+        KilnCommand root = new KilnCommand();
+        root.args = args.clone();
+        CommandLine cli = new CommandLine(root);
+        PrintStream err = System.err;
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            if (e instanceof ConfigException) {
+                err.println("kiln: config error: " + e.getMessage());
+                return ExitCodes.USAGE;
+            }
+            if (e instanceof KilnException) {
+                err.println("kiln: " + commandLine.getCommandName() + " failed: " + e.getMessage());
+                return ExitCodes.JOB_FAILED;
+            }
+            err.println("kiln: internal error in " + commandLine.getCommandName() + ":");
+            e.printStackTrace(err);
+            return ExitCodes.INTERNAL;
+        });
+        return cli.execute(args);
+    }
+}

@@ -1,0 +1,100 @@
+package dev.kiln.jobs.cli;
+
+import dev.kiln.lakehouse.KilnException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "sql", description = "Run SQL against the lakehouse catalog and print the results as a table.")
+final class SqlCommand implements Callable<Integer> {
+    @ParentCommand
+    KilnCommand parent;
+
+    @Mixin
+    GlobalOptions global;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Input input;
+
+    static final class Input {
+        @Parameters(paramLabel = "QUERY", description = "The SQL to run.")
+        String query;
+
+        @Option(names = "-f", paramLabel = "FILE", description = "Run the ;-separated statements in FILE.")
+        Path file;
+    }
+
+    @Option(names = "--max-rows", description = "Rows to print per statement (default: ${DEFAULT-VALUE}).")
+    int maxRows = 1000;
+
+    @Override
+    public Integer call() {
+        List<String> statements = input.file != null ? split(read(input.file)) : List.of(input.query);
+        try (KilnContext ctx = parent.open(global)) {
+            for (String statement : statements) {
+                Dataset<Row> result;
+                try {
+                    result = ctx.lakehouse().spark().sql(statement);
+                } catch (RuntimeException e) {
+                    throw new KilnException(firstLine(e.getMessage()), e);
+                }
+                Tables.print(ctx.out(), result, maxRows);
+            }
+        }
+        return ExitCodes.OK;
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new KilnException("cannot read SQL file " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** Splits on semicolons outside quotes. */
+    static List<String> split(String sql) {
+        List<String> out = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        char quote = 0;
+        for (char ch : sql.toCharArray()) {
+            if (quote != 0) {
+                if (ch == quote) {
+                    quote = 0;
+                }
+            } else if (ch == '\'' || ch == '"' || ch == '`') {
+                quote = ch;
+            } else if (ch == ';') {
+                if (!cur.toString().isBlank()) {
+                    out.add(cur.toString().trim());
+                }
+                cur.setLength(0);
+                continue;
+            }
+            cur.append(ch);
+        }
+        if (!cur.toString().isBlank()) {
+            out.add(cur.toString().trim());
+        }
+        return out;
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "query failed";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}
