@@ -78,7 +78,8 @@ public final class Lakehouse {
      * Creates the table (registered in the catalog, files under the root) unless it exists. Returns
      * true when this call created it.
      */
-    public boolean createIfMissing(TableName table, StructType schema, List<String> partitionBy, String comment) {
+    public boolean createIfMissing(TableName table, StructType schema, List<String> partitionBy, String comment,
+            java.util.Map<String, String> properties) {
         if (exists(table)) {
             return false;
         }
@@ -92,6 +93,9 @@ public final class Lakehouse {
         }
         if (comment != null && !comment.isBlank()) {
             builder = builder.comment(comment);
+        }
+        for (java.util.Map.Entry<String, String> p : new java.util.TreeMap<>(properties).entrySet()) {
+            builder = builder.property(p.getKey(), p.getValue());
         }
         builder.execute();
         return true;

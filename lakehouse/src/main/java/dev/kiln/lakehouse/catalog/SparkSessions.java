@@ -35,7 +35,11 @@ public final class SparkSessions {
         if (settings.catalog() == LakehouseSettings.CatalogType.EMBEDDED && System.getProperty("derby.stream.error.file") == null
                 && System.getProperty("derby.system.home") == null) {
             // Otherwise Derby drops derby.log into whatever directory the job was started from.
-            System.setProperty("derby.stream.error.file", settings.metastoreDir() + "/derby.log");
+            java.io.File root = new java.io.File(java.net.URI.create(settings.root()));
+            if (!root.isDirectory() && !root.mkdirs()) {
+                throw new dev.kiln.lakehouse.KilnException("cannot create the lakehouse root " + root);
+            }
+            System.setProperty("derby.stream.error.file", new java.io.File(root, "derby.log").getPath());
         }
         return builder.enableHiveSupport().getOrCreate();
     }

@@ -2,6 +2,7 @@ package dev.kiln.lakehouse.ingest;
 
 import static java.util.Objects.requireNonNull;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
 
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
@@ -44,6 +45,9 @@ import org.apache.spark.sql.types.StructType;
 public final class Ingestion {
     private static final Pattern BATCH_ID = Pattern.compile("[A-Za-z0-9_.:-]{1,100}");
     private static final int HISTORY_LOOKBACK = 100;
+    /** Appended to the data commit's marker: how many rows the batch read. */
+    private static final String ROWS_READ = ";rows_read=";
+    private static final String STATS_COLUMNS = "delta.dataSkippingStatsColumns";
 
     private final Lakehouse lakehouse;
     private final Consumer<String> progress;
@@ -69,13 +73,14 @@ public final class Ingestion {
         progress.accept(String.format("ingest %s: batch %s, %d source file(s) under %s", spec.name(), batchId,
                 files.files().size(), spec.path()));
 
-        Optional<Map<String, String>> dataCommit = commitMetrics(table, marker);
-        Optional<Map<String, String>> quarantineCommit = commitMetrics(quarantine, marker);
-        if (dataCommit.isPresent() && quarantineCommit.isPresent()) {
+        Optional<Commit> dataCommit = batchCommit(table, marker);
+        Optional<Commit> quarantineCommit = batchCommit(quarantine, marker);
+        if (dataCommit.isPresent() && (quarantineCommit.isPresent() || dataCommit.get().acceptedAll())) {
             return new IngestResult(spec.name(), batchId, table, quarantine, files.paths(), 0, 0, 0, true,
-                    lakehouse.version(table));
+                    dataCommit.get().version());
         }
 
+        long started = System.nanoTime();
         Dataset<Row> source = read(spark, spec, files);
         long rowsRead;
         try {
@@ -87,51 +92,76 @@ public final class Ingestion {
         if (rowsRead == 0) {
             throw new KilnException("the source files of dataset '" + spec.name() + "' hold no rows; nothing was written");
         }
-        progress.accept(String.format("ingest %s: %,d rows read; checking contract and writing", spec.name(), rowsRead));
+        progress.accept(String.format("ingest %s: %,d rows to check; writing accepted rows to %s", spec.name(),
+                rowsRead, table));
 
         Timestamp ingestedAt = Timestamp.from(Instant.now());
         ValidatedBatch batch = ContractValidation.validate(spec, source, batchId, ingestedAt);
         boolean evolve = checkSchemaEvolution(spec, table, batch.accepted().schema());
         lakehouse.createIfMissing(table, batch.accepted().schema(), spec.partitionBy(),
-                spec.description().isBlank() ? "Kiln dataset " + spec.name() : spec.description());
+                spec.description().isBlank() ? "Kiln dataset " + spec.name() : spec.description(),
+                Map.of(STATS_COLUMNS, String.join(",", statsColumns(spec))));
         lakehouse.createIfMissing(quarantine, batch.quarantined().schema(), List.of(),
-                "Rows of dataset " + spec.name() + " that broke its contract");
+                "Rows of dataset " + spec.name() + " that broke its contract", Map.of());
 
+        long written;
+        long quarantined;
         try {
             if (dataCommit.isEmpty()) {
                 if (spec.writeMode() == DatasetSpec.WriteMode.MERGE) {
-                    merge(spec, table, batch.accepted(), appId, marker, evolve);
+                    merge(spec, table, batch.accepted(), appId, marker + ROWS_READ + rowsRead, evolve);
                 } else {
                     batch.accepted().write().format("delta").mode("append")
                             .option("txnAppId", appId).option("txnVersion", "0")
-                            .option("userMetadata", marker)
+                            .option("userMetadata", marker + ROWS_READ + rowsRead)
                             .option("mergeSchema", String.valueOf(evolve))
                             .save(lakehouse.locationOf(table));
                 }
+                dataCommit = batchCommit(table, marker);
             }
-            if (quarantineCommit.isEmpty()) {
+            written = dataCommit.map(c -> spec.writeMode() == DatasetSpec.WriteMode.MERGE
+                    ? c.metric("numTargetRowsInserted") + c.metric("numTargetRowsUpdated")
+                    : c.metric("numOutputRows")).orElse(0L);
+            progress.accept(String.format("ingest %s: %,d rows written to %s (%.1f s)", spec.name(), written, table,
+                    (System.nanoTime() - started) / 1e9));
+            if (quarantineCommit.isEmpty() && written < rowsRead) {
                 batch.quarantined().write().format("delta").mode("append")
                         .option("txnAppId", appId).option("txnVersion", "0")
                         .option("userMetadata", marker)
                         .option("mergeSchema", "true")
                         .save(lakehouse.locationOf(quarantine));
+                quarantineCommit = batchCommit(quarantine, marker);
             }
+            quarantined = quarantineCommit.map(c -> c.metric("numOutputRows")).orElse(0L);
         } catch (KilnException e) {
             throw e;
         } catch (Exception e) {
             throw new KilnException("ingest of dataset '" + spec.name() + "' failed: " + rootMessage(e), e);
         }
-
-        long written = commitMetrics(table, marker).map(m -> spec.writeMode() == DatasetSpec.WriteMode.MERGE
-                ? metric(m, "numTargetRowsInserted") + metric(m, "numTargetRowsUpdated")
-                : metric(m, "numOutputRows")).orElse(0L);
-        long quarantined = commitMetrics(quarantine, marker).map(m -> metric(m, "numOutputRows")).orElse(0L);
         if (written + quarantined != rowsRead) {
             throw new IllegalStateException(String.format("batch %s of %s: rows read %d != written %d + quarantined %d",
                     batchId, spec.name(), rowsRead, written, quarantined));
         }
+        progress.accept(String.format("ingest %s: %,d rows quarantined to %s (%.1f s in all)", spec.name(), quarantined,
+                quarantine, (System.nanoTime() - started) / 1e9));
         return new IngestResult(spec.name(), batchId, table, quarantine, files.paths(), rowsRead, written, quarantined,
-                false, lakehouse.version(table));
+                false, dataCommit.map(Commit::version).orElse(-1L));
+    }
+
+    /**
+     * Delta collects min/max statistics only for the event time and the keys: they are what queries
+     * filter on beyond the partitions, and statistics on every column cost a large share of a
+     * day-partitioned write.
+     */
+    private static List<String> statsColumns(DatasetSpec spec) {
+        java.util.LinkedHashSet<String> cols = new java.util.LinkedHashSet<>();
+        cols.add(spec.eventTime());
+        cols.addAll(spec.keys());
+        spec.partitionBy().forEach(cols::remove);
+        if (cols.isEmpty()) {
+            cols.add(spec.columns().get(0).name());
+        }
+        return List.copyOf(cols);
     }
 
     private static Dataset<Row> read(SparkSession spark, DatasetSpec spec, SourceFiles files) {
@@ -186,7 +216,9 @@ public final class Ingestion {
         for (String c : df.columns()) {
             cols.add(col("`" + c + "`").as(c.toLowerCase(Locale.ROOT)));
         }
-        cols.add(col("_metadata.file_path").as(ContractValidation.SOURCE_FILE));
+        // One file (the common case for a daily drop) needs no per-row file metadata from the reader.
+        cols.add((files.files().size() == 1 ? lit(files.sourceFileName(0)) : col("_metadata.file_path"))
+                .as(ContractValidation.SOURCE_FILE));
         return df.select(cols.toArray(Column[]::new));
     }
 
@@ -248,25 +280,40 @@ public final class Ingestion {
         }
     }
 
-    /** Operation metrics of the recent commit that carries this batch's marker, if there is one. */
-    private Optional<Map<String, String>> commitMetrics(TableName table, String marker) {
+    /** A commit of this batch: its table version and Delta's operation metrics. */
+    private record Commit(long version, String userMetadata, Map<String, String> metrics) {
+        long metric(String name) {
+            String v = metrics.get(name);
+            return v == null ? 0 : Long.parseLong(v);
+        }
+
+        /** A data commit that accepted every row read: the batch needs no quarantine commit. */
+        boolean acceptedAll() {
+            int at = userMetadata.indexOf(ROWS_READ);
+            if (at < 0) {
+                return false;
+            }
+            long read = Long.parseLong(userMetadata.substring(at + ROWS_READ.length()));
+            long accepted = metrics.containsKey("numTargetRowsInserted")
+                    ? metric("numTargetRowsInserted") + metric("numTargetRowsUpdated") : metric("numOutputRows");
+            return accepted == read;
+        }
+    }
+
+    /** The recent commit that carries this batch's marker, if there is one. */
+    private Optional<Commit> batchCommit(TableName table, String marker) {
         if (!lakehouse.exists(table)) {
             return Optional.empty();
         }
         Row[] rows = (Row[]) DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(table))
                 .history(HISTORY_LOOKBACK)
-                .filter(col("userMetadata").equalTo(marker))
-                .select("operationMetrics").collect();
+                .filter(col("userMetadata").equalTo(marker).or(col("userMetadata").startsWith(marker + ROWS_READ)))
+                .select("version", "userMetadata", "operationMetrics").collect();
         if (rows.length == 0) {
             return Optional.empty();
         }
-        Map<String, String> m = rows[0].isNullAt(0) ? Map.of() : rows[0].getJavaMap(0);
-        return Optional.of(m);
-    }
-
-    private static long metric(Map<String, String> metrics, String name) {
-        String v = metrics.get(name);
-        return v == null ? 0 : Long.parseLong(v);
+        Map<String, String> m = rows[0].isNullAt(2) ? Map.of() : rows[0].getJavaMap(2);
+        return Optional.of(new Commit(rows[0].getLong(0), rows[0].getString(1), Map.copyOf(m)));
     }
 
     static String rootMessage(Throwable e) {

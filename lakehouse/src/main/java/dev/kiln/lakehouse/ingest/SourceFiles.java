@@ -61,6 +61,11 @@ record SourceFiles(List<FileStatus> files) {
         return !name.startsWith(".") && !name.startsWith("_");
     }
 
+    /** The file's name as Spark's {@code _metadata.file_path} gives it (a URI). */
+    String sourceFileName(int index) {
+        return files.get(index).getPath().toUri().toString();
+    }
+
     List<String> paths() {
         return files.stream().map(f -> f.getPath().toString()).toList();
     }

@@ -1,6 +1,7 @@
 package dev.kiln.lakehouse.quality;
 
 import static java.util.Objects.requireNonNull;
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.concat_ws;
@@ -73,12 +74,12 @@ public final class ContractValidation {
                     + " (or --allow-new-columns)");
         }
 
-        // First projection, over the source columns: typed values, raw text, and one reason column per check.
+        // First projection, over the source columns: typed values, raw text, and one flag per check.
+        // Accepting a row needs only the flags; the reason texts are built for quarantined rows alone.
         List<Column> firstPass = new ArrayList<>();
-        List<String> reasonColumns = new ArrayList<>();
+        List<Check> checks = new ArrayList<>();
         if (sourceColumns.contains(CORRUPT_RECORD)) {
-            reasonColumns.add(addReason(firstPass, reasonColumns.size(),
-                    when(col(CORRUPT_RECORD).isNotNull(), lit("malformed record"))));
+            checks.add(check(firstPass, checks.size(), col(CORRUPT_RECORD).isNotNull(), lit("malformed record")));
         }
         for (ColumnContract c : spec.columns()) {
             Column raw = col(c.name());
@@ -91,16 +92,14 @@ public final class ContractValidation {
                     // e.g. 1.5 -> int 1: converts, but not back to the same value
                     notExact = notExact.or(value.isNotNull().and(not(value.try_cast(sourceType).eqNullSafe(raw))));
                 }
-                reasonColumns.add(addReason(firstPass, reasonColumns.size(), when(notExact, concat(
-                        lit("column '" + c.name() + "': value '"), raw.cast(DataTypes.StringType),
-                        lit("' is not a valid " + c.type().simpleString())))));
+                checks.add(check(firstPass, checks.size(), notExact, concat(lit("column '" + c.name() + "': value '"),
+                        col("__raw_" + c.name()), lit("' is not a valid " + c.type().simpleString()))));
             }
             if (spec.keys().contains(c.name())) {
-                reasonColumns.add(addReason(firstPass, reasonColumns.size(),
-                        when(raw.isNull(), lit("key column '" + c.name() + "' is null"))));
+                checks.add(check(firstPass, checks.size(), raw.isNull(), lit("key column '" + c.name() + "' is null")));
             } else if (!c.nullable()) {
-                reasonColumns.add(addReason(firstPass, reasonColumns.size(),
-                        when(raw.isNull(), lit("column '" + c.name() + "' is null but the contract says not null"))));
+                checks.add(check(firstPass, checks.size(), raw.isNull(),
+                        lit("column '" + c.name() + "' is null but the contract says not null")));
             }
             firstPass.add(value.as(c.name()));
         }
@@ -117,8 +116,6 @@ public final class ContractValidation {
         Column at = lit(ingestedAt).as(INGESTED_AT);
         Column file = col(SOURCE_FILE);
         Dataset<Row> rows = source.select(firstPass.toArray(Column[]::new));
-        List<Column> reasons = new ArrayList<>();
-        reasonColumns.forEach(r -> reasons.add(col(r)));
         for (int i = 0; i < spec.derived().size(); i++) {
             DerivedColumn d = spec.derived().get(i);
             rows = analyzed(spec, "derived[" + i + "].expr", rows, d.name(), d.expr());
@@ -132,7 +129,9 @@ public final class ContractValidation {
                 throw new KilnException("datasets." + spec.name() + "." + path + ": '" + e.expr()
                         + "' is " + t.simpleString() + ", an expectation must be boolean");
             }
-            reasons.add(when(not(expr(e.expr())), lit("expectation '" + e.name() + "' failed: " + e.expr())));
+            // As a SQL CHECK constraint: only false fails, null passes.
+            checks.add(new Check(coalesce(not(expr(e.expr())), lit(false)),
+                    lit("expectation '" + e.name() + "' failed: " + e.expr())));
         }
         if (spec.writeMode() == DatasetSpec.WriteMode.MERGE) {
             Column[] keys = spec.keys().stream().map(k -> col(k)).toArray(Column[]::new);
@@ -140,16 +139,20 @@ public final class ContractValidation {
             for (Column k : keys) {
                 allKeys = allKeys.and(k.isNotNull());
             }
-            Column dupCount = count(lit(1)).over(Window.partitionBy(keys));
-            reasons.add(when(allKeys.and(dupCount.gt(1)), concat(lit("duplicate key " + spec.keys() + " within the batch ("),
-                    dupCount.cast(DataTypes.StringType), lit(" rows)"))));
+            rows = rows.withColumn("__key_rows", count(lit(1)).over(Window.partitionBy(keys)));
+            checks.add(new Check(allKeys.and(col("__key_rows").gt(1)), concat(lit("duplicate key " + spec.keys()
+                    + " within the batch ("), col("__key_rows").cast(DataTypes.StringType), lit(" rows)"))));
         }
-        Column reason = reasons.isEmpty() ? lit("") : concat_ws("; ", reasons.toArray(Column[]::new));
-        rows = rows.withColumn(REASON, reason);
+        Column failed = lit(false);
+        List<Column> reasons = new ArrayList<>();
+        for (Check c : checks) {
+            failed = failed.or(c.failed());
+            reasons.add(when(c.failed(), c.message()));
+        }
 
         List<Column> accepted = new ArrayList<>();
         for (StructField f : rows.schema().fields()) {
-            if (!f.name().startsWith("__") && !INTERNAL.contains(f.name()) && !f.name().equals(REASON)) {
+            if (!f.name().startsWith("__") && !INTERNAL.contains(f.name())) {
                 accepted.add(col(f.name()));
             }
         }
@@ -163,23 +166,26 @@ public final class ContractValidation {
                 quarantined.add(col("__raw_" + s).as(s));
             }
         }
-        quarantined.add(col(REASON));
+        quarantined.add(reasons.isEmpty() ? lit("").as(REASON) : concat_ws("; ", reasons.toArray(Column[]::new)).as(REASON));
         quarantined.add(sourceColumns.contains(CORRUPT_RECORD) ? col("__raw_" + CORRUPT_RECORD).as(RAW_RECORD)
                 : lit(null).cast(DataTypes.StringType).as(RAW_RECORD));
         quarantined.add(batch);
         quarantined.add(at);
         quarantined.add(file.as(SOURCE_FILE));
 
-        Column good = col(REASON).equalTo(lit(""));
         return new ValidatedBatch(
-                rows.filter(good).select(accepted.toArray(Column[]::new)),
-                rows.filter(not(good)).select(quarantined.toArray(Column[]::new)));
+                rows.filter(not(failed)).select(accepted.toArray(Column[]::new)),
+                rows.filter(failed).select(quarantined.toArray(Column[]::new)));
     }
 
-    private static String addReason(List<Column> projection, int index, Column reason) {
-        String name = "__reason_" + index;
-        projection.add(reason.as(name));
-        return name;
+    /** One check: a never-null flag that the row fails it, and the reason text for quarantined rows. */
+    private record Check(Column failed, Column message) {}
+
+    /** Adds the check's flag to the first projection (where the raw source values are still in scope). */
+    private static Check check(List<Column> projection, int index, Column failed, Column message) {
+        String name = "__failed_" + index;
+        projection.add(coalesce(failed, lit(false)).as(name));
+        return new Check(col(name), message);
     }
 
     private static Dataset<Row> analyzed(DatasetSpec spec, String path, Dataset<Row> rows, String name, String sql) {

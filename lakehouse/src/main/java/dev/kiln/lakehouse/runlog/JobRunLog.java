@@ -42,7 +42,7 @@ public final class JobRunLog {
 
     public void record(JobRun run) {
         requireNonNull(run, "run is null");
-        lakehouse.createIfMissing(TABLE, SCHEMA, List.of(), "One row per Kiln job run");
+        lakehouse.createIfMissing(TABLE, SCHEMA, List.of(), "One row per Kiln job run", java.util.Map.of());
         Row row = RowFactory.create(
                 run.runId(), run.job(), run.arguments(), run.configHash(),
                 Timestamp.from(run.startedAt()), Timestamp.from(run.endedAt()),
