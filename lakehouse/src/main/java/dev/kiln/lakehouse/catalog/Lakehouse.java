@@ -8,6 +8,8 @@ import io.delta.tables.DeltaTable;
 import io.delta.tables.DeltaTableBuilder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -79,7 +81,7 @@ public final class Lakehouse {
      * true when this call created it.
      */
     public boolean createIfMissing(TableName table, StructType schema, List<String> partitionBy, String comment,
-            java.util.Map<String, String> properties) {
+            Map<String, String> properties) {
         if (exists(table)) {
             return false;
         }
@@ -94,7 +96,7 @@ public final class Lakehouse {
         if (comment != null && !comment.isBlank()) {
             builder = builder.comment(comment);
         }
-        for (java.util.Map.Entry<String, String> p : new java.util.TreeMap<>(properties).entrySet()) {
+        for (Map.Entry<String, String> p : new TreeMap<>(properties).entrySet()) {
             builder = builder.property(p.getKey(), p.getValue());
         }
         builder.execute();

@@ -2,8 +2,12 @@ package dev.kiln.lakehouse.catalog;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.config.ConfigException;
 import dev.kiln.lakehouse.config.LakehouseSettings;
+import java.io.File;
+import java.net.URI;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
@@ -35,11 +39,11 @@ public final class SparkSessions {
         if (settings.catalog() == LakehouseSettings.CatalogType.EMBEDDED && System.getProperty("derby.stream.error.file") == null
                 && System.getProperty("derby.system.home") == null) {
             // Otherwise Derby drops derby.log into whatever directory the job was started from.
-            java.io.File root = new java.io.File(java.net.URI.create(settings.root()));
+            File root = new File(URI.create(settings.root()));
             if (!root.isDirectory() && !root.mkdirs()) {
-                throw new dev.kiln.lakehouse.KilnException("cannot create the lakehouse root " + root);
+                throw new KilnException("cannot create the lakehouse root " + root);
             }
-            System.setProperty("derby.stream.error.file", new java.io.File(root, "derby.log").getPath());
+            System.setProperty("derby.stream.error.file", new File(root, "derby.log").getPath());
         }
         return builder.enableHiveSupport().getOrCreate();
     }
@@ -49,7 +53,7 @@ public final class SparkSessions {
      * prints for {@code spark-sql} and notebooks.
      */
     public static Map<String, String> catalogConf(LakehouseSettings settings) {
-        java.util.LinkedHashMap<String, String> conf = new java.util.LinkedHashMap<>();
+        Map<String, String> conf = new LinkedHashMap<>();
         conf.put("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension");
         conf.put("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog");
         conf.put("spark.sql.catalogImplementation", "hive");

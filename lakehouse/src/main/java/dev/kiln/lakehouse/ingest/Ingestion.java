@@ -73,8 +73,10 @@ public final class Ingestion {
         progress.accept(String.format("ingest %s: batch %s, %d source file(s) under %s", spec.name(), batchId,
                 files.files().size(), spec.path()));
 
+        // The data commit comes first, so without it there is no quarantine commit of this batch either.
         Optional<Commit> dataCommit = batchCommit(table, marker);
-        Optional<Commit> quarantineCommit = batchCommit(quarantine, marker);
+        Optional<Commit> quarantineCommit = dataCommit.isPresent() && !dataCommit.get().acceptedAll()
+                ? batchCommit(quarantine, marker) : Optional.empty();
         if (dataCommit.isPresent() && (quarantineCommit.isPresent() || dataCommit.get().acceptedAll())) {
             return new IngestResult(spec.name(), batchId, table, quarantine, files.paths(), 0, 0, 0, true,
                     dataCommit.get().version());

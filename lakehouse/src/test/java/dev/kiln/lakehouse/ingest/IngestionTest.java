@@ -126,6 +126,20 @@ class IngestionTest {
     }
 
     @Test
+    void sourceFileIsRecordedTheSameWayForOneFileAndForMany() {
+        Path dir = TestLakehouse.tempDir("trips-files");
+        TestLakehouse.write(dir, "a.csv", "id,ts,fare,city\n1,2024-01-01 08:00:00,1.00,Oslo\n");
+        TestLakehouse.write(dir, "b.csv", "id,ts,fare,city\n2,2024-01-01 09:00:00,2.00,Oslo\n");
+        ingestion.ingest(spec("trips_files_many", dir, ""), Optional.empty());
+        ingestion.ingest(spec("trips_files_one", dir.resolve("a.csv"), ""), Optional.empty());
+        Row[] many = (Row[]) lakehouse.spark().sql("SELECT _source_file FROM raw.trips_files_many ORDER BY id").collect();
+        Row one = lakehouse.spark().sql("SELECT _source_file FROM raw.trips_files_one").first();
+        assertEquals(2, many.length);
+        assertEquals(many[0].getString(0), one.getString(0));
+        assertTrue(many[1].getString(0).endsWith("/b.csv"), many[1].getString(0));
+    }
+
+    @Test
     void malformedCsvLinesAreQuarantinedWithTheRawLine() {
         Path dir = TestLakehouse.tempDir("trips-malformed");
         TestLakehouse.write(dir, "a.csv", "id,ts,fare,city\n1,2024-01-01 08:00:00,1.00,Oslo\n2,2024-01-01 09:00:00\n3,2024-01-01 09:00:00,1.00,Oslo,extra\n");

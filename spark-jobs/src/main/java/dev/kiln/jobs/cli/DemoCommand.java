@@ -31,13 +31,13 @@ final class DemoCommand implements Callable<Integer> {
                 throw new KilnException("flights data not found at " + flights.path()
                         + "; run scripts/fetch-flights.sh (bin/kiln demo does this itself) or set KILN_DATA_DIR");
             }
+            Lakehouse lakehouse = ctx.lakehouse();
             long start = System.nanoTime();
             ctx.progress("stage 1/1: ingest flights -> raw.flights");
             IngestResult ingest = IngestCommand.ingest(ctx, flights, Optional.empty());
             double ingestSeconds = (System.nanoTime() - start) / 1e9;
             ctx.out().println(ingest.summary());
 
-            Lakehouse lakehouse = ctx.lakehouse();
             Row stats = lakehouse.spark().sql("SELECT count(*) AS total_rows, count(DISTINCT flight_date) AS days,"
                     + " min(flight_date), max(flight_date) FROM " + flights.tableName().quoted()).first();
             long quarantined = lakehouse.read(flights.quarantineTableName()).count();
