@@ -19,6 +19,8 @@ import org.apache.spark.sql.SparkSession;
  * Kiln's defaults, so {@code spark-submit --conf k=v} behaves as users expect.
  */
 public final class SparkSessions {
+    private static final java.util.List<String> AUDIT_STRING_COLUMNS = java.util.List.of("_source_file", "_batch_id");
+
     private SparkSessions() {}
 
     public static SparkSession open(LakehouseSettings settings) {
@@ -30,6 +32,11 @@ public final class SparkSessions {
         }
         for (Map.Entry<String, String> e : catalogConf(settings).entrySet()) {
             builder.config(e.getKey(), e.getValue());
+        }
+        // Kiln's audit columns hold one value per batch or file: Parquet min/max statistics on them skip
+        // nothing and, on long strings such as file paths, cost a large share of a write's CPU.
+        for (String column : AUDIT_STRING_COLUMNS) {
+            builder.config("parquet.column.statistics.enabled#" + column, "false");
         }
         for (Map.Entry<String, String> e : settings.sparkConf().entrySet()) {
             if (!submitted.contains(e.getKey())) {

@@ -217,10 +217,21 @@ public final class KilnConfig {
             throw new ConfigException(base + ".keys", "write-mode = merge needs key columns to upsert on");
         }
         boolean allowNewColumns = d.hasPath("allow-new-columns") && d.getBoolean("allow-new-columns");
+        List<String> statsColumns;
+        if (d.hasPath("stats-columns")) {
+            statsColumns = identifiers(d, "stats-columns", base + ".stats-columns", known);
+        } else {
+            // Default: what queries filter on beyond the partitions, the event time and the keys.
+            LinkedHashSet<String> defaults = new LinkedHashSet<>();
+            defaults.add(eventTime);
+            defaults.addAll(keys);
+            partitionBy.forEach(defaults::remove);
+            statsColumns = List.copyOf(defaults);
+        }
         String description = d.hasPath("description") ? d.getString("description") : "";
 
         return new DatasetSpec(name, table, description, format, path, options, columns, derived, eventTime,
-                partitionBy, expectations, keys, mode, allowNewColumns);
+                partitionBy, expectations, keys, mode, allowNewColumns, statsColumns);
     }
 
     private static List<String> identifiers(Config d, String key, String at, Set<String> known) {

@@ -10,6 +10,8 @@ import java.util.Optional;
 /**
  * A dataset as declared under {@code datasets.<name>}: where its files are, the schema contract they
  * must meet, and how accepted rows are written to {@code raw.<table>}.
+ *
+ * @param statsColumns columns Delta keeps min/max statistics for (data skipping); empty for none
  */
 public record DatasetSpec(
         String name,
@@ -25,7 +27,8 @@ public record DatasetSpec(
         List<Expectation> expectations,
         List<String> keys,
         WriteMode writeMode,
-        boolean allowNewColumns) {
+        boolean allowNewColumns,
+        List<String> statsColumns) {
 
     public enum WriteMode { APPEND, MERGE }
 
@@ -44,6 +47,7 @@ public record DatasetSpec(
         partitionBy = List.copyOf(partitionBy);
         expectations = List.copyOf(expectations);
         keys = List.copyOf(keys);
+        statsColumns = List.copyOf(statsColumns);
     }
 
     public TableName tableName() {
@@ -61,11 +65,17 @@ public record DatasetSpec(
     /** The same spec reading another source path (e.g. one day's landing folder). */
     public DatasetSpec withPath(String newPath) {
         return new DatasetSpec(name, table, description, format, newPath, options, columns, derived, eventTime,
-                partitionBy, expectations, keys, writeMode, allowNewColumns);
+                partitionBy, expectations, keys, writeMode, allowNewColumns, statsColumns);
+    }
+
+    /** The same spec writing another table of the raw schema. */
+    public DatasetSpec withTable(String newName, String newTable) {
+        return new DatasetSpec(newName, newTable, description, format, path, options, columns, derived, eventTime,
+                partitionBy, expectations, keys, writeMode, allowNewColumns, statsColumns);
     }
 
     public DatasetSpec withAllowNewColumns(boolean allow) {
         return new DatasetSpec(name, table, description, format, path, options, columns, derived, eventTime,
-                partitionBy, expectations, keys, writeMode, allow);
+                partitionBy, expectations, keys, writeMode, allow, statsColumns);
     }
 }

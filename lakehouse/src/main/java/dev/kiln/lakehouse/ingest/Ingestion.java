@@ -102,7 +102,7 @@ public final class Ingestion {
         boolean evolve = checkSchemaEvolution(spec, table, batch.accepted().schema());
         lakehouse.createIfMissing(table, batch.accepted().schema(), spec.partitionBy(),
                 spec.description().isBlank() ? "Kiln dataset " + spec.name() : spec.description(),
-                Map.of(STATS_COLUMNS, String.join(",", statsColumns(spec))));
+                statsProperties(spec));
         lakehouse.createIfMissing(quarantine, batch.quarantined().schema(), List.of(),
                 "Rows of dataset " + spec.name() + " that broke its contract", Map.of());
 
@@ -150,20 +150,11 @@ public final class Ingestion {
                 false, dataCommit.map(Commit::version).orElse(-1L));
     }
 
-    /**
-     * Delta collects min/max statistics only for the event time and the keys: they are what queries
-     * filter on beyond the partitions, and statistics on every column cost a large share of a
-     * day-partitioned write.
-     */
-    private static List<String> statsColumns(DatasetSpec spec) {
-        java.util.LinkedHashSet<String> cols = new java.util.LinkedHashSet<>();
-        cols.add(spec.eventTime());
-        cols.addAll(spec.keys());
-        spec.partitionBy().forEach(cols::remove);
-        if (cols.isEmpty()) {
-            cols.add(spec.columns().get(0).name());
-        }
-        return List.copyOf(cols);
+    /** Table properties that limit Delta's per-file statistics to the spec's stats columns. */
+    private static Map<String, String> statsProperties(DatasetSpec spec) {
+        return spec.statsColumns().isEmpty()
+                ? Map.of("delta.dataSkippingNumIndexedCols", "0")
+                : Map.of(STATS_COLUMNS, String.join(",", spec.statsColumns()));
     }
 
     private static Dataset<Row> read(SparkSession spark, DatasetSpec spec, SourceFiles files) {

@@ -61,9 +61,13 @@ record SourceFiles(List<FileStatus> files) {
         return !name.startsWith(".") && !name.startsWith("_");
     }
 
-    /** The file's name as Spark's {@code _metadata.file_path} gives it (a URI). */
+    /** The file's name as Spark's {@code _metadata.file_path} gives it: a URI, {@code file:/x} for local files. */
     String sourceFileName(int index) {
-        return files.get(index).getPath().toUri().toString();
+        java.net.URI uri = files.get(index).getPath().toUri();
+        if ("file".equals(uri.getScheme()) && (uri.getAuthority() == null || uri.getAuthority().isEmpty())) {
+            return "file:" + uri.getRawPath();
+        }
+        return uri.toString();
     }
 
     List<String> paths() {
