@@ -75,6 +75,10 @@ public final class KilnCommand implements Runnable {
                 err.println("kiln: config error: " + e.getMessage());
                 return ExitCodes.USAGE;
             }
+            if (e instanceof org.apache.spark.sql.AnalysisException) {
+                err.println("kiln: " + commandLine.getCommandName() + " failed: " + KilnContext.firstLine(e.getMessage()));
+                return ExitCodes.JOB_FAILED;
+            }
             if (e instanceof KilnException) {
                 err.println("kiln: " + commandLine.getCommandName() + " failed: " + e.getMessage());
                 return ExitCodes.JOB_FAILED;

@@ -2,6 +2,7 @@ package dev.kiln.jobs.cli;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.SparkSessions;
 import dev.kiln.lakehouse.config.KilnConfig;
@@ -59,23 +60,33 @@ public final class KilnContext implements AutoCloseable {
      */
     public <T> T runJob(String job, Function<String, T> body, Function<T, Rows> rows) {
         String runId = UUID.randomUUID().toString();
-        Instant start = Instant.now();
         JobRunLog log = new JobRunLog(lakehouse());
+        Instant start = Instant.now();
         try {
             T result = body.apply(runId);
             Rows r = rows.apply(result);
             log.record(new JobRun(runId, job, arguments, config.hash(), start, Instant.now(), JobRun.Status.SUCCEEDED,
                     r.in(), r.out(), r.quarantined(), Optional.empty()));
             return result;
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Spark's checked exceptions arrive here undeclared
+            RuntimeException failure = e instanceof RuntimeException r ? r
+                    : new KilnException(job + ": " + firstLine(e.getMessage()), e);
             try {
                 log.record(new JobRun(runId, job, arguments, config.hash(), start, Instant.now(), JobRun.Status.FAILED,
-                        null, null, null, Optional.ofNullable(e.getMessage())));
+                        null, null, null, Optional.ofNullable(failure.getMessage())));
             } catch (RuntimeException logFailure) {
-                e.addSuppressed(logFailure);
+                failure.addSuppressed(logFailure);
             }
-            throw e;
+            throw failure;
         }
+    }
+
+    static String firstLine(String message) {
+        if (message == null) {
+            return "failed";
+        }
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl);
     }
 
     @Override

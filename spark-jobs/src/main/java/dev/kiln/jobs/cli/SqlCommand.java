@@ -43,13 +43,14 @@ final class SqlCommand implements Callable<Integer> {
         List<String> statements = input.file != null ? split(read(input.file)) : List.of(input.query);
         try (KilnContext ctx = parent.open(global)) {
             for (String statement : statements) {
-                Dataset<Row> result;
                 try {
-                    result = ctx.lakehouse().spark().sql(statement);
-                } catch (RuntimeException e) {
-                    throw new KilnException(firstLine(e.getMessage()), e);
+                    Dataset<Row> result = ctx.lakehouse().spark().sql(statement);
+                    Tables.print(ctx.out(), result, maxRows);
+                } catch (KilnException e) {
+                    throw e;
+                } catch (Exception e) { // AnalysisException and SparkException are checked in Java's eyes
+                    throw new KilnException(KilnContext.firstLine(e.getMessage()), e);
                 }
-                Tables.print(ctx.out(), result, maxRows);
             }
         }
         return ExitCodes.OK;
@@ -88,13 +89,5 @@ final class SqlCommand implements Callable<Integer> {
             out.add(cur.toString().trim());
         }
         return out;
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "query failed";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 }
