@@ -1,0 +1,65 @@
+package dev.kiln.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The README's main command as a new user runs it: {@code bin/kiln demo} on flights-3m (fetched with
+ * npm pack), run twice, then {@code bin/kiln sql} from a new process against the persistent catalog.
+ */
+class DemoIT {
+    private static final Path REPO = Path.of("").toAbsolutePath().getParent();
+
+    private record Result(int exit, String output) {}
+
+    private static Result kiln(Path workDir, Path root, String... args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of(REPO.resolve("bin/kiln").toString()));
+        cmd.addAll(List.of(args));
+        Path log = Files.createTempFile("kiln-demo-it", ".log");
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        pb.environment().put("KILN_LAKEHOUSE_ROOT", root.toString());
+        Process p = pb.start();
+        if (!p.waitFor(540, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("timed out: " + cmd);
+        }
+        // The progress bar redraws lines with carriage returns; keep what a reader of the log would see.
+        String out = Files.readString(log, StandardCharsets.UTF_8).replace('\r', '\n');
+        System.out.println("$ " + String.join(" ", cmd) + "\n" + out.lines().filter(l -> !l.isBlank()
+                && !l.startsWith("[Stage")).reduce("", (a, b) -> a + b + "\n"));
+        return new Result(p.exitValue(), out);
+    }
+
+    @Test
+    void demoIngestsFlightsOnceAndTheCatalogAnswersFromANewProcess() throws Exception {
+        Path work = Files.createTempDirectory("kiln-demo-work");
+        Path root = work.resolve("lake");
+
+        Result first = kiln(work, root, "demo");
+        assertEquals(0, first.exit(), first.output());
+        assertTrue(first.output().contains("rows read 3,000,000 = written 3,000,000 (raw.flights) + quarantined 0"),
+                first.output());
+        assertTrue(first.output().contains("3,000,000 rows in 182 daily partitions (2001-01-01 .. 2001-07-01)"),
+                first.output());
+
+        Result second = kiln(work, root, "demo");
+        assertEquals(0, second.exit(), second.output());
+        assertTrue(second.output().contains("batch already committed: 0 rows added"), second.output());
+        assertTrue(second.output().contains("3,000,000 rows in 182 daily partitions"), second.output());
+
+        Result sql = kiln(work, root, "sql", "SELECT count(*), count(DISTINCT origin) FROM raw.flights");
+        assertEquals(0, sql.exit(), sql.output());
+        assertTrue(sql.output().contains("| 3000000  | 229                    |"), sql.output());
+        assertTrue(Files.isDirectory(root.resolve("_metastore")), "embedded metastore under the root");
+        assertTrue(Files.exists(root.resolve("derby.log")), "derby.log under the root");
+        assertTrue(!Files.exists(work.resolve("derby.log")), "no derby.log in the working directory");
+    }
+}
