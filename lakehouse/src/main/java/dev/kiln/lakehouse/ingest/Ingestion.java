@@ -120,6 +120,12 @@ public final class Ingestion {
                             .save(lakehouse.locationOf(table));
                 }
                 dataCommit = batchCommit(table, marker);
+                if (dataCommit.isEmpty()) {
+                    // Delta skipped the write: this batch's transaction id was committed long enough ago that
+                    // its commit is beyond the history Kiln looks at. The batch is already in the table.
+                    return new IngestResult(spec.name(), batchId, table, quarantine, files.paths(), 0, 0, 0, true,
+                            lakehouse.version(table));
+                }
             }
             written = dataCommit.map(c -> spec.writeMode() == DatasetSpec.WriteMode.MERGE
                     ? c.metric("numTargetRowsInserted") + c.metric("numTargetRowsUpdated")
@@ -133,6 +139,11 @@ public final class Ingestion {
                         .option("mergeSchema", "true")
                         .save(lakehouse.locationOf(quarantine));
                 quarantineCommit = batchCommit(quarantine, marker);
+                if (quarantineCommit.isEmpty()) {
+                    throw new KilnException("the quarantine commit of batch " + batchId + " is neither new nor among"
+                            + " the last " + HISTORY_LOOKBACK + " commits of " + quarantine + "; check DESCRIBE HISTORY "
+                            + quarantine);
+                }
             }
             quarantined = quarantineCommit.map(c -> c.metric("numOutputRows")).orElse(0L);
         } catch (KilnException e) {
