@@ -1,0 +1,84 @@
+package dev.kiln.features.definition;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.kiln.lakehouse.catalog.TableName;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A feature set as declared under {@code feature-sets.<name>}: entity keys, source, event time, grain,
+ * TTL and features. Materialized into {@code features.<name>__v<version>}.
+ *
+ * @param source      the source table, when the set reads one table
+ * @param sourceQuery a SQL query over catalog tables, when it does not
+ */
+public record FeatureSetSpec(
+        String name,
+        int version,
+        List<String> entity,
+        Optional<TableName> source,
+        Optional<String> sourceQuery,
+        String eventTime,
+        Grain grain,
+        Span ttl,
+        String owner,
+        String description,
+        List<String> tags,
+        List<FeatureSpec> features) {
+
+    public static final String SCHEMA = "features";
+
+    public FeatureSetSpec {
+        requireNonNull(name, "name is null");
+        entity = List.copyOf(entity);
+        requireNonNull(source, "source is null");
+        requireNonNull(sourceQuery, "sourceQuery is null");
+        requireNonNull(eventTime, "eventTime is null");
+        requireNonNull(grain, "grain is null");
+        requireNonNull(ttl, "ttl is null");
+        requireNonNull(owner, "owner is null");
+        requireNonNull(description, "description is null");
+        tags = List.copyOf(tags);
+        features = List.copyOf(features);
+    }
+
+    public TableName tableName() {
+        return TableName.of(SCHEMA, name + "__v" + version);
+    }
+
+    /** The longest window, in periods: how much history an incremental run must read. */
+    public int longestWindow() {
+        return features.stream().mapToInt(FeatureSpec::windowPeriods).max().orElse(1);
+    }
+
+    public String sourceDescription() {
+        return source.map(TableName::toString).orElseGet(() -> "query: " + sourceQuery.orElseThrow());
+    }
+
+    /**
+     * A hash of everything that decides the values (not owner, description or tags). Changing it needs a
+     * new version.
+     */
+    public String definitionHash() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("entity=").append(entity).append('\n')
+                .append("source=").append(sourceDescription()).append('\n')
+                .append("event-time=").append(eventTime).append('\n')
+                .append("grain=").append(grain).append('\n')
+                .append("ttl=").append(ttl.hours()).append('\n');
+        for (FeatureSpec f : features) {
+            sb.append(f.definition()).append('\n');
+        }
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(sb.toString().getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(d).substring(0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,325 @@
+package dev.kiln.features.materialize;
+
+import static java.util.Objects.requireNonNull;
+import static org.apache.spark.sql.functions.coalesce;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.expr;
+import static org.apache.spark.sql.functions.explode;
+import static org.apache.spark.sql.functions.greatest;
+import static org.apache.spark.sql.functions.hll_sketch_agg;
+import static org.apache.spark.sql.functions.hll_sketch_estimate;
+import static org.apache.spark.sql.functions.hll_union_agg;
+import static org.apache.spark.sql.functions.least;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.max;
+import static org.apache.spark.sql.functions.min;
+import static org.apache.spark.sql.functions.sequence;
+import static org.apache.spark.sql.functions.sqrt;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
+
+import dev.kiln.features.catalog.FeatureCatalog;
+import dev.kiln.features.definition.Aggregation;
+import dev.kiln.features.definition.FeatureSetSpec;
+import dev.kiln.features.definition.FeatureSpec;
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.catalog.Lakehouse;
+import dev.kiln.lakehouse.catalog.TableName;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.expressions.WindowSpec;
+import org.apache.spark.sql.types.DataTypes;
+
+/**
+ * Materializes a feature set version into {@code features.<set>__v<version>}: one row per entity per
+ * period, holding each feature's value as of the end of that period, partitioned by {@code period_date}.
+ * All features of a set are computed in one plan: per-period partial aggregates, then trailing windows
+ * over a dense (entity, period) grid.
+ *
+ * <p>Commit semantics: {@link #materialize} appends only periods after the last materialized one (up to
+ * the last period in the source), reading just the history the longest window needs; its commit carries
+ * an idempotent-write id for that period range, so a re-run writes nothing. {@link #backfill} replaces a
+ * date range in one commit ({@code replaceWhere}), so re-running it leaves the same rows. Both refuse to
+ * write when the set's definition changed without a version bump.
+ */
+public final class Materializer {
+    static final String PERIOD_INDEX = "__period";
+    public static final String PERIOD_START = "period_start";
+    public static final String PERIOD_END = "period_end";
+    public static final String PERIOD_DATE = "period_date";
+    static final String DEFINITION_HASH = "_definition_hash";
+    static final String MATERIALIZED_AT = "_materialized_at";
+
+    private final Lakehouse lakehouse;
+    private final FeatureCatalog catalog;
+    private final Consumer<String> progress;
+
+    public Materializer(Lakehouse lakehouse, Consumer<String> progress) {
+        this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
+        this.catalog = new FeatureCatalog(lakehouse);
+        this.progress = requireNonNull(progress, "progress is null");
+    }
+
+    /** Computes the periods not materialized yet. */
+    public MaterializedVersion materialize(FeatureSetSpec spec) {
+        catalog.requireSameDefinition(spec);
+        Dataset<Row> source = source(spec);
+        Row bounds = source.agg(min(PERIOD_INDEX), max(PERIOD_INDEX)).first();
+        if (bounds.isNullAt(0)) {
+            throw new KilnException("the source of feature set '" + spec.name() + "' (" + spec.sourceDescription()
+                    + ") has no rows with an event time");
+        }
+        long sourceFirst = bounds.getLong(0);
+        long sourceLast = bounds.getLong(1);
+        TableName table = spec.tableName();
+        long from = sourceFirst;
+        if (lakehouse.exists(table)) {
+            Row done = lakehouse.read(table).agg(max(PERIOD_START)).first();
+            if (!done.isNullAt(0)) {
+                from = periodIndex(spec, (LocalDateTime) done.get(0)) + 1;
+            }
+        }
+        if (from > sourceLast) {
+            return new MaterializedVersion(spec.name(), spec.version(), table, spec.definitionHash(), Optional.empty(),
+                    Optional.empty(), 0, sourceVersion(spec));
+        }
+        return write(spec, source, from, sourceLast, false);
+    }
+
+    /** Recomputes every period whose start falls on a date in {@code [from, to]}, replacing what was there. */
+    public MaterializedVersion backfill(FeatureSetSpec spec, LocalDate from, LocalDate to) {
+        if (to.isBefore(from)) {
+            throw new KilnException("backfill range is empty: --to " + to + " is before --from " + from);
+        }
+        catalog.requireSameDefinition(spec);
+        long perDay = 24 / spec.grain().hours();
+        long first = from.toEpochDay() * perDay;
+        long last = (to.toEpochDay() + 1) * perDay - 1;
+        return write(spec, source(spec), first, last, true);
+    }
+
+    private MaterializedVersion write(FeatureSetSpec spec, Dataset<Row> source, long from, long to, boolean replace) {
+        TableName table = spec.tableName();
+        progress.accept(String.format("features %s v%d: computing periods %s .. %s", spec.name(), spec.version(),
+                periodStart(spec, from), periodStart(spec, to)));
+        Optional<Long> sourceVersion = sourceVersion(spec);
+        Dataset<Row> rows = compute(spec, source, from, to)
+                .withColumn(DEFINITION_HASH, lit(spec.definitionHash()))
+                .withColumn(MATERIALIZED_AT, lit(Timestamp.from(Instant.now())));
+        lakehouse.createIfMissing(table, rows.schema(), List.of(PERIOD_DATE),
+                "Feature set " + spec.name() + " v" + spec.version() + ": " + spec.description(),
+                Map.of("delta.dataSkippingNumIndexedCols", String.valueOf(spec.entity().size())));
+        String location = lakehouse.locationOf(table);
+        try {
+            if (replace) {
+                // Dates we computed ourselves, never text from the command line.
+                String predicate = PERIOD_DATE + " >= '" + periodStart(spec, from).toLocalDate() + "' AND "
+                        + PERIOD_DATE + " <= '" + periodStart(spec, to).toLocalDate() + "'";
+                rows.write().format("delta").mode("overwrite").option("replaceWhere", predicate).save(location);
+            } else {
+                rows.write().format("delta").mode("append")
+                        .option("txnAppId", "kiln-features:" + table + ":" + from + "-" + to)
+                        .option("txnVersion", "0")
+                        .save(location);
+            }
+        } catch (Exception e) { // Spark's checked exceptions arrive undeclared
+            throw new KilnException("materializing feature set '" + spec.name() + "' failed: " + e.getMessage(), e);
+        }
+        Row last = lakehouse.delta(table).history(1).select("operationMetrics").first();
+        Map<String, String> metrics = last.isNullAt(0) ? Map.of() : last.getJavaMap(0);
+        long written = Long.parseLong(metrics.getOrDefault("numOutputRows", "0"));
+        MaterializedVersion result = new MaterializedVersion(spec.name(), spec.version(), table, spec.definitionHash(),
+                Optional.of(periodStart(spec, from)), Optional.of(periodStart(spec, to)), written, sourceVersion);
+        catalog.record(spec, result);
+        return result;
+    }
+
+    /** Source rows with entity keys and the period index of their event time; rows without either are left out. */
+    private Dataset<Row> source(FeatureSetSpec spec) {
+        SparkSession spark = lakehouse.spark();
+        Dataset<Row> df;
+        try {
+            df = spec.source().isPresent() ? lakehouse.read(spec.source().get()) : spark.sql(spec.sourceQuery().orElseThrow());
+        } catch (KilnException e) {
+            throw new KilnException("source of feature set '" + spec.name() + "': " + e.getMessage(), e);
+        } catch (Exception e) {
+            throw new KilnException("source query of feature set '" + spec.name() + "' failed: " + firstLine(e.getMessage()), e);
+        }
+        List<String> columns = List.of(df.columns());
+        for (String c : spec.entity()) {
+            if (!columns.contains(c)) {
+                throw new KilnException("feature-sets." + spec.name() + ".entity: column '" + c + "' is not in "
+                        + spec.sourceDescription() + " (columns: " + columns + ")");
+            }
+        }
+        if (!columns.contains(spec.eventTime())) {
+            throw new KilnException("feature-sets." + spec.name() + ".event-time: column '" + spec.eventTime()
+                    + "' is not in " + spec.sourceDescription() + " (columns: " + columns + ")");
+        }
+        String type = df.schema().apply(spec.eventTime()).dataType().typeName();
+        if (!type.startsWith("timestamp") && !type.equals("date")) {
+            throw new KilnException("feature-sets." + spec.name() + ".event-time: column '" + spec.eventTime()
+                    + "' is " + type + ", expected a timestamp or date");
+        }
+        Column ts = col(spec.eventTime());
+        Column day = expr("datediff(to_date(`" + spec.eventTime() + "`), DATE'1970-01-01')").cast(DataTypes.LongType);
+        Column index = spec.grain().hours() == 24 ? day
+                : day.multiply(24).plus(expr("hour(`" + spec.eventTime() + "`)")).divide(spec.grain().hours())
+                .cast(DataTypes.LongType);
+        Column keysPresent = lit(true);
+        for (String c : spec.entity()) {
+            keysPresent = keysPresent.and(col(c).isNotNull());
+        }
+        return df.filter(ts.isNotNull().and(keysPresent)).withColumn(PERIOD_INDEX, index);
+    }
+
+    /** One plan for every feature of the set, for periods {@code [from, to]}. */
+    Dataset<Row> compute(FeatureSetSpec spec, Dataset<Row> source, long from, long to) {
+        long lookback = spec.longestWindow() - 1;
+        Dataset<Row> history = source.filter(col(PERIOD_INDEX).between(from - lookback, to));
+
+        // 1. Partial aggregates per entity and period, each measure once however many features use it.
+        Map<String, Column> measures = new LinkedHashMap<>();
+        measures.put("__rows", count(lit(1)));
+        for (FeatureSpec f : spec.features()) {
+            String x = f.aggregation().argument().orElse(null);
+            switch (f.aggregation().kind()) {
+                case COUNT -> { }
+                case SUM, AVG -> {
+                    measures.putIfAbsent(key("sum", x), sum(expr(x).cast(DataTypes.DoubleType)));
+                    measures.putIfAbsent(key("n", x), count(expr(x)));
+                }
+                case MIN -> measures.putIfAbsent(key("min", x), min(expr(x)));
+                case MAX -> measures.putIfAbsent(key("max", x), max(expr(x)));
+                case STDDEV -> {
+                    measures.putIfAbsent(key("sum", x), sum(expr(x).cast(DataTypes.DoubleType)));
+                    measures.putIfAbsent(key("sumsq", x), sum(expr(x).cast(DataTypes.DoubleType).multiply(expr(x).cast(DataTypes.DoubleType))));
+                    measures.putIfAbsent(key("n", x), count(expr(x)));
+                }
+                case RATE -> {
+                    measures.putIfAbsent(key("true", x), sum(when(expr(x), 1L).otherwise(0L)));
+                    measures.putIfAbsent(key("n", x), count(expr(x)));
+                }
+                case APPROX_DISTINCT -> measures.putIfAbsent(key("hll", x), hll_sketch_agg(expr(x)));
+            }
+        }
+        List<Column> aggs = new ArrayList<>();
+        List<String> names = new ArrayList<>(measures.keySet());
+        for (int i = 0; i < names.size(); i++) {
+            aggs.add(measures.get(names.get(i)).as("__m" + i));
+        }
+        Column[] entity = spec.entity().stream().map(c -> col(c)).toArray(Column[]::new);
+        List<Column> groupBy = new ArrayList<>(List.of(entity));
+        groupBy.add(col(PERIOD_INDEX));
+        Dataset<Row> partials;
+        try {
+            partials = history.groupBy(groupBy.toArray(Column[]::new))
+                    .agg(aggs.get(0), aggs.subList(1, aggs.size()).toArray(Column[]::new));
+        } catch (Exception e) { // AnalysisException: a feature's expression does not fit the source
+            throw new KilnException("feature set '" + spec.name() + "': " + firstLine(e.getMessage()), e);
+        }
+
+        // 2. A dense grid of periods per entity, from its first activity to where its longest window empties.
+        List<Column> rangeCols = new ArrayList<>(List.of(entity));
+        rangeCols.add(greatest(min(PERIOD_INDEX), lit(from - lookback)).as("__lo"));
+        rangeCols.add(least(max(PERIOD_INDEX).plus(lookback), lit(to)).as("__hi"));
+        Dataset<Row> ranges = partials.groupBy(entity).agg(rangeCols.get(spec.entity().size()),
+                rangeCols.get(spec.entity().size() + 1)).filter(col("__lo").leq(col("__hi")));
+        List<Column> gridCols = new ArrayList<>(List.of(entity));
+        gridCols.add(explode(sequence(col("__lo"), col("__hi"))).as(PERIOD_INDEX));
+        Dataset<Row> grid = ranges.select(gridCols.toArray(Column[]::new));
+        List<String> joinKeys = new ArrayList<>(spec.entity());
+        joinKeys.add(PERIOD_INDEX);
+        Dataset<Row> dense = grid.join(partials, scala.jdk.javaapi.CollectionConverters.asScala(joinKeys).toSeq(), "left");
+
+        // 3. Trailing windows over the grid: rows are consecutive periods, so a window of W periods is W rows.
+        List<Column> out = new ArrayList<>(List.of(entity));
+        out.add(periodStartColumn(spec).as(PERIOD_START));
+        out.add(periodStartColumn(spec).plus(expr("make_dt_interval(0, " + spec.grain().hours() + ", 0, 0)")).as(PERIOD_END));
+        for (FeatureSpec f : spec.features()) {
+            WindowSpec w = Window.partitionBy(entity).orderBy(col(PERIOD_INDEX)).rowsBetween(-(f.windowPeriods() - 1), 0);
+            String x = f.aggregation().argument().orElse(null);
+            Aggregation.Kind kind = f.aggregation().kind();
+            boolean counted = kind == Aggregation.Kind.SUM || kind == Aggregation.Kind.AVG
+                    || kind == Aggregation.Kind.STDDEV || kind == Aggregation.Kind.RATE;
+            Column n = counted ? sum(m(names, key("n", x))).over(w) : null;
+            Column value = switch (kind) {
+                case COUNT -> coalesce(sum(m(names, "__rows")).over(w), lit(0L));
+                case SUM -> when(n.gt(0), sum(m(names, key("sum", x))).over(w));
+                case AVG -> when(n.gt(0), sum(m(names, key("sum", x))).over(w).divide(n));
+                case MIN -> min(m(names, key("min", x))).over(w);
+                case MAX -> max(m(names, key("max", x))).over(w);
+                case STDDEV -> {
+                    Column s = sum(m(names, key("sum", x))).over(w);
+                    Column q = sum(m(names, key("sumsq", x))).over(w);
+                    yield when(n.gt(1), sqrt(greatest(lit(0.0), q.minus(s.multiply(s).divide(n)).divide(n.minus(1)))));
+                }
+                case RATE -> when(n.gt(0), sum(m(names, key("true", x))).over(w).divide(n));
+                case APPROX_DISTINCT -> hll_sketch_estimate(hll_union_agg(m(names, key("hll", x)), lit(true)).over(w));
+            };
+            Column typed = value.cast(f.type());
+            if (f.defaultValue().isPresent()) {
+                typed = coalesce(typed, lit(f.defaultValue().get()).cast(f.type()));
+            }
+            out.add(typed.as(f.name()));
+        }
+        out.add(col(PERIOD_INDEX));
+        return dense.select(out.toArray(Column[]::new))
+                .filter(col(PERIOD_INDEX).geq(from))
+                .drop(PERIOD_INDEX)
+                .withColumn(PERIOD_DATE, expr("to_date(" + PERIOD_START + ")"));
+    }
+
+    private static Column m(List<String> names, String key) {
+        int i = names.indexOf(key);
+        if (i < 0) {
+            throw new IllegalStateException("measure " + key + " was not computed");
+        }
+        return col("__m" + i);
+    }
+
+    private static String key(String measure, String argument) {
+        return measure + ":" + argument;
+    }
+
+    /** Start of period {@code __period} as a TIMESTAMP_NTZ in the session time zone's wall clock. */
+    private static Column periodStartColumn(FeatureSetSpec spec) {
+        int gh = spec.grain().hours();
+        return expr("cast(date_add(DATE'1970-01-01', cast(floor(" + PERIOD_INDEX + " * " + gh + " / 24) as int)) as timestamp_ntz)"
+                + " + make_dt_interval(0, cast(pmod(" + PERIOD_INDEX + " * " + gh + ", 24) as int), 0, 0)");
+    }
+
+    static LocalDateTime periodStart(FeatureSetSpec spec, long index) {
+        return LocalDateTime.of(1970, 1, 1, 0, 0).plusHours(index * spec.grain().hours());
+    }
+
+    static long periodIndex(FeatureSetSpec spec, LocalDateTime start) {
+        return java.time.Duration.between(LocalDateTime.of(1970, 1, 1, 0, 0), start).toHours() / spec.grain().hours();
+    }
+
+    private Optional<Long> sourceVersion(FeatureSetSpec spec) {
+        return spec.source().map(t -> lakehouse.version(t));
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}
