@@ -49,15 +49,23 @@ class DemoIT {
                 first.output());
         assertTrue(first.output().contains("3,000,000 rows in 182 daily partitions (2001-01-01 .. 2001-07-01)"),
                 first.output());
+        assertTrue(first.output().contains("origin_delay_stats v1: 40,623 rows for periods 2001-01-01T00:00 .. 2001-07-01T00:00"),
+                first.output());
 
         Result second = kiln(work, root, "demo");
         assertEquals(0, second.exit(), second.output());
         assertTrue(second.output().contains("batch already committed: 0 rows added"), second.output());
         assertTrue(second.output().contains("3,000,000 rows in 182 daily partitions"), second.output());
+        assertTrue(second.output().contains("origin_delay_stats v1: nothing new to materialize"), second.output());
+        assertTrue(second.output().contains("route_delay_stats v1: nothing new to materialize"), second.output());
 
         Result sql = kiln(work, root, "sql", "SELECT count(*), count(DISTINCT origin) FROM raw.flights");
         assertEquals(0, sql.exit(), sql.output());
         assertTrue(sql.output().contains("| 3000000  | 229                    |"), sql.output());
+
+        Result catalog = kiln(work, root, "sql", "SELECT count(*), count(DISTINCT feature_set) FROM features.catalog");
+        assertEquals(0, catalog.exit(), catalog.output());
+        assertTrue(catalog.output().lines().anyMatch(l -> l.matches("\\|\\s*13\\s*\\|\\s*2\\s*\\|")), catalog.output());
         assertTrue(Files.isDirectory(root.resolve("_metastore")), "embedded metastore under the root");
         assertTrue(Files.exists(root.resolve("derby.log")), "derby.log under the root");
         assertTrue(!Files.exists(work.resolve("derby.log")), "no derby.log in the working directory");

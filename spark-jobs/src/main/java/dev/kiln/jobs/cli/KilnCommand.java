@@ -16,7 +16,7 @@ import picocli.CommandLine.Mixin;
 /** {@code kiln}: the command line of the platform. */
 @Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
         description = "Batch ML platform on Apache Spark and Delta Lake.",
-        subcommands = {IngestCommand.class, SqlCommand.class, TablesCommand.class, RunsCommand.class,
+        subcommands = {IngestCommand.class, FeaturesCommand.class, SqlCommand.class, TablesCommand.class, RunsCommand.class,
                 CatalogConfCommand.class, DemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class KilnCommand implements Runnable {
     @Mixin

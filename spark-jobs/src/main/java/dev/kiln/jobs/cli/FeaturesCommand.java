@@ -1,0 +1,153 @@
+package dev.kiln.jobs.cli;
+
+import dev.kiln.features.catalog.FeatureCatalog;
+import dev.kiln.features.definition.FeatureSetSpec;
+import dev.kiln.features.definition.FeatureSets;
+import dev.kiln.features.materialize.MaterializedVersion;
+import dev.kiln.features.materialize.Materializer;
+import dev.kiln.lakehouse.KilnException;
+import java.time.LocalDate;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "features", description = "Feature sets: materialize, backfill, and read the features.catalog.",
+        subcommands = {FeaturesCommand.Materialize.class, FeaturesCommand.Backfill.class, FeaturesCommand.ListSets.class,
+                FeaturesCommand.Describe.class})
+final class FeaturesCommand {
+    @ParentCommand
+    KilnCommand parent;
+
+    static MaterializedVersion run(KilnContext ctx, String job, java.util.function.Function<Materializer, MaterializedVersion> body) {
+        return ctx.runJob(job, runId -> body.apply(new Materializer(ctx.lakehouse(), ctx::progress)),
+                r -> new KilnContext.Rows(null, r.rowsWritten(), null));
+    }
+
+    @Command(name = "materialize", description = {"Compute the periods of a feature set not materialized yet (all sets"
+            + " without a name). A re-run writes nothing."})
+    static final class Materialize implements Callable<Integer> {
+        @ParentCommand
+        FeaturesCommand features;
+
+        @Mixin
+        GlobalOptions global;
+
+        @Parameters(arity = "0..*", paramLabel = "SET", description = "Feature sets (default: all).")
+        List<String> sets = new ArrayList<>();
+
+        @Override
+        public Integer call() {
+            try (KilnContext ctx = features.parent.open(global)) {
+                FeatureSets all = FeatureSets.parse(ctx.config().config());
+                List<String> names = sets.isEmpty() ? new ArrayList<>(all.all().keySet()) : sets;
+                for (String name : names) {
+                    FeatureSetSpec spec = all.get(name);
+                    ctx.out().println(run(ctx, "features materialize " + name, m -> m.materialize(spec)).summary());
+                }
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "backfill", description = "Recompute a feature set for the periods of a date range, replacing them.")
+    static final class Backfill implements Callable<Integer> {
+        @ParentCommand
+        FeaturesCommand features;
+
+        @Mixin
+        GlobalOptions global;
+
+        @Parameters(paramLabel = "SET")
+        String set;
+
+        @Option(names = "--from", required = true, paramLabel = "DATE", description = "First date (yyyy-mm-dd).")
+        String from;
+
+        @Option(names = "--to", required = true, paramLabel = "DATE", description = "Last date, inclusive.")
+        String to;
+
+        @Override
+        public Integer call() {
+            LocalDate f = date("--from", from);
+            LocalDate t = date("--to", to);
+            try (KilnContext ctx = features.parent.open(global)) {
+                FeatureSetSpec spec = FeatureSets.parse(ctx.config().config()).get(set);
+                ctx.out().println(run(ctx, "features backfill " + set, m -> m.backfill(spec, f, t)).summary());
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "list", description = "Every materialized feature with its set, version and lineage.")
+    static final class ListSets implements Callable<Integer> {
+        @ParentCommand
+        FeaturesCommand features;
+
+        @Mixin
+        GlobalOptions global;
+
+        @Override
+        public Integer call() {
+            try (KilnContext ctx = features.parent.open(global)) {
+                Tables.print(ctx.out(), new FeatureCatalog(ctx.lakehouse()).list().select("feature_set", "version",
+                        "feature", "type", "aggregation", "window", "row_count", "null_rate", "materialized_to",
+                        "source", "source_version"), 10_000);
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "describe", description = "One feature set (SET or SET:VERSION): definition, features, lineage.")
+    static final class Describe implements Callable<Integer> {
+        @ParentCommand
+        FeaturesCommand features;
+
+        @Mixin
+        GlobalOptions global;
+
+        @Parameters(paramLabel = "SET[:VERSION]")
+        String ref;
+
+        @Override
+        public Integer call() {
+            String[] parts = ref.split(":", 2);
+            try (KilnContext ctx = features.parent.open(global)) {
+                FeatureSetSpec spec = FeatureSets.parse(ctx.config().config()).get(parts[0]);
+                int version = parts.length == 2 ? parseVersion(parts[1]) : spec.version();
+                ctx.out().printf("%s v%d (configured: v%d)%n  entity %s, source %s, event time %s, grain %s, ttl %s%n"
+                                + "  owner %s, tags %s%n  %s%n", spec.name(), version, spec.version(), spec.entity(),
+                        spec.sourceDescription(), spec.eventTime(), spec.grain().name().toLowerCase(java.util.Locale.ROOT),
+                        spec.ttl(), spec.owner(), spec.tags(), spec.description());
+                Tables.print(ctx.out(), new FeatureCatalog(ctx.lakehouse()).list()
+                        .filter(org.apache.spark.sql.functions.col("feature_set").equalTo(spec.name())
+                                .and(org.apache.spark.sql.functions.col("version").equalTo(version)))
+                        .select("feature", "type", "aggregation", "window", "description", "row_count", "null_rate",
+                                "materialized_from", "materialized_to", "table_name", "source_version",
+                                "definition_hash"), 10_000);
+            }
+            return ExitCodes.OK;
+        }
+
+        private static int parseVersion(String text) {
+            try {
+                return Integer.parseInt(text.startsWith("v") ? text.substring(1) : text);
+            } catch (NumberFormatException e) {
+                throw new KilnException("version '" + text + "' is not a number (write set:2 or set:v2)");
+            }
+        }
+    }
+
+    private static LocalDate date(String option, String text) {
+        try {
+            return LocalDate.parse(text);
+        } catch (DateTimeParseException e) {
+            throw new KilnException(option + " '" + text + "' is not a date like 2001-06-01");
+        }
+    }
+}
