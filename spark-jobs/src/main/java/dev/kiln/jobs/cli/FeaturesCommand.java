@@ -20,9 +20,17 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "features", description = "Feature sets: materialize, backfill, and read the features.catalog.",
         subcommands = {FeaturesCommand.Materialize.class, FeaturesCommand.Backfill.class, FeaturesCommand.ListSets.class,
                 FeaturesCommand.Describe.class})
-final class FeaturesCommand {
+final class FeaturesCommand implements Runnable {
     @ParentCommand
     KilnCommand parent;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
 
     static MaterializedVersion run(KilnContext ctx, String job, java.util.function.Function<Materializer, MaterializedVersion> body) {
         return ctx.runJob(job, runId -> body.apply(new Materializer(ctx.lakehouse(), ctx::progress)),
