@@ -138,8 +138,14 @@ public final class PointInTimeJoin {
             hitCols.add(features.col(prefix + f));
         }
         hitCols.add(lit(false).as(prefix + "missing"));
-        Dataset<Row> hits = withCandidate.join(features, exact, "inner").select(hitCols.toArray(Column[]::new));
-        Dataset<Row> misses = withCandidate.join(features, exact, "left_anti");
+        // One join; its two halves below share its shuffles.
+        Dataset<Row> joined = withCandidate.join(features, exact, "left");
+        Column found = features.col(prefix + "period").isNotNull();
+        Dataset<Row> hits = joined.filter(found).select(hitCols.toArray(Column[]::new));
+        List<Column> missCols0 = new ArrayList<>();
+        eventCols.forEach(c -> missCols0.add(withCandidate.col(c)));
+        missCols0.add(withCandidate.col(CANDIDATE));
+        Dataset<Row> misses = joined.filter(org.apache.spark.sql.functions.not(found)).select(missCols0.toArray(Column[]::new));
 
         // 2. As-of for the rest: events and feature rows in one ordering per entity; each event takes the
         //    last feature row at or before its candidate period, then the TTL decides.

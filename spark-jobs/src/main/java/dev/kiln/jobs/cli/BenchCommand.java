@@ -25,6 +25,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 @Command(name = "bench", description = {
+        "Measure and print. 'bench pit': the point-in-time join of raw.flights with both flights feature sets",
+        "beside a hand-written equi-join on (entity, previous day).",
         "Measure and print. 'bench ingest': Kiln's ingest of a dataset (contract checks, quarantine, audit columns,",
         "partitioning) beside a plain spark.read.parquet(...).write.format(\"delta\") of the same files, in one run."})
 final class BenchCommand implements Callable<Integer> {
@@ -45,8 +47,11 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if ("pit".equals(what)) {
+            return pointInTime();
+        }
         if (!"ingest".equals(what)) {
-            throw new KilnException("unknown benchmark '" + what + "' (known: ingest)");
+            throw new KilnException("unknown benchmark '" + what + "' (known: ingest, pit)");
         }
         try (KilnContext ctx = parent.open(global)) {
             DatasetSpec spec = ctx.config().dataset(dataset);
@@ -115,6 +120,71 @@ final class BenchCommand implements Callable<Integer> {
                     kilnMedian.wall() / plainMedian.wall(), kilnMedian.cpu() / plainMedian.cpu());
             ctx.out().printf("  kiln / same layout  %5.2fx wall, %5.2fx CPU (what the checks and bookkeeping cost)%n",
                     kilnMedian.wall() / layoutMedian.wall(), kilnMedian.cpu() / layoutMedian.cpu());
+        }
+        return ExitCodes.OK;
+    }
+
+    /**
+     * The point-in-time join of every flight with both flights feature sets, beside a hand-written
+     * equi-join on (entity, previous day) of the same data; both run to Spark's no-op sink.
+     */
+    private int pointInTime() {
+        try (KilnContext ctx = parent.open(global)) {
+            Lakehouse lakehouse = ctx.lakehouse();
+            dev.kiln.features.definition.FeatureSets sets =
+                    dev.kiln.features.definition.FeatureSets.parse(ctx.config().config());
+            List<dev.kiln.features.pointintime.FeatureRef> refs = new ArrayList<>();
+            List<String> setNames = List.of("origin_delay_stats", "route_delay_stats");
+            for (String name : setNames) {
+                for (var f : sets.get(name).features()) {
+                    refs.add(new dev.kiln.features.pointintime.FeatureRef(name, Optional.empty(), f.name()));
+                }
+            }
+            Dataset<Row> events = lakehouse.read(TableName.parse("raw.flights")).select("origin", "destination", "date", "delay");
+            dev.kiln.features.pointintime.PointInTimeJoin pit = new dev.kiln.features.pointintime.PointInTimeJoin(lakehouse, sets);
+            List<Timing> kiln = new ArrayList<>();
+            List<Timing> hand = new ArrayList<>();
+            for (int round = 0; round <= rounds; round++) {
+                Timing k = Timing.of(() -> pit.join(events, "date", refs).write().format("noop").mode("overwrite").save());
+                Timing h = Timing.of(() -> {
+                    Dataset<Row> e = events.withColumn("__prev", functions.expr("cast(date_sub(to_date(date), 1) as timestamp_ntz)"));
+                    Dataset<Row> joined = e;
+                    for (String name : setNames) {
+                        var spec = sets.get(name);
+                        Dataset<Row> f = lakehouse.read(spec.tableName());
+                        List<String> cols = new ArrayList<>();
+                        for (String key : spec.entity()) {
+                            f = f.withColumnRenamed(key, name + "__key_" + key);
+                        }
+                        org.apache.spark.sql.Column on = joined.col("__prev").equalTo(f.col("period_start"));
+                        for (String key : spec.entity()) {
+                            on = on.and(joined.col(key).equalTo(f.col(name + "__key_" + key)));
+                        }
+                        List<org.apache.spark.sql.Column> select = new ArrayList<>();
+                        for (String c : joined.columns()) {
+                            select.add(joined.col(c));
+                        }
+                        for (var feature : spec.features()) {
+                            select.add(f.col(feature.name()).as(name + "__" + feature.name()));
+                        }
+                        joined = joined.join(f, on, "left").select(select.toArray(org.apache.spark.sql.Column[]::new));
+                    }
+                    joined.write().format("noop").mode("overwrite").save();
+                });
+                ctx.progress(String.format("%s: kiln point-in-time %s, hand-written equi-join %s",
+                        round == 0 ? "warm-up" : "round " + round + "/" + rounds, k, h));
+                if (round > 0) {
+                    kiln.add(k);
+                    hand.add(h);
+                }
+            }
+            Timing km = Timing.median(kiln);
+            Timing hm = Timing.median(hand);
+            ctx.out().println();
+            ctx.out().printf("bench pit: raw.flights x %s (%d features), median of %d rounds%n", setNames, refs.size(), rounds);
+            ctx.out().printf("  hand-written equi-join on (entity, previous day)   %s%n", hm);
+            ctx.out().printf("  kiln point-in-time join (TTL, missing indicators)  %s%n", km);
+            ctx.out().printf("  kiln / equi-join  %5.2fx wall, %5.2fx CPU (target <= 1.20x)%n", km.wall() / hm.wall(), km.cpu() / hm.cpu());
         }
         return ExitCodes.OK;
     }
