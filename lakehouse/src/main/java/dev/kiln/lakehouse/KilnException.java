@@ -14,4 +14,13 @@ public class KilnException extends RuntimeException {
     public KilnException(String message, Throwable cause) {
         super(message, cause);
     }
+
+    /** The first line of a (Spark) error message: the part that names the problem, without the plan dump. */
+    public static String firstLine(String message) {
+        if (message == null) {
+            return "failed";
+        }
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl);
+    }
 }

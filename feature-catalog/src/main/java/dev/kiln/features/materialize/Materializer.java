@@ -157,7 +157,7 @@ public final class Materializer {
         } catch (KilnException e) {
             throw new KilnException("source of feature set '" + spec.name() + "': " + e.getMessage(), e);
         } catch (Exception e) {
-            throw new KilnException("source query of feature set '" + spec.name() + "' failed: " + firstLine(e.getMessage()), e);
+            throw new KilnException("source query of feature set '" + spec.name() + "' failed: " + KilnException.firstLine(e.getMessage()), e);
         }
         List<String> columns = List.of(df.columns());
         for (String c : spec.entity()) {
@@ -230,7 +230,7 @@ public final class Materializer {
             partials = history.groupBy(groupBy.toArray(Column[]::new))
                     .agg(aggs.get(0), aggs.subList(1, aggs.size()).toArray(Column[]::new));
         } catch (Exception e) { // AnalysisException: a feature's expression does not fit the source
-            throw new KilnException("feature set '" + spec.name() + "': " + firstLine(e.getMessage()), e);
+            throw new KilnException("feature set '" + spec.name() + "': " + KilnException.firstLine(e.getMessage()), e);
         }
 
         // 2. A dense grid of periods per entity, from its first activity to where its longest window empties.
@@ -313,13 +313,5 @@ public final class Materializer {
 
     private Optional<Long> sourceVersion(FeatureSetSpec spec) {
         return spec.source().map(t -> lakehouse.version(t));
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 }

@@ -325,8 +325,6 @@ public final class Ingestion {
         while (t.getCause() != null && t.getCause() != t) {
             t = t.getCause();
         }
-        String m = t.getMessage() != null ? t.getMessage() : t.toString();
-        int nl = m.indexOf('\n');
-        return nl < 0 ? m : m.substring(0, nl);
+        return KilnException.firstLine(t.getMessage() != null ? t.getMessage() : t.toString());
     }
 }

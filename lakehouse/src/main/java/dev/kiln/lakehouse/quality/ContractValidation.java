@@ -193,19 +193,11 @@ public final class ContractValidation {
             return rows.withColumn(name, expr(sql));
         } catch (Exception e) { // Spark's AnalysisException and ParseException are checked in Java's eyes
             throw new KilnException("datasets." + spec.name() + "." + path + ": cannot use '" + sql + "': "
-                    + firstLine(e.getMessage()), e);
+                    + KilnException.firstLine(e.getMessage()), e);
         }
     }
 
     private static List<String> visible(Set<String> columns) {
         return columns.stream().filter(c -> !INTERNAL.contains(c)).toList();
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 }

@@ -76,7 +76,7 @@ public final class KilnCommand implements Runnable {
                 return ExitCodes.USAGE;
             }
             if (e instanceof org.apache.spark.sql.AnalysisException) {
-                err.println("kiln: " + commandLine.getCommandName() + " failed: " + KilnContext.firstLine(e.getMessage()));
+                err.println("kiln: " + commandLine.getCommandName() + " failed: " + KilnException.firstLine(e.getMessage()));
                 return ExitCodes.JOB_FAILED;
             }
             if (e instanceof KilnException) {

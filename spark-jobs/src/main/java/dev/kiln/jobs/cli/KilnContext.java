@@ -70,7 +70,7 @@ public final class KilnContext implements AutoCloseable {
             return result;
         } catch (Exception e) { // Spark's checked exceptions arrive here undeclared
             RuntimeException failure = e instanceof RuntimeException r ? r
-                    : new KilnException(job + ": " + firstLine(e.getMessage()), e);
+                    : new KilnException(job + ": " + KilnException.firstLine(e.getMessage()), e);
             try {
                 log.record(new JobRun(runId, job, arguments, config.hash(), start, Instant.now(), JobRun.Status.FAILED,
                         null, null, null, Optional.ofNullable(failure.getMessage())));
@@ -79,14 +79,6 @@ public final class KilnContext implements AutoCloseable {
             }
             throw failure;
         }
-    }
-
-    static String firstLine(String message) {
-        if (message == null) {
-            return "failed";
-        }
-        int nl = message.indexOf('\n');
-        return nl < 0 ? message : message.substring(0, nl);
     }
 
     @Override

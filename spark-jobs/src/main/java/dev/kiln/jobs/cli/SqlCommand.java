@@ -49,7 +49,7 @@ final class SqlCommand implements Callable<Integer> {
                 } catch (KilnException e) {
                     throw e;
                 } catch (Exception e) { // AnalysisException and SparkException are checked in Java's eyes
-                    throw new KilnException(KilnContext.firstLine(e.getMessage()), e);
+                    throw new KilnException(KilnException.firstLine(e.getMessage()), e);
                 }
             }
         }
