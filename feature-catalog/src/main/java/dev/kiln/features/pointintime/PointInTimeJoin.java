@@ -3,9 +3,7 @@ package dev.kiln.features.pointintime;
 import static java.util.Objects.requireNonNull;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.expr;
-import static org.apache.spark.sql.functions.last;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.struct;
 
 import dev.kiln.features.definition.FeatureSetSpec;
 import dev.kiln.features.definition.FeatureSets;
@@ -23,7 +21,6 @@ import java.util.Set;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.types.DataTypes;
 
 /**
@@ -33,14 +30,14 @@ import org.apache.spark.sql.types.DataTypes;
  * Output columns are the event's columns, then {@code <set>__<feature>} per reference and
  * {@code <set>__missing} per set.
  *
- * <p>The common case is an equi-join: materialized rows are dense per entity, so the period that ended
- * last before t (the one holding t minus one grain) usually exists. Events without that row (no history
- * yet, a gap longer than the longest window, or past the materialized range) are resolved by an as-of
- * step over just those events. The same code builds training sets and scoring rows.
+ * <p>It is one equi-join per set. The materializer writes a row for every period from an entity's first
+ * activity until its longest window empties, so inside the materialized range the period holding t minus
+ * one grain either has a row or the entity has no history in any window (missing). Past the end of the
+ * range the last materialized period stands in, as fresh as the TTL allows. The same code builds
+ * training sets and scoring rows.
  */
 public final class PointInTimeJoin {
     private static final String T = "__event_t";
-    private static final String CANDIDATE = "__candidate";
 
     private final Lakehouse lakehouse;
     private final FeatureSets sets;
@@ -86,6 +83,14 @@ public final class PointInTimeJoin {
     }
 
     public Dataset<Row> join(Dataset<Row> events, String eventTime, List<FeatureRef> refs) {
+        return join(events, eventTime, refs, Map.of());
+    }
+
+    /**
+     * As {@link #join(Dataset, String, List)}, reading the feature tables named in {@code pinned} at the
+     * Delta version given there (time travel), so a training set can be rebuilt exactly.
+     */
+    public Dataset<Row> join(Dataset<Row> events, String eventTime, List<FeatureRef> refs, Map<TableName, Long> pinned) {
         List<String> columns = List.of(events.columns());
         if (!columns.contains(eventTime)) {
             throw new KilnException("event column '" + eventTime + "' is not in the events (columns: " + columns + ")");
@@ -102,108 +107,64 @@ public final class PointInTimeJoin {
                             + set.spec().name() + "' (event columns: " + columns + ")");
                 }
             }
-            out = joinSet(out, set);
+            out = joinSet(out, set, pinned);
         }
         return out.drop(T);
     }
 
-    private Dataset<Row> joinSet(Dataset<Row> events, ResolvedSet set) {
+    private Dataset<Row> joinSet(Dataset<Row> events, ResolvedSet set, Map<TableName, Long> pinned) {
         FeatureSetSpec spec = set.spec();
         int gh = spec.grain().hours();
         String prefix = spec.name() + "__";
-        List<String> eventCols = List.of(events.columns());
 
         // The feature rows, renamed so they cannot collide with event columns.
         List<Column> fcols = new ArrayList<>();
         for (String k : spec.entity()) {
             fcols.add(col(k).as(prefix + "key_" + k));
         }
-        fcols.add(periodIndex(col(Materializer.PERIOD_START), gh).as(prefix + "period"));
+        fcols.add(col(Materializer.PERIOD_START).as(prefix + "period"));
         fcols.add(col(Materializer.PERIOD_END).as(prefix + "period_end"));
         for (String f : set.features()) {
             fcols.add(col(f).as(prefix + f));
         }
-        Dataset<Row> features = lakehouse.read(set.table()).select(fcols.toArray(Column[]::new));
-
-        // 1. The period holding t minus one grain is the latest one that ended at or before t.
-        Dataset<Row> withCandidate = events.withColumn(CANDIDATE,
-                periodIndex(col(T).minus(expr("make_dt_interval(0, " + gh + ", 0, 0)")), gh));
-        Column exact = col(CANDIDATE).equalTo(features.col(prefix + "period"));
-        for (String k : spec.entity()) {
-            exact = exact.and(withCandidate.col(k).equalTo(features.col(prefix + "key_" + k)));
+        Dataset<Row> table = pinned.containsKey(set.table())
+                ? lakehouse.readVersion(set.table(), pinned.get(set.table())) : lakehouse.read(set.table());
+        Row last = table.agg(org.apache.spark.sql.functions.max(Materializer.PERIOD_START)).head();
+        if (last.isNullAt(0)) {
+            throw new KilnException(set.table() + " is empty; run kiln features materialize " + spec.name());
         }
-        List<Column> hitCols = new ArrayList<>();
-        eventCols.forEach(c -> hitCols.add(withCandidate.col(c)));
+        java.time.LocalDateTime lastStart = (java.time.LocalDateTime) last.get(0);
+        Dataset<Row> features = table.select(fcols.toArray(Column[]::new));
+
+        // The period holding t minus one grain is the latest one that ended at or before t. Past the end of
+        // what is materialized, the last period stands in for it, and the TTL decides whether it is fresh.
+        Column lookup = org.apache.spark.sql.functions.least(
+                periodStart(col(T).minus(expr("make_dt_interval(0, " + gh + ", 0, 0)")), gh), lit(lastStart));
+        Column on = lookup.equalTo(features.col(prefix + "period"));
+        for (String k : spec.entity()) {
+            on = on.and(events.col(k).equalTo(features.col(prefix + "key_" + k)));
+        }
+        Column fresh = org.apache.spark.sql.functions.coalesce(features.col(prefix + "period").isNotNull()
+                .and(features.col(prefix + "period_end").geq(col(T).minus(expr("make_dt_interval(0, "
+                        + spec.ttl().hours() + ", 0, 0)")))), lit(false));
+        List<Column> out = new ArrayList<>();
+        for (String c : events.columns()) {
+            out.add(events.col(c));
+        }
         for (String f : set.features()) {
-            hitCols.add(features.col(prefix + f));
+            out.add(org.apache.spark.sql.functions.when(fresh, features.col(prefix + f)).as(prefix + f));
         }
-        hitCols.add(lit(false).as(prefix + "missing"));
-        // One join; its two halves below share its shuffles.
-        Dataset<Row> joined = withCandidate.join(features, exact, "left");
-        Column found = features.col(prefix + "period").isNotNull();
-        Dataset<Row> hits = joined.filter(found).select(hitCols.toArray(Column[]::new));
-        List<Column> missCols0 = new ArrayList<>();
-        eventCols.forEach(c -> missCols0.add(withCandidate.col(c)));
-        missCols0.add(withCandidate.col(CANDIDATE));
-        Dataset<Row> misses = joined.filter(org.apache.spark.sql.functions.not(found)).select(missCols0.toArray(Column[]::new));
-
-        // 2. As-of for the rest: events and feature rows in one ordering per entity; each event takes the
-        //    last feature row at or before its candidate period, then the TTL decides.
-        List<String> keyNames = spec.entity().stream().map(k -> "__k_" + k).toList();
-        List<String> featureNames = set.features().stream().map(f -> prefix + f).toList();
-        List<Column> evSide = new ArrayList<>();
-        for (String k : spec.entity()) {
-            evSide.add(col(k).as("__k_" + k));
-        }
-        evSide.add(col(CANDIDATE).as("__order"));
-        evSide.add(lit(1).as("__kind"));
-        evSide.add(struct(eventCols.stream().map(c -> col(c)).toArray(Column[]::new)).as("__event"));
-        evSide.add(lit(null).cast(featureStruct(features, prefix, set.features())).as("__feature"));
-        List<Column> fSide = new ArrayList<>();
-        for (String k : spec.entity()) {
-            fSide.add(col(prefix + "key_" + k).as("__k_" + k));
-        }
-        fSide.add(col(prefix + "period").as("__order"));
-        fSide.add(lit(0).as("__kind"));
-        fSide.add(lit(null).cast(misses.select(struct(eventCols.stream().map(c -> col(c)).toArray(Column[]::new)))
-                .schema().fields()[0].dataType()).as("__event"));
-        List<Column> fStruct = new ArrayList<>();
-        fStruct.add(col(prefix + "period_end").as("period_end"));
-        featureNames.forEach(f -> fStruct.add(col(f).as(f)));
-        fSide.add(struct(fStruct.toArray(Column[]::new)).as("__feature"));
-        Dataset<Row> unioned = misses.select(evSide.toArray(Column[]::new)).unionByName(features.select(fSide.toArray(Column[]::new)));
-        Column[] partition = keyNames.stream().map(k -> col(k)).toArray(Column[]::new);
-        Dataset<Row> asOf = unioned
-                .withColumn("__latest", last(col("__feature"), true).over(Window.partitionBy(partition)
-                        .orderBy(col("__order"), col("__kind")).rowsBetween(Window.unboundedPreceding(), Window.currentRow())))
-                .filter(col("__kind").equalTo(1));
-        Column fresh = col("__latest").isNotNull()
-                .and(col("__latest.period_end").geq(col("__event." + T).minus(expr("make_dt_interval(0, "
-                        + spec.ttl().hours() + ", 0, 0)"))));
-        List<Column> missCols = new ArrayList<>();
-        eventCols.forEach(c -> missCols.add(col("__event.`" + c + "`").as(c)));
-        for (String f : featureNames) {
-            missCols.add(org.apache.spark.sql.functions.when(fresh, col("__latest.`" + f + "`")).as(f));
-        }
-        missCols.add(org.apache.spark.sql.functions.not(fresh).as(prefix + "missing"));
-        Dataset<Row> resolved = asOf.select(missCols.toArray(Column[]::new));
-        return hits.unionByName(resolved);
+        out.add(org.apache.spark.sql.functions.not(fresh).as(prefix + "missing"));
+        return events.join(features, on, "left").select(out.toArray(Column[]::new));
     }
 
-    private static org.apache.spark.sql.types.DataType featureStruct(Dataset<Row> features, String prefix, List<String> names) {
-        List<Column> cols = new ArrayList<>();
-        cols.add(col(prefix + "period_end").as("period_end"));
-        names.forEach(f -> cols.add(col(prefix + f).as(prefix + f)));
-        return features.select(struct(cols.toArray(Column[]::new))).schema().fields()[0].dataType();
-    }
-
-    /** The index of the period holding a TIMESTAMP_NTZ, as the materializer numbers periods. */
-    private static Column periodIndex(Column ts, int gh) {
-        Column day = org.apache.spark.sql.functions.datediff(org.apache.spark.sql.functions.to_date(ts),
-                lit(java.sql.Date.valueOf("1970-01-01"))).cast(DataTypes.LongType);
+    /** The start of the period holding a TIMESTAMP_NTZ, periods of {@code gh} hours counted from 1970-01-01. */
+    private static Column periodStart(Column ts, int gh) {
         if (gh == 24) {
-            return day;
+            return org.apache.spark.sql.functions.to_date(ts).cast(DataTypes.TimestampNTZType);
         }
-        return day.multiply(24).plus(org.apache.spark.sql.functions.hour(ts)).divide(gh).cast(DataTypes.LongType);
+        Column hours = org.apache.spark.sql.functions.hour(ts);
+        return org.apache.spark.sql.functions.date_trunc("day", ts).plus(
+                org.apache.spark.sql.functions.make_dt_interval(lit(0), hours.minus(hours.mod(gh)), lit(0), lit(0)));
     }
 }

@@ -57,6 +57,12 @@ public final class Lakehouse {
         return spark.table(table.quoted());
     }
 
+    /** The table as it was at a Delta version (time travel, {@code VERSION AS OF}). */
+    public Dataset<Row> readVersion(TableName table, long version) {
+        requireExists(table);
+        return spark.sql("SELECT * FROM " + table.quoted() + " VERSION AS OF " + version);
+    }
+
     public DeltaTable delta(TableName table) {
         requireExists(table);
         return DeltaTable.forName(spark, table.toString());

@@ -45,8 +45,14 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--rounds", description = "Timed rounds of each, after one warm-up round (default: ${DEFAULT-VALUE}).")
     int rounds = 3;
 
+    @Option(names = "--explain", description = "Print the physical plans of what is measured, then measure.")
+    boolean explain;
+
     @Override
     public Integer call() {
+        if (rounds < 1) {
+            throw new KilnException("--rounds must be 1 or more, got " + rounds);
+        }
         if ("pit".equals(what)) {
             return pointInTime();
         }
@@ -142,35 +148,17 @@ final class BenchCommand implements Callable<Integer> {
             }
             Dataset<Row> events = lakehouse.read(TableName.parse("raw.flights")).select("origin", "destination", "date", "delay");
             dev.kiln.features.pointintime.PointInTimeJoin pit = new dev.kiln.features.pointintime.PointInTimeJoin(lakehouse, sets);
+            if (explain) {
+                ctx.out().println("== kiln point-in-time join");
+                pit.join(events, "date", refs).explain();
+                ctx.out().println("== hand-written equi-join");
+                handJoin(lakehouse, sets, setNames, events).explain();
+            }
             List<Timing> kiln = new ArrayList<>();
             List<Timing> hand = new ArrayList<>();
             for (int round = 0; round <= rounds; round++) {
                 Timing k = Timing.of(() -> pit.join(events, "date", refs).write().format("noop").mode("overwrite").save());
-                Timing h = Timing.of(() -> {
-                    Dataset<Row> e = events.withColumn("__prev", functions.expr("cast(date_sub(to_date(date), 1) as timestamp_ntz)"));
-                    Dataset<Row> joined = e;
-                    for (String name : setNames) {
-                        var spec = sets.get(name);
-                        Dataset<Row> f = lakehouse.read(spec.tableName());
-                        List<String> cols = new ArrayList<>();
-                        for (String key : spec.entity()) {
-                            f = f.withColumnRenamed(key, name + "__key_" + key);
-                        }
-                        org.apache.spark.sql.Column on = joined.col("__prev").equalTo(f.col("period_start"));
-                        for (String key : spec.entity()) {
-                            on = on.and(joined.col(key).equalTo(f.col(name + "__key_" + key)));
-                        }
-                        List<org.apache.spark.sql.Column> select = new ArrayList<>();
-                        for (String c : joined.columns()) {
-                            select.add(joined.col(c));
-                        }
-                        for (var feature : spec.features()) {
-                            select.add(f.col(feature.name()).as(name + "__" + feature.name()));
-                        }
-                        joined = joined.join(f, on, "left").select(select.toArray(org.apache.spark.sql.Column[]::new));
-                    }
-                    joined.write().format("noop").mode("overwrite").save();
-                });
+                Timing h = Timing.of(() -> handJoin(lakehouse, sets, setNames, events).write().format("noop").mode("overwrite").save());
                 ctx.progress(String.format("%s: kiln point-in-time %s, hand-written equi-join %s",
                         round == 0 ? "warm-up" : "round " + round + "/" + rounds, k, h));
                 if (round > 0) {
@@ -187,6 +175,32 @@ final class BenchCommand implements Callable<Integer> {
             ctx.out().printf("  kiln / equi-join  %5.2fx wall, %5.2fx CPU (target <= 1.20x)%n", km.wall() / hm.wall(), km.cpu() / hm.cpu());
         }
         return ExitCodes.OK;
+    }
+
+    /** The baseline: a left equi-join of each set on (entity, start of the previous day), nothing else. */
+    private static Dataset<Row> handJoin(Lakehouse lakehouse, dev.kiln.features.definition.FeatureSets sets,
+            List<String> setNames, Dataset<Row> events) {
+        Dataset<Row> joined = events.withColumn("__prev", functions.expr("cast(date_sub(to_date(date), 1) as timestamp_ntz)"));
+        for (String name : setNames) {
+            var spec = sets.get(name);
+            Dataset<Row> f = lakehouse.read(spec.tableName());
+            for (String key : spec.entity()) {
+                f = f.withColumnRenamed(key, name + "__key_" + key);
+            }
+            org.apache.spark.sql.Column on = joined.col("__prev").equalTo(f.col("period_start"));
+            for (String key : spec.entity()) {
+                on = on.and(joined.col(key).equalTo(f.col(name + "__key_" + key)));
+            }
+            List<org.apache.spark.sql.Column> select = new ArrayList<>();
+            for (String c : joined.columns()) {
+                select.add(joined.col(c));
+            }
+            for (var feature : spec.features()) {
+                select.add(f.col(feature.name()).as(name + "__" + feature.name()));
+            }
+            joined = joined.join(f, on, "left").select(select.toArray(org.apache.spark.sql.Column[]::new));
+        }
+        return joined;
     }
 
     private static void drop(Lakehouse lakehouse, TableName table, TableName quarantine, String... paths) {

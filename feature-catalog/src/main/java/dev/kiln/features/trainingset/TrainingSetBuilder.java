@@ -1,0 +1,242 @@
+package dev.kiln.features.trainingset;
+
+import static java.util.Objects.requireNonNull;
+import static org.apache.spark.sql.functions.expr;
+
+import dev.kiln.features.definition.FeatureSets;
+import dev.kiln.features.pointintime.FeatureRef;
+import dev.kiln.features.pointintime.PointInTimeJoin;
+import dev.kiln.features.pointintime.PointInTimeJoin.ResolvedSet;
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.catalog.Lakehouse;
+import dev.kiln.lakehouse.catalog.TableName;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
+import org.apache.spark.sql.execution.datasources.LogicalRelation;
+import scala.jdk.javaapi.CollectionConverters;
+
+/**
+ * Builds point-in-time correct training sets: the events (table or query) with their label, joined to
+ * the referenced features by {@link PointInTimeJoin}, written to a Delta snapshot
+ * {@code features.training__<name>__<id>} and registered in {@code features.training_sets}.
+ *
+ * <p>Every input is read at a pinned Delta version (events through {@code VERSION AS OF}, feature tables
+ * by time travel), and the set's id is a hash of its declaration, resolved references and those versions.
+ * Building the same declaration over unchanged inputs therefore finds the set already built and writes
+ * nothing; {@link #rebuild(String)} recomputes a registered set from its row and compares the rows.
+ */
+public final class TrainingSetBuilder {
+    private final Lakehouse lakehouse;
+    private final PointInTimeJoin pit;
+    private final TrainingSetRegistry registry;
+    private final Consumer<String> progress;
+
+    public TrainingSetBuilder(Lakehouse lakehouse, FeatureSets sets, Consumer<String> progress) {
+        this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
+        this.pit = new PointInTimeJoin(lakehouse, requireNonNull(sets, "sets is null"));
+        this.registry = new TrainingSetRegistry(lakehouse);
+        this.progress = requireNonNull(progress, "progress is null");
+    }
+
+    /** Builds the set, or finds it already built from the same declaration and input versions. */
+    public TrainingSet build(TrainingSetSpec spec) {
+        long started = System.nanoTime();
+        List<ResolvedSet> resolved = pit.resolve(spec.features());
+        List<String> refs = resolvedRefs(spec, resolved);
+        Map<String, Long> inputs = new TreeMap<>(eventInputs(spec));
+        for (ResolvedSet set : resolved) {
+            inputs.put(set.table().toString(), lakehouse.version(set.table()));
+        }
+        String id = id(spec, refs, inputs);
+        TableName table = TableName.of("features", "training__" + spec.name() + "__" + id);
+        if (registry.find(id).isPresent() && lakehouse.exists(table)) {
+            return registry.get(id);
+        }
+        progress.accept("training set " + spec.name() + " (id " + id + "): " + refs.size() + " features from "
+                + resolved.size() + " feature set(s), inputs " + inputs);
+        Dataset<Row> rows = compute(spec, refs, inputs);
+        lakehouse.ensureSchema(table.schema());
+        rows.write().format("delta").mode("overwrite").option("overwriteSchema", "true")
+                .option("path", lakehouse.locationOf(table)).saveAsTable(table.toString());
+        long count = writtenRows(table);
+        TrainingSet set = new TrainingSet(id, spec.name(), table, spec.labelColumn(), spec.eventTime(), refs, inputs,
+                count, Instant.now(), false);
+        registry.register(set, spec.description(), spec.text(), (System.nanoTime() - started) / 1e9);
+        return set;
+    }
+
+    /** How a rebuild compared with the registered snapshot. */
+    public record Rebuild(TrainingSet set, long rebuiltRows, long onlyInRebuild, long onlyInSnapshot) {
+        public boolean identical() {
+            return rebuiltRows == set.rowCount() && onlyInRebuild == 0 && onlyInSnapshot == 0;
+        }
+
+        public String summary() {
+            return identical()
+                    ? String.format("training set %s rebuilt from its registry row: %,d rows, identical to %s",
+                            set.id(), rebuiltRows, set.table())
+                    : String.format("training set %s rebuilt from its registry row DIFFERS from %s: %,d rows rebuilt vs"
+                            + " %,d registered; %,d rows only in the rebuild, %,d only in the snapshot",
+                            set.id(), set.table(), rebuiltRows, set.rowCount(), onlyInRebuild, onlyInSnapshot);
+        }
+    }
+
+    /** Recomputes a registered set from its registry row (pinned inputs) and compares it, row for row, with its snapshot. */
+    public Rebuild rebuild(String id) {
+        TrainingSet set = registry.get(id);
+        Row row = registry.find(id).orElseThrow();
+        TrainingSetSpec spec = TrainingSetSpec.fromText(set.name(), row.getAs("spec"));
+        progress.accept("rebuilding training set " + id + " from inputs " + set.inputs());
+        Dataset<Row> rebuilt = compute(spec, set.featureRefs(), set.inputs());
+        Dataset<Row> snapshot = lakehouse.read(set.table());
+        if (!List.of(rebuilt.columns()).equals(List.of(snapshot.columns()))) {
+            throw new KilnException("training set " + id + " rebuilt with columns " + List.of(rebuilt.columns())
+                    + " but its snapshot has " + List.of(snapshot.columns()));
+        }
+        long n = rebuilt.count();
+        long onlyRebuilt = rebuilt.exceptAll(snapshot).count();
+        long onlySnapshot = snapshot.exceptAll(rebuilt).count();
+        return new Rebuild(set, n, onlyRebuilt, onlySnapshot);
+    }
+
+    /**
+     * The rows of a set: events read at the pinned versions, filtered, labelled, narrowed to the declared
+     * columns, then joined point-in-time to the features (feature tables at their pinned versions).
+     */
+    Dataset<Row> compute(TrainingSetSpec spec, List<String> refs, Map<String, Long> inputs) {
+        List<FeatureRef> featureRefs = refs.stream().map(FeatureRef::parse).toList();
+        List<ResolvedSet> resolved = pit.resolve(featureRefs);
+        Map<TableName, Long> featurePins = new java.util.HashMap<>();
+        Map<String, Long> eventPins = new TreeMap<>(inputs);
+        for (ResolvedSet set : resolved) {
+            Long v = inputs.get(set.table().toString());
+            if (v == null) {
+                throw new KilnException("training set " + spec.name() + " has no pinned version of " + set.table());
+            }
+            featurePins.put(set.table(), v);
+            eventPins.remove(set.table().toString());
+        }
+        String at = "training-sets." + spec.name();
+        Dataset<Row> events;
+        try {
+            events = lakehouse.spark().sql(pin(spec, eventPins));
+            if (spec.where().isPresent()) {
+                events = events.filter(expr(spec.where().get()));
+            }
+        } catch (KilnException e) {
+            throw e;
+        } catch (Exception e) { // AnalysisException, ParseException
+            throw new KilnException(at + ": the events could not be read: " + KilnException.firstLine(e.getMessage()), e);
+        }
+        List<String> available = List.of(events.columns());
+        Set<String> keep = new LinkedHashSet<>(spec.columns().isEmpty() ? available : spec.columns());
+        for (ResolvedSet set : resolved) {
+            keep.addAll(set.spec().entity());
+        }
+        keep.add(spec.eventTime());
+        keep.remove(spec.labelColumn());
+        for (String c : keep) {
+            if (!available.contains(c)) {
+                throw new KilnException(at + ": the events have no column '" + c + "' (columns: " + available + ")");
+            }
+        }
+        List<Column> select = new ArrayList<>();
+        for (String c : keep) {
+            select.add(events.col(c));
+        }
+        try {
+            select.add(expr(spec.label()).as(spec.labelColumn()));
+            Dataset<Row> labelled = events.select(select.toArray(Column[]::new));
+            labelled.schema(); // analysis happens here: a bad label expression fails now, not mid-job
+            return pit.join(labelled, spec.eventTime(), featureRefs, featurePins);
+        } catch (KilnException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new KilnException(at + ".label: '" + spec.label() + "' does not fit the events: "
+                    + KilnException.firstLine(e.getMessage()), e);
+        }
+    }
+
+    private static List<String> resolvedRefs(TrainingSetSpec spec, List<ResolvedSet> resolved) {
+        List<String> out = new ArrayList<>();
+        for (FeatureRef ref : spec.features()) {
+            ResolvedSet set = resolved.stream().filter(s -> s.spec().name().equals(ref.set())).findFirst().orElseThrow();
+            out.add(set.spec().name() + "@" + set.version() + ":" + ref.feature());
+        }
+        return out;
+    }
+
+    /** Catalog tables the events read, with their current Delta versions. */
+    private Map<String, Long> eventInputs(TrainingSetSpec spec) {
+        LogicalPlan plan;
+        try {
+            plan = lakehouse.spark().sql(spec.eventsSql()).queryExecution().optimizedPlan();
+        } catch (Exception e) {
+            throw new KilnException("training-sets." + spec.name() + ": the events could not be read: "
+                    + KilnException.firstLine(e.getMessage()), e);
+        }
+        Map<String, Long> out = new TreeMap<>();
+        for (LogicalPlan leaf : CollectionConverters.asJava(plan.collectLeaves())) {
+            if (leaf instanceof LogicalRelation rel && rel.catalogTable().isDefined()) {
+                var ident = rel.catalogTable().get().identifier();
+                TableName name = TableName.of(ident.database().get(), ident.table());
+                out.put(name.toString(), lakehouse.version(name));
+            }
+        }
+        if (out.isEmpty()) {
+            throw new KilnException("training-sets." + spec.name() + ": the events read no catalog table, so they"
+                    + " cannot be pinned to a version for rebuilding");
+        }
+        return out;
+    }
+
+    /** The events SQL with each input table read {@code VERSION AS OF} its pinned version. */
+    static String pin(TrainingSetSpec spec, Map<String, Long> tables) {
+        String sql = spec.eventsSql();
+        for (Map.Entry<String, Long> t : tables.entrySet()) {
+            String[] parts = t.getKey().split("\\.");
+            Pattern p = Pattern.compile("(?i)(?<![\\w.`])" + Pattern.quote(parts[0]) + "\\s*\\.\\s*"
+                    + Pattern.quote(parts[1]) + "(?![\\w`]|\\s*\\.)");
+            Matcher m = p.matcher(sql);
+            if (!m.find()) {
+                throw new KilnException("training-sets." + spec.name() + ": the events read " + t.getKey()
+                        + " without naming it as " + t.getKey() + " (through a view?), so it cannot be pinned to a"
+                        + " version; name the table itself");
+            }
+            sql = m.replaceAll(Matcher.quoteReplacement(t.getKey() + " VERSION AS OF " + t.getValue()));
+        }
+        return sql;
+    }
+
+    private long writtenRows(TableName table) {
+        Row r = lakehouse.history(table).select("operationMetrics").head();
+        scala.collection.Map<String, String> metrics = r.getAs(0);
+        return Long.parseLong(metrics.get("numOutputRows").getOrElse(() -> "-1"));
+    }
+
+    private static String id(TrainingSetSpec spec, List<String> refs, Map<String, Long> inputs) {
+        String text = spec.name() + "\n" + spec.text() + "\n" + refs + "\n" + new TreeMap<>(inputs);
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(d).substring(0, 12);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
