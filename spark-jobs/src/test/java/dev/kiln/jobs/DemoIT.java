@@ -58,6 +58,10 @@ class DemoIT {
         assertTrue(second.output().contains("3,000,000 rows in 182 daily partitions"), second.output());
         assertTrue(second.output().contains("origin_delay_stats v1: nothing new to materialize"), second.output());
         assertTrue(second.output().contains("route_delay_stats v1: nothing new to materialize"), second.output());
+        assertTrue(first.output().matches("(?s).*training set flight_delay \\(id [0-9a-f]{12}\\): 3,000,000 rows, 13 features.*"),
+                first.output());
+        assertTrue(second.output().contains("3,000,000 rows, 13 features") && second.output().contains("(already built from"
+                + " the same inputs: reused)"), second.output());
 
         Result sql = kiln(work, root, "sql", "SELECT count(*), count(DISTINCT origin) FROM raw.flights");
         assertEquals(0, sql.exit(), sql.output());

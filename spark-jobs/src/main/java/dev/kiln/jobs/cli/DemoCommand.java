@@ -39,12 +39,12 @@ final class DemoCommand implements Callable<Integer> {
             }
             Lakehouse lakehouse = ctx.lakehouse();
             long start = System.nanoTime();
-            ctx.progress("stage 1/2: ingest flights -> raw.flights");
+            ctx.progress("stage 1/3: ingest flights -> raw.flights");
             IngestResult ingest = IngestCommand.ingest(ctx, flights, Optional.empty());
             double ingestSeconds = (System.nanoTime() - start) / 1e9;
             ctx.out().println(ingest.summary());
 
-            ctx.progress("stage 2/2: materialize feature sets -> features.*");
+            ctx.progress("stage 2/3: materialize feature sets -> features.*");
             long featuresStart = System.nanoTime();
             List<MaterializedVersion> materialized = new ArrayList<>();
             for (FeatureSetSpec set : FeatureSets.parse(ctx.config().config()).all().values()) {
@@ -53,6 +53,12 @@ final class DemoCommand implements Callable<Integer> {
                 materialized.add(v);
             }
             double featureSeconds = (System.nanoTime() - featuresStart) / 1e9;
+
+            ctx.progress("stage 3/3: point-in-time training set -> features.training__flight_delay__<id>");
+            long trainingSetStart = System.nanoTime();
+            dev.kiln.features.trainingset.TrainingSet trainingSet = TrainingSetCommand.build(ctx, "flight_delay");
+            ctx.out().println(trainingSet.summary());
+            double trainingSetSeconds = (System.nanoTime() - trainingSetStart) / 1e9;
 
             Row stats = lakehouse.spark().sql("SELECT count(*) AS total_rows, count(DISTINCT flight_date) AS days,"
                     + " min(flight_date), max(flight_date) FROM " + flights.tableName().quoted()).first();
@@ -70,6 +76,7 @@ final class DemoCommand implements Callable<Integer> {
             for (MaterializedVersion v : materialized) {
                 ctx.out().printf("  %-40s %,d rows%n", v.table(), lakehouse.read(v.table()).count());
             }
+            ctx.out().printf("  training set   %6.1f s   %s%n", trainingSetSeconds, trainingSet.summary());
             ctx.out().println("  lakehouse      " + lakehouse.settings().root()
                     + " (tables under tables/, Derby metastore under _metastore/)");
             ctx.out().println();
@@ -81,6 +88,7 @@ final class DemoCommand implements Callable<Integer> {
                     + " FROM ops.job_runs ORDER BY started_at DESC LIMIT 5\"");
             ctx.out().println("  bin/kiln sql \"SELECT feature_set, version, feature, aggregation, window, null_rate, source_version"
                     + " FROM features.catalog ORDER BY feature_set, feature\"");
+            ctx.out().println("  bin/kiln sql \"SELECT id, name, row_count, feature_refs, inputs FROM features.training_sets\"");
             ctx.out().println("  bin/kiln tables history raw.flights");
         }
         return ExitCodes.OK;
