@@ -1,0 +1,372 @@
+package dev.kiln.training;
+
+import static java.util.Objects.requireNonNull;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+
+import dev.kiln.features.trainingset.TrainingSet;
+import dev.kiln.features.trainingset.TrainingSetRegistry;
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.catalog.Identifiers;
+import dev.kiln.lakehouse.catalog.Lakehouse;
+import dev.kiln.training.registry.ModelRegistry;
+import dev.kiln.training.registry.ModelVersion;
+import dev.kiln.training.spec.Algorithm;
+import dev.kiln.training.spec.ModelSpec;
+import dev.kiln.training.spec.Task;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Consumer;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.Predictor;
+import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator;
+import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator;
+import org.apache.spark.ml.evaluation.RegressionEvaluator;
+import org.apache.spark.ml.feature.OneHotEncoder;
+import org.apache.spark.ml.feature.SQLTransformer;
+import org.apache.spark.ml.feature.StringIndexer;
+import org.apache.spark.ml.feature.VectorAssembler;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.param.ParamPair;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.NumericType;
+import org.apache.spark.storage.StorageLevel;
+
+/**
+ * Trains a model spec on a registered training set: a time-based split (train before {@code train-until},
+ * validate up to {@code validate-until}, no shuffling across time), an MLlib {@link Pipeline} (numeric
+ * inputs as doubles with nulls as 0 plus the training set's missing indicators, categorical columns
+ * indexed and one-hot encoded with unseen values kept, one estimator), every grid point fitted and scored
+ * on the validation window in parallel, the best one kept and evaluated in full.
+ */
+public final class Trainer {
+    public static final String FEATURES = "__features";
+    public static final String LABEL = "__label";
+
+    private final Lakehouse lakehouse;
+    private final Consumer<String> progress;
+
+    public Trainer(Lakehouse lakehouse, Consumer<String> progress) {
+        this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
+        this.progress = requireNonNull(progress, "progress is null");
+    }
+
+    /** A fitted model before it is registered. */
+    public record Fitted(PipelineModel model, Algorithm algorithm, Map<String, String> params, Map<String, Double> metrics,
+            List<String> candidates) {}
+
+    /** Fits, saves and registers a new version. */
+    public ModelVersion train(ModelSpec spec, Algorithm algorithm, TrainingSet set, String runId) {
+        Fitted fitted = fit(spec, algorithm, set);
+        String staged = lakehouse.settings().root() + "/models/" + spec.name() + "/_staging/" + runId;
+        try {
+            fitted.model().write().overwrite().save(staged);
+        } catch (IOException e) {
+            throw new KilnException("could not save the model to " + staged + ": " + e.getMessage(), e);
+        }
+        ModelVersion unregistered = new ModelVersion(spec.name(), 0, spec.task().text(), algorithm.text(), fitted.params(),
+                spec.metric(), fitted.metrics(), set.id(), set.featureRefs(), set.inputs(), spec.trainUntil(),
+                spec.validateUntil(), spec.seed(), spec.configHash(algorithm), runId,
+                Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS), staged);
+        return new ModelRegistry(lakehouse).register(unregistered, staged);
+    }
+
+    /** How a retraining of a registered version compared with it. */
+    public record Reproduction(ModelVersion registered, Fitted again, List<String> differences) {
+        public boolean matches() {
+            return differences.isEmpty();
+        }
+
+        public String summary() {
+            return matches()
+                    ? String.format("%s reproduced: %d params and %d validation metrics match exactly (%s %.6f)",
+                            registered.uri(), again.params().size(), again.metrics().size(), registered.metric(),
+                            registered.metricValue())
+                    : registered.uri() + " did NOT reproduce: " + String.join("; ", differences);
+        }
+    }
+
+    /** Retrains a registered version from its pinned training set, split and seed, and compares. */
+    public Reproduction reproduce(ModelSpec spec, ModelVersion registered) {
+        TrainingSet set = new TrainingSetRegistry(lakehouse).get(registered.trainingSetId());
+        Algorithm algorithm = Algorithm.parse(registered.algorithm(), spec.task(), "models." + spec.name() + ".algorithm");
+        if (!spec.configHash(algorithm).equals(registered.configHash())) {
+            progress.accept("note: models." + spec.name() + " changed since version " + registered.version()
+                    + " was trained (config hash " + registered.configHash() + ", now " + spec.configHash(algorithm)
+                    + "); retraining with the current declaration and the registered split and seed");
+        }
+        ModelSpec pinned = new ModelSpec(spec.name(), spec.description(), spec.task(), spec.trainingSet(), spec.numeric(),
+                spec.categorical(), algorithm, spec.grids(), spec.timeColumn(), registered.trainUntil(),
+                registered.validateUntil(), registered.metric(), registered.seed(), spec.parallelism(), spec.text());
+        Fitted again = fit(pinned, algorithm, set);
+        List<String> differences = new ArrayList<>();
+        compare("param", registered.params(), again.params(), differences);
+        compare("metric", registered.metrics(), again.metrics(), differences);
+        return new Reproduction(registered, again, differences);
+    }
+
+    private static <V> void compare(String what, Map<String, V> want, Map<String, V> got, List<String> out) {
+        Set<String> keys = new java.util.TreeSet<>(want.keySet());
+        keys.addAll(got.keySet());
+        for (String k : keys) {
+            if (!java.util.Objects.equals(want.get(k), got.get(k))) {
+                out.add(what + " " + k + ": registered " + want.get(k) + ", now " + got.get(k));
+            }
+        }
+    }
+
+    public Fitted fit(ModelSpec spec, Algorithm algorithm, TrainingSet set) {
+        String at = "models." + spec.name();
+        Dataset<Row> data = lakehouse.read(set.table());
+        List<String> columns = List.of(data.columns());
+        DataType labelType = data.schema().apply(set.labelColumn()).dataType();
+        if (spec.task() == Task.BINARY_CLASSIFICATION && labelType != DataTypes.BooleanType) {
+            throw new KilnException(at + ": the label of training set " + set.name() + " is " + labelType.simpleString()
+                    + "; a binary classifier needs a boolean label expression (like delay > 15)");
+        }
+        if (spec.task() == Task.REGRESSION && !(labelType instanceof NumericType)) {
+            throw new KilnException(at + ": the label of training set " + set.name() + " is " + labelType.simpleString()
+                    + "; a regression needs a numeric label");
+        }
+        String time = spec.timeColumn().orElse(set.eventTime());
+        for (String c : concat(List.of(time), spec.numeric(), spec.categorical())) {
+            if (!columns.contains(c)) {
+                throw new KilnException(at + ": training set " + set.name() + " has no column '" + c + "' (columns: " + columns + ")");
+            }
+        }
+        Dataset<Row> labelled = data.filter(col(set.labelColumn()).isNotNull())
+                .withColumn(LABEL, col(set.labelColumn()).cast(DataTypes.DoubleType));
+        Dataset<Row> train = labelled.filter(col(time).lt(lit(spec.trainUntil()))).persist(StorageLevel.MEMORY_AND_DISK());
+        Dataset<Row> validate = labelled.filter(col(time).geq(lit(spec.trainUntil())).and(col(time).lt(lit(spec.validateUntil()))))
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            long nTrain = train.count();
+            long nValidate = validate.count();
+            if (nTrain == 0) {
+                throw new KilnException(at + ".split: no rows of training set " + set.name() + " before train-until "
+                        + spec.trainUntil() + ": the training window is empty");
+            }
+            if (nValidate == 0) {
+                throw new KilnException(at + ".split: no rows of training set " + set.name() + " from " + spec.trainUntil()
+                        + " to validate-until " + spec.validateUntil() + ": the validation window is empty");
+            }
+            progress.accept(String.format("%s %s: %,d training rows (before %s), %,d validation rows (to %s)",
+                    spec.name(), algorithm.text(), nTrain, spec.trainUntil(), nValidate, spec.validateUntil()));
+
+            Predictor<?, ?, ?> estimator = algorithm.estimator(spec.task(), FEATURES, LABEL, spec.seed());
+            Pipeline pipeline = new Pipeline().setStages(stages(spec, set, estimator));
+            List<ParamMap> grid = grid(spec, algorithm, estimator);
+            List<Double> scores = evaluateGrid(spec, pipeline, grid, train, validate);
+            int best = 0;
+            for (int i = 1; i < scores.size(); i++) {
+                boolean better = ModelSpec.largerIsBetter(spec.metric()) ? scores.get(i) > scores.get(best) : scores.get(i) < scores.get(best);
+                if (better) {
+                    best = i;
+                }
+            }
+            List<String> candidates = new ArrayList<>();
+            for (int i = 0; i < grid.size(); i++) {
+                candidates.add(describe(grid.get(i)) + " -> " + spec.metric() + " " + scores.get(i) + (i == best ? " (best)" : ""));
+            }
+            PipelineModel model = pipeline.fit(train, grid.get(best));
+            Map<String, Double> metrics = metrics(spec.task(), model.transform(validate));
+            metrics.put("n_train", (double) nTrain);
+            metrics.put("n_validate", (double) nValidate);
+            return new Fitted(model, algorithm, params(model), metrics, candidates);
+        } finally {
+            train.unpersist();
+            validate.unpersist();
+        }
+    }
+
+    private static List<String> concat(List<String> a, List<String> b, List<String> c) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(b);
+        out.addAll(c);
+        return out;
+    }
+
+    private static PipelineStage[] stages(ModelSpec spec, TrainingSet set, Predictor<?, ?, ?> estimator) {
+        Set<String> numeric = new LinkedHashSet<>(set.featureColumns());
+        for (String ref : set.featureRefs()) {
+            numeric.add(ref.substring(0, ref.indexOf('@')) + "__missing");
+        }
+        numeric.addAll(spec.numeric());
+        List<String> selects = new ArrayList<>();
+        List<String> assembled = new ArrayList<>();
+        for (String c : numeric) {
+            String q = Identifiers.quote(c);
+            selects.add("coalesce(cast(" + q + " AS double), 0D) AS " + Identifiers.quote("__x_" + c));
+            assembled.add("__x_" + c);
+        }
+        List<PipelineStage> stages = new ArrayList<>();
+        stages.add(new SQLTransformer().setStatement("SELECT *, " + String.join(", ", selects) + " FROM __THIS__"));
+        if (!spec.categorical().isEmpty()) {
+            String[] in = spec.categorical().toArray(String[]::new);
+            String[] idx = spec.categorical().stream().map(c -> "__idx_" + c).toArray(String[]::new);
+            String[] oh = spec.categorical().stream().map(c -> "__oh_" + c).toArray(String[]::new);
+            stages.add(new StringIndexer().setInputCols(in).setOutputCols(idx).setHandleInvalid("keep")
+                    .setStringOrderType("frequencyDesc"));
+            stages.add(new OneHotEncoder().setInputCols(idx).setOutputCols(oh).setHandleInvalid("keep"));
+            assembled.addAll(List.of(oh));
+        }
+        stages.add(new VectorAssembler().setInputCols(assembled.toArray(String[]::new)).setOutputCol(FEATURES)
+                .setHandleInvalid("keep"));
+        stages.add(estimator);
+        return stages.toArray(PipelineStage[]::new);
+    }
+
+    /** The cartesian product of the algorithm's grid, each value decoded by the parameter it is for. */
+    private static List<ParamMap> grid(ModelSpec spec, Algorithm algorithm, Predictor<?, ?, ?> estimator) {
+        List<ParamMap> out = new ArrayList<>(List.of(new ParamMap()));
+        for (Map.Entry<String, List<String>> e : spec.grid(algorithm).entrySet()) {
+            String at = "models." + spec.name() + ".grids." + algorithm.text() + "." + e.getKey();
+            if (!estimator.hasParam(e.getKey())) {
+                List<String> known = new ArrayList<>();
+                for (Param<?> p : estimator.params()) {
+                    known.add(p.name());
+                }
+                throw new KilnException(at + ": " + algorithm.text() + " has no parameter '" + e.getKey() + "' (known: "
+                        + String.join(", ", new java.util.TreeSet<>(known)) + ")");
+            }
+            @SuppressWarnings("unchecked")
+            Param<Object> param = (Param<Object>) estimator.getParam(e.getKey());
+            List<ParamMap> next = new ArrayList<>();
+            for (ParamMap base : out) {
+                for (String json : e.getValue()) {
+                    Object value;
+                    try {
+                        value = decode(param, json);
+                        if (!param.isValid().apply(value).equals(Boolean.TRUE)) {
+                            throw new IllegalArgumentException("out of range");
+                        }
+                    } catch (RuntimeException ex) {
+                        throw new KilnException(at + ": " + json + " is not a valid value (" + param.doc() + ")", ex);
+                    }
+                    next.add(base.copy().put(param, value));
+                }
+            }
+            out = next;
+        }
+        return out;
+    }
+
+    /** HOCON writes 0.0 as 0: a whole number is retried as a double for double parameters. */
+    private static Object decode(Param<Object> param, String json) {
+        Object value;
+        try {
+            value = param.jsonDecode(json);
+        } catch (RuntimeException e) {
+            if (!json.matches("-?[0-9]+")) {
+                throw e;
+            }
+            value = param.jsonDecode(json + ".0");
+        }
+        // A lossy decode (0.5 for an integer parameter reads as 0) is refused: the value must round-trip.
+        String back = param.jsonEncode(value);
+        boolean same = back.equals(json);
+        if (!same && back.matches("-?[0-9.Ee+-]+") && json.matches("-?[0-9.Ee+-]+")) {
+            same = Double.parseDouble(back) == Double.parseDouble(json);
+        }
+        if (!same) {
+            throw new IllegalArgumentException("reads as " + back);
+        }
+        return value;
+    }
+
+    private List<Double> evaluateGrid(ModelSpec spec, Pipeline pipeline, List<ParamMap> grid, Dataset<Row> train,
+            Dataset<Row> validate) {
+        ExecutorService pool = Executors.newFixedThreadPool(Math.min(spec.parallelism(), grid.size()));
+        try {
+            List<Future<Double>> futures = new ArrayList<>();
+            for (ParamMap params : grid) {
+                futures.add(pool.submit(() -> {
+                    PipelineModel m = pipeline.fit(train, params);
+                    double score = metric(spec.task(), spec.metric(), m.transform(validate));
+                    progress.accept(String.format("  %s -> %s %.6f", describe(params), spec.metric(), score));
+                    return score;
+                }));
+            }
+            List<Double> scores = new ArrayList<>();
+            for (Future<Double> f : futures) {
+                scores.add(f.get());
+            }
+            return scores;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KilnException("training interrupted", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            throw cause instanceof RuntimeException r ? r
+                    : new KilnException("training failed: " + KilnException.firstLine(cause.getMessage()), cause);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static String describe(ParamMap params) {
+        List<String> parts = new ArrayList<>();
+        for (ParamPair<?> p : params.toList()) {
+            parts.add(p.param().name() + "=" + p.value());
+        }
+        return parts.isEmpty() ? "defaults" : String.join(", ", parts);
+    }
+
+    static double metric(Task task, String metric, Dataset<Row> predictions) {
+        return switch (metric) {
+            case "areaUnderROC", "areaUnderPR" -> new BinaryClassificationEvaluator().setLabelCol(LABEL)
+                    .setRawPredictionCol("rawPrediction").setMetricName(metric).evaluate(predictions);
+            case "logLoss", "accuracy" -> new MulticlassClassificationEvaluator().setLabelCol(LABEL)
+                    .setPredictionCol("prediction").setProbabilityCol("probability").setMetricName(metric).evaluate(predictions);
+            default -> new RegressionEvaluator().setLabelCol(LABEL).setPredictionCol("prediction").setMetricName(metric)
+                    .evaluate(predictions);
+        };
+    }
+
+    private static Map<String, Double> metrics(Task task, Dataset<Row> predictions) {
+        Map<String, Double> out = new TreeMap<>();
+        List<String> names = task == Task.BINARY_CLASSIFICATION ? ModelSpec.CLASSIFICATION_METRICS : ModelSpec.REGRESSION_METRICS;
+        Dataset<Row> cached = predictions.persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            for (String m : names) {
+                out.put(m, metric(task, m, cached));
+            }
+        } finally {
+            cached.unpersist();
+        }
+        return out;
+    }
+
+    /** The estimator's parameters as fitted (set or default), JSON-encoded; columns Kiln names itself are left out. */
+    private static Map<String, String> params(PipelineModel model) {
+        var last = model.stages()[model.stages().length - 1];
+        Map<String, String> out = new LinkedHashMap<>();
+        for (ParamPair<?> p : last.extractParamMap().toList()) {
+            String name = p.param().name();
+            if (name.endsWith("Col") || name.endsWith("Cols")) {
+                continue;
+            }
+            @SuppressWarnings("unchecked")
+            Param<Object> param = (Param<Object>) p.param();
+            out.put(name, param.jsonEncode(p.value()));
+        }
+        return new TreeMap<>(out);
+    }
+}

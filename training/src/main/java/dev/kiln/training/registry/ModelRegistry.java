@@ -1,0 +1,298 @@
+package dev.kiln.training.registry;
+
+import static java.util.Objects.requireNonNull;
+import static org.apache.spark.sql.functions.col;
+
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.catalog.Lakehouse;
+import dev.kiln.lakehouse.catalog.TableName;
+import io.delta.tables.DeltaTable;
+import java.io.IOException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import scala.jdk.javaapi.CollectionConverters;
+
+/**
+ * The model registry: {@code ml.models} (one row per version, with lineage) and {@code ml.model_aliases}
+ * (alias to version, who and when). Versions are taken with Delta's optimistic concurrency: a training
+ * proposes max+1, and when a concurrent one took it first the commit conflicts and it tries the next.
+ */
+public final class ModelRegistry {
+    public static final TableName MODELS = TableName.of("ml", "models");
+    public static final TableName ALIASES = TableName.of("ml", "model_aliases");
+
+    static final StructType MODELS_SCHEMA = new StructType()
+            .add("name", DataTypes.StringType, false)
+            .add("version", DataTypes.IntegerType, false)
+            .add("task", DataTypes.StringType, false)
+            .add("algorithm", DataTypes.StringType, false)
+            .add("params", DataTypes.createMapType(DataTypes.StringType, DataTypes.StringType), false)
+            .add("metric", DataTypes.StringType, false)
+            .add("metrics", DataTypes.createMapType(DataTypes.StringType, DataTypes.DoubleType), false)
+            .add("training_set_id", DataTypes.StringType, false)
+            .add("feature_refs", DataTypes.createArrayType(DataTypes.StringType), false)
+            .add("inputs", DataTypes.createMapType(DataTypes.StringType, DataTypes.LongType), false)
+            .add("train_until", DataTypes.TimestampNTZType, false)
+            .add("validate_until", DataTypes.TimestampNTZType, false)
+            .add("seed", DataTypes.LongType, false)
+            .add("config_hash", DataTypes.StringType, false)
+            .add("run_id", DataTypes.StringType, false)
+            .add("created_at", DataTypes.TimestampType, false)
+            .add("artifact_path", DataTypes.StringType, false);
+
+    static final StructType ALIASES_SCHEMA = new StructType()
+            .add("name", DataTypes.StringType, false)
+            .add("alias", DataTypes.StringType, false)
+            .add("version", DataTypes.IntegerType, false)
+            .add("set_by", DataTypes.StringType, false)
+            .add("set_at", DataTypes.TimestampType, false);
+
+    private static final int ATTEMPTS = 20;
+
+    private final Lakehouse lakehouse;
+
+    public ModelRegistry(Lakehouse lakehouse) {
+        this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
+    }
+
+    /** Where a version's PipelineModel lives: {@code <root>/models/<name>/<version>}. */
+    public String artifactPath(String name, int version) {
+        return lakehouse.settings().root() + "/models/" + name + "/" + version;
+    }
+
+    /**
+     * Registers a trained model whose PipelineModel was saved at {@code staged}: takes the next version,
+     * then moves the artifact to its version's path. If the move fails the row is taken back out, so no
+     * version is left half-registered.
+     */
+    public ModelVersion register(ModelVersion model, String staged) {
+        createTables();
+        for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+            int version = nextVersion(model.name());
+            ModelVersion candidate = model.withVersion(version, artifactPath(model.name(), version));
+            try {
+                DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(MODELS)).as("m")
+                        .merge(lakehouse.spark().createDataFrame(List.of(toRow(candidate)), MODELS_SCHEMA).as("u"),
+                                col("m.name").equalTo(col("u.name")).and(col("m.version").equalTo(col("u.version"))))
+                        .whenNotMatched().insertAll()
+                        .execute();
+            } catch (RuntimeException e) {
+                if (isConflict(e)) {
+                    continue; // a concurrent training committed first: propose the next version
+                }
+                throw e;
+            }
+            Optional<ModelVersion> stored = find(model.name(), version);
+            if (stored.isEmpty() || !stored.get().runId().equals(model.runId())) {
+                continue; // the version was already taken when the MERGE read the table
+            }
+            try {
+                move(staged, candidate.artifactPath());
+            } catch (RuntimeException e) {
+                DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(MODELS))
+                        .delete(col("name").equalTo(model.name()).and(col("version").equalTo(version)));
+                throw e;
+            }
+            return candidate;
+        }
+        throw new KilnException("could not register model " + model.name() + ": " + ATTEMPTS
+                + " attempts lost to concurrent registrations");
+    }
+
+    private static boolean isConflict(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getClass().getName().startsWith("io.delta.exceptions.Concurrent")
+                    || t.getClass().getSimpleName().contains("ConcurrentModification")
+                    || t.getClass().getSimpleName().startsWith("Concurrent")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private int nextVersion(String name) {
+        Row r = lakehouse.read(MODELS).filter(col("name").equalTo(name))
+                .agg(org.apache.spark.sql.functions.max("version")).head();
+        return r.isNullAt(0) ? 1 : r.getInt(0) + 1;
+    }
+
+    private void createTables() {
+        for (int i = 0; i < 3; i++) {
+            try {
+                lakehouse.createIfMissing(MODELS, MODELS_SCHEMA, List.of(), "Registered model versions with lineage", Map.of());
+                lakehouse.createIfMissing(ALIASES, ALIASES_SCHEMA, List.of(), "Model aliases (champion, ...)", Map.of());
+                return;
+            } catch (RuntimeException e) { // two first trainings creating the tables at once
+                if (i == 2) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    public Optional<ModelVersion> find(String name, int version) {
+        if (!lakehouse.exists(MODELS)) {
+            return Optional.empty();
+        }
+        Row[] rows = (Row[]) lakehouse.read(MODELS).filter(col("name").equalTo(name).and(col("version").equalTo(version))).collect();
+        return rows.length == 0 ? Optional.empty() : Optional.of(fromRow(rows[0]));
+    }
+
+    /** A registered version; the error names the versions there are. */
+    public ModelVersion get(String name, int version) {
+        return find(name, version).orElseThrow(() -> new KilnException("model " + name + " has no version " + version
+                + " (registered: " + versions(name) + ")"));
+    }
+
+    private List<Integer> versions(String name) {
+        if (!lakehouse.exists(MODELS)) {
+            return List.of();
+        }
+        return lakehouse.read(MODELS).filter(col("name").equalTo(name)).select("version").orderBy("version")
+                .as(org.apache.spark.sql.Encoders.INT()).collectAsList();
+    }
+
+    public Optional<Integer> alias(String name, String alias) {
+        if (!lakehouse.exists(ALIASES)) {
+            return Optional.empty();
+        }
+        Row[] rows = (Row[]) lakehouse.read(ALIASES).filter(col("name").equalTo(name).and(col("alias").equalTo(alias)))
+                .select("version").collect();
+        return rows.length == 0 ? Optional.empty() : Optional.of(rows[0].getInt(0));
+    }
+
+    /** Resolves a model URI to a registered version whose artifact exists. */
+    public ModelVersion resolve(ModelUri uri) {
+        int version;
+        if (uri.alias().isPresent()) {
+            version = alias(uri.name(), uri.alias().get()).orElseThrow(() -> new KilnException("model " + uri.name()
+                    + " has no alias '" + uri.alias().get() + "' (" + uri + ")"));
+        } else {
+            version = uri.version().orElseThrow();
+        }
+        ModelVersion m = get(uri.name(), version);
+        if (!exists(m.artifactPath())) {
+            throw new KilnException(uri + " points at version " + version + " whose artifact " + m.artifactPath()
+                    + " is missing");
+        }
+        return m;
+    }
+
+    /** The outcome of a promotion. */
+    public record Promotion(boolean promoted, String message) {}
+
+    /**
+     * Points {@code alias} at a version. With {@code ifBetterThan}, only when the version beats that alias's
+     * version on the same metric over the same validation window (or when that alias is not set yet).
+     */
+    public Promotion promote(String name, int version, String alias, Optional<String> ifBetterThan, String who) {
+        ModelVersion candidate = get(name, version);
+        if (!exists(candidate.artifactPath())) {
+            throw new KilnException("model " + name + " version " + version + " has no artifact at " + candidate.artifactPath());
+        }
+        String because = "";
+        if (ifBetterThan.isPresent()) {
+            Optional<Integer> incumbentVersion = alias(name, ifBetterThan.get());
+            if (incumbentVersion.isPresent()) {
+                ModelVersion incumbent = get(name, incumbentVersion.get());
+                if (!incumbent.metric().equals(candidate.metric())) {
+                    throw new KilnException("cannot compare " + candidate.uri() + " (tuned on " + candidate.metric() + ") with "
+                            + ifBetterThan.get() + " " + incumbent.uri() + " (tuned on " + incumbent.metric() + ")");
+                }
+                if (!incumbent.trainUntil().equals(candidate.trainUntil())
+                        || !incumbent.validateUntil().equals(candidate.validateUntil())) {
+                    throw new KilnException("cannot compare " + candidate.uri() + " (validated " + candidate.trainUntil() + " .. "
+                            + candidate.validateUntil() + ") with " + ifBetterThan.get() + " " + incumbent.uri() + " (validated "
+                            + incumbent.trainUntil() + " .. " + incumbent.validateUntil() + "): not the same validation window");
+                }
+                double c = candidate.metricValue();
+                double i = incumbent.metricValue();
+                boolean better = dev.kiln.training.spec.ModelSpec.largerIsBetter(candidate.metric()) ? c > i : c < i;
+                String comparison = String.format("%s %s %.6f vs %s v%d %.6f", candidate.metric(), candidate.uri(), c,
+                        ifBetterThan.get(), incumbent.version(), i);
+                if (!better) {
+                    return new Promotion(false, "not promoted: " + comparison + " is not better");
+                }
+                because = " (" + comparison + ")";
+            } else {
+                because = " (no " + ifBetterThan.get() + " yet to compare with)";
+            }
+        }
+        createTables();
+        Row row = RowFactory.create(name, alias, version, who, Timestamp.from(Instant.now()));
+        DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(ALIASES)).as("a")
+                .merge(lakehouse.spark().createDataFrame(List.of(row), ALIASES_SCHEMA).as("u"),
+                        col("a.name").equalTo(col("u.name")).and(col("a.alias").equalTo(col("u.alias"))))
+                .whenMatched().updateAll()
+                .whenNotMatched().insertAll()
+                .execute();
+        return new Promotion(true, "models:/" + name + "@" + alias + " -> version " + version + because);
+    }
+
+    public Dataset<Row> list() {
+        return lakehouse.read(MODELS).orderBy("name", "version");
+    }
+
+    private boolean exists(String path) {
+        try {
+            Path p = new Path(path);
+            return p.getFileSystem(lakehouse.spark().sparkContext().hadoopConfiguration()).exists(p);
+        } catch (IOException e) {
+            throw new KilnException("cannot check " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void move(String from, String to) {
+        try {
+            Path src = new Path(from);
+            Path dst = new Path(to);
+            FileSystem fs = src.getFileSystem(lakehouse.spark().sparkContext().hadoopConfiguration());
+            if (fs.exists(dst)) {
+                throw new KilnException("model artifact path " + to + " exists already; it belongs to no registered version"
+                        + " (a crashed registration?): remove it and train again");
+            }
+            fs.mkdirs(dst.getParent());
+            if (!fs.rename(src, dst)) {
+                throw new KilnException("could not move the model artifact from " + from + " to " + to);
+            }
+        } catch (IOException e) {
+            throw new KilnException("could not move the model artifact to " + to + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Row toRow(ModelVersion m) {
+        return RowFactory.create(m.name(), m.version(), m.task(), m.algorithm(), scalaMap(m.params()), m.metric(),
+                scalaMap(m.metrics()), m.trainingSetId(), CollectionConverters.asScala(m.featureRefs()).toSeq(),
+                scalaMap(m.inputs()), m.trainUntil(), m.validateUntil(), m.seed(), m.configHash(), m.runId(),
+                Timestamp.from(m.createdAt()), m.artifactPath());
+    }
+
+    private static <V> scala.collection.immutable.Map<String, V> scalaMap(Map<String, V> map) {
+        return scala.collection.immutable.Map.from(CollectionConverters.asScala(new TreeMap<>(map)));
+    }
+
+    static ModelVersion fromRow(Row r) {
+        return new ModelVersion(r.getAs("name"), r.<Integer>getAs("version"), r.getAs("task"), r.getAs("algorithm"),
+                javaMap(r.getAs("params")), r.getAs("metric"), javaMap(r.getAs("metrics")), r.getAs("training_set_id"),
+                CollectionConverters.asJava(r.<scala.collection.Seq<String>>getAs("feature_refs")),
+                javaMap(r.getAs("inputs")), r.<LocalDateTime>getAs("train_until"), r.<LocalDateTime>getAs("validate_until"),
+                r.<Long>getAs("seed"), r.getAs("config_hash"), r.getAs("run_id"), r.<Timestamp>getAs("created_at").toInstant(),
+                r.getAs("artifact_path"));
+    }
+
+    private static <V> Map<String, V> javaMap(scala.collection.Map<String, V> map) {
+        return new TreeMap<>(CollectionConverters.asJava(map));
+    }
+}

@@ -1,0 +1,57 @@
+package dev.kiln.training.registry;
+
+import static java.util.Objects.requireNonNull;
+
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One registered model version: a row of {@code ml.models}.
+ *
+ * @param params  the estimator's chosen parameters (the grid's winner included), as JSON values
+ * @param metrics validation metrics of the chosen model on the validation window
+ * @param inputs  the Delta version of every input of the training set
+ */
+public record ModelVersion(
+        String name,
+        int version,
+        String task,
+        String algorithm,
+        Map<String, String> params,
+        String metric,
+        Map<String, Double> metrics,
+        String trainingSetId,
+        List<String> featureRefs,
+        Map<String, Long> inputs,
+        LocalDateTime trainUntil,
+        LocalDateTime validateUntil,
+        long seed,
+        String configHash,
+        String runId,
+        Instant createdAt,
+        String artifactPath) {
+
+    public ModelVersion {
+        requireNonNull(name, "name is null");
+        params = Map.copyOf(params);
+        metrics = Map.copyOf(metrics);
+        featureRefs = List.copyOf(featureRefs);
+        inputs = Map.copyOf(inputs);
+    }
+
+    public String uri() {
+        return "models:/" + name + "/" + version;
+    }
+
+    public double metricValue() {
+        Double v = metrics.get(metric);
+        return v == null ? Double.NaN : v;
+    }
+
+    ModelVersion withVersion(int v, String path) {
+        return new ModelVersion(name, v, task, algorithm, params, metric, metrics, trainingSetId, featureRefs, inputs,
+                trainUntil, validateUntil, seed, configHash, runId, createdAt, path);
+    }
+}

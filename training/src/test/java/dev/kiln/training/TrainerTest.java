@@ -1,0 +1,176 @@
+package dev.kiln.training;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.kiln.features.definition.FeatureSets;
+import dev.kiln.features.materialize.Materializer;
+import dev.kiln.features.trainingset.TrainingSet;
+import dev.kiln.features.trainingset.TrainingSetBuilder;
+import dev.kiln.features.trainingset.TrainingSetSpec;
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.TestLakehouse;
+import dev.kiln.lakehouse.catalog.Lakehouse;
+import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.training.registry.ModelRegistry;
+import dev.kiln.training.registry.ModelUri;
+import dev.kiln.training.registry.ModelVersion;
+import dev.kiln.training.spec.Algorithm;
+import dev.kiln.training.spec.ModelSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Training, the registry, promotion gates and reproduction on a small learnable data set. */
+class TrainerTest {
+    private static final Lakehouse LAKEHOUSE = TestLakehouse.get();
+    private static final Config CONFIG = ConfigFactory.parseString("""
+            feature-sets.tr_store {
+              version = 1, entity = [store], source = "raw.tr_events", event-time = ts, grain = day, ttl = 3d
+              features = [ { name = hot_rate_3d, agg = "rate(x > 0.5)", window = 3d } ]
+            }
+            training-sets.tr_hot {
+              events = "raw.tr_events", event-time = ts, columns = [ts, store, x], label = "x + bias > 0.6"
+              features = ["tr_store:hot_rate_3d"]
+            }
+            training-sets.tr_amount {
+              events = "raw.tr_events", event-time = ts, columns = [ts, store, x], label = "x * 10"
+              features = ["tr_store:hot_rate_3d"]
+            }
+            models.hot {
+              task = binary-classification, training-set = tr_hot, numeric = [x], categorical = [store]
+              algorithm = logistic-regression
+              grids {
+                logistic-regression { regParam = [0.0, 0.1], maxIter = [20] }
+                gbt { maxDepth = [2], maxIter = [5] }
+              }
+              split { train-until = "2024-02-10", validate-until = "2024-03-01" }
+              metric = areaUnderROC, seed = 7
+            }
+            models.bad_grid = ${models.hot} { grids { gbt { maxLeaves = [3] } }, algorithm = gbt }
+            models.bad_value = ${models.hot} { grids { logistic-regression { maxIter = [0.5] } } }
+            models.empty_split = ${models.hot} { split { train-until = "2023-01-01", validate-until = "2023-02-01" } }
+            models.amount = ${models.hot} { training-set = tr_amount }
+            """).resolve();
+
+    private static TrainingSet hot;
+
+    @BeforeAll
+    static void data() {
+        LAKEHOUSE.ensureSchema("raw");
+        TableName events = TableName.parse("raw.tr_events");
+        // 1,200 events over 60 days and 4 stores; the label follows x and a per-store bias.
+        LAKEHOUSE.spark().sql("SELECT concat('S', id % 4) AS store,"
+                + " cast(timestamp_ntz'2024-01-01 00:00:00' + make_dt_interval(cast(id % 60 AS int), cast(id % 24 AS int), 0, 0) AS timestamp_ntz) AS ts,"
+                + " (abs(hash(id)) % 1000) / 1000.0 AS x, (id % 4) * 0.1 AS bias FROM range(1200)")
+                .write().format("delta").option("path", LAKEHOUSE.locationOf(events)).saveAsTable(events.toString());
+        FeatureSets sets = FeatureSets.parse(CONFIG);
+        new Materializer(LAKEHOUSE, m -> { }).materialize(sets.get("tr_store"));
+        hot = new TrainingSetBuilder(LAKEHOUSE, sets, m -> { }).build(TrainingSetSpec.parse(CONFIG, "tr_hot"));
+    }
+
+    private static ModelVersion train(String model, Algorithm algorithm) {
+        return new Trainer(LAKEHOUSE, m -> { }).train(ModelSpec.parse(CONFIG, model), algorithm, hot,
+                java.util.UUID.randomUUID().toString());
+    }
+
+    @Test
+    void trainsRegistersPromotesThroughTheGateAndReproduces() {
+        ModelRegistry registry = new ModelRegistry(LAKEHOUSE);
+        ModelVersion lr = train("hot", Algorithm.LOGISTIC_REGRESSION);
+        long nTrain = LAKEHOUSE.read(hot.table()).filter("ts < timestamp_ntz'2024-02-10 00:00:00'").count();
+        assertEquals((double) nTrain, lr.metrics().get("n_train"));
+        assertEquals(1200.0 - nTrain, lr.metrics().get("n_validate"));
+        assertTrue(lr.metrics().get("areaUnderROC") > 0.9, "the label is learnable: " + lr.metrics());
+        assertEquals(Set.of("areaUnderROC", "areaUnderPR", "logLoss", "accuracy", "n_train", "n_validate"), lr.metrics().keySet());
+        assertEquals("20", lr.params().get("maxIter"));
+        assertEquals(hot.id(), lr.trainingSetId());
+        assertEquals(List.of("tr_store@1:hot_rate_3d"), lr.featureRefs());
+        assertTrue(Files.isDirectory(Path.of(lr.artifactPath().replaceFirst("^file:", ""))), lr.artifactPath());
+        assertEquals(lr, registry.get("hot", lr.version()));
+
+        ModelVersion gbt = train("hot", Algorithm.GBT);
+        assertEquals(lr.version() + 1, gbt.version());
+        assertEquals("gbt", LAKEHOUSE.spark().sql("SELECT algorithm FROM ml.models WHERE name = 'hot' AND version = "
+                + gbt.version()).first().getString(0));
+
+        assertTrue(registry.promote("hot", lr.version(), "champion", Optional.of("champion"), "test").promoted());
+        ModelRegistry.Promotion gate = registry.promote("hot", gbt.version(), "champion", Optional.of("champion"), "test");
+        boolean gbtBetter = gbt.metricValue() > lr.metricValue();
+        assertEquals(gbtBetter, gate.promoted(), gate.message());
+        int champion = gbtBetter ? gbt.version() : lr.version();
+        assertEquals(champion, registry.resolve(ModelUri.parse("models:/hot@champion")).version());
+        assertEquals(lr.version(), registry.resolve(ModelUri.parse("models:/hot/" + lr.version())).version());
+
+        Trainer.Reproduction again = new Trainer(LAKEHOUSE, m -> { }).reproduce(ModelSpec.parse(CONFIG, "hot"), lr);
+        assertTrue(again.matches(), again.summary());
+        Trainer.Reproduction gbtAgain = new Trainer(LAKEHOUSE, m -> { }).reproduce(ModelSpec.parse(CONFIG, "hot"), gbt);
+        assertTrue(gbtAgain.matches(), gbtAgain.summary());
+    }
+
+    @Test
+    void twoTrainingsAtOnceGetDistinctVersions() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<ModelVersion> a = pool.submit(() -> train("hot", Algorithm.LOGISTIC_REGRESSION));
+            Future<ModelVersion> b = pool.submit(() -> train("hot", Algorithm.LOGISTIC_REGRESSION));
+            int va = a.get().version();
+            int vb = b.get().version();
+            assertNotEquals(va, vb);
+            List<Integer> versions = LAKEHOUSE.spark().sql("SELECT version FROM ml.models WHERE name = 'hot'")
+                    .as(org.apache.spark.sql.Encoders.INT()).collectAsList();
+            assertEquals(new TreeSet<>(versions).size(), versions.size(), "no version registered twice: " + versions);
+            assertTrue(versions.containsAll(List.of(va, vb)));
+            for (int v : List.of(va, vb)) {
+                ModelVersion m = new ModelRegistry(LAKEHOUSE).resolve(ModelUri.parse("models:/hot/" + v));
+                assertTrue(Files.isDirectory(Path.of(m.artifactPath().replaceFirst("^file:", ""))));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void badInputIsAClearErrorAndRegistersNothing() throws Exception {
+        ModelRegistry registry = new ModelRegistry(LAKEHOUSE);
+        assertEquals("models.x.algorithm: unknown algorithm 'xgboost' (known for binary-classification:"
+                        + " logistic-regression, random-forest, gbt)",
+                assertThrows(KilnException.class, () -> ModelSpec.parse(ConfigFactory.parseString("models.x { task ="
+                        + " binary-classification, training-set = t, algorithm = xgboost }"), "x")).getMessage());
+        assertTrue(assertThrows(KilnException.class, () -> train("bad_grid", Algorithm.GBT)).getMessage()
+                .startsWith("models.bad_grid.grids.gbt.maxLeaves: gbt has no parameter 'maxLeaves' (known: "));
+        assertTrue(assertThrows(KilnException.class, () -> train("bad_value", Algorithm.LOGISTIC_REGRESSION)).getMessage()
+                .startsWith("models.bad_value.grids.logistic-regression.maxIter: 0.5 is not a valid value"));
+        assertTrue(assertThrows(KilnException.class, () -> train("empty_split", Algorithm.LOGISTIC_REGRESSION)).getMessage()
+                .startsWith("models.empty_split.split: no rows of training set tr_hot before train-until 2023-01-01T00:00"));
+        TrainingSet amount = new TrainingSetBuilder(LAKEHOUSE, FeatureSets.parse(CONFIG), m -> { })
+                .build(TrainingSetSpec.parse(CONFIG, "tr_amount"));
+        assertTrue(assertThrows(KilnException.class, () -> new Trainer(LAKEHOUSE, m -> { }).train(
+                ModelSpec.parse(CONFIG, "amount"), Algorithm.LOGISTIC_REGRESSION, amount, "r")).getMessage()
+                .matches("models\\.amount: the label of training set tr_amount is decimal\\(.*\\); a binary classifier needs a boolean.*"));
+        assertTrue(registry.find("bad_grid", 1).isEmpty() && registry.find("amount", 1).isEmpty());
+
+        assertTrue(assertThrows(KilnException.class, () -> registry.promote("hot", 999, "champion", Optional.empty(), "t"))
+                .getMessage().startsWith("model hot has no version 999 (registered: ["));
+        ModelVersion doomed = train("hot", Algorithm.LOGISTIC_REGRESSION);
+        registry.promote("hot", doomed.version(), "doomed", Optional.empty(), "t");
+        org.apache.commons.io.FileUtils.deleteDirectory(Path.of(doomed.artifactPath().replaceFirst("^file:", "")).toFile());
+        assertEquals("models:/hot@doomed points at version " + doomed.version() + " whose artifact " + doomed.artifactPath()
+                + " is missing", assertThrows(KilnException.class,
+                        () -> registry.resolve(ModelUri.parse("models:/hot@doomed"))).getMessage());
+        assertFalse(assertThrows(KilnException.class, () -> ModelUri.parse("models:/hot")).getMessage().isEmpty());
+    }
+}
