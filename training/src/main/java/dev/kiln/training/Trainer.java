@@ -114,7 +114,8 @@ public final class Trainer {
         }
         ModelSpec pinned = new ModelSpec(spec.name(), spec.description(), spec.task(), spec.trainingSet(), spec.numeric(),
                 spec.categorical(), algorithm, spec.grids(), spec.timeColumn(), registered.trainUntil(),
-                registered.validateUntil(), registered.metric(), registered.seed(), spec.parallelism(), spec.text());
+                registered.validateUntil(), registered.metric(), registered.seed(), spec.parallelism(), spec.reproducible(),
+                spec.text());
         Fitted again = fit(pinned, algorithm, set);
         List<String> differences = new ArrayList<>();
         compare("param", registered.params(), again.params(), differences);
@@ -153,9 +154,15 @@ public final class Trainer {
         }
         Dataset<Row> labelled = data.filter(col(set.labelColumn()).isNotNull())
                 .withColumn(LABEL, col(set.labelColumn()).cast(DataTypes.DoubleType));
-        Dataset<Row> train = labelled.filter(col(time).lt(lit(spec.trainUntil()))).persist(StorageLevel.MEMORY_AND_DISK());
-        Dataset<Row> validate = labelled.filter(col(time).geq(lit(spec.trainUntil())).and(col(time).lt(lit(spec.validateUntil()))))
-                .persist(StorageLevel.MEMORY_AND_DISK());
+        Dataset<Row> train = labelled.filter(col(time).lt(lit(spec.trainUntil())));
+        Dataset<Row> validate = labelled.filter(col(time).geq(lit(spec.trainUntil())).and(col(time).lt(lit(spec.validateUntil()))));
+        if (spec.reproducible()) {
+            // MLlib sums partial results in the order tasks finish; two partials add up the same either way.
+            train = train.coalesce(2);
+            validate = validate.coalesce(2);
+        }
+        train = train.persist(StorageLevel.MEMORY_AND_DISK());
+        validate = validate.persist(StorageLevel.MEMORY_AND_DISK());
         try {
             long nTrain = train.count();
             long nValidate = validate.count();
@@ -173,7 +180,8 @@ public final class Trainer {
             Predictor<?, ?, ?> estimator = algorithm.estimator(spec.task(), FEATURES, LABEL, spec.seed());
             Pipeline pipeline = new Pipeline().setStages(stages(spec, set, estimator));
             List<ParamMap> grid = grid(spec, algorithm, estimator);
-            List<Double> scores = evaluateGrid(spec, pipeline, grid, train, validate);
+            List<PipelineModel> fitted = new ArrayList<>();
+            List<Double> scores = evaluateGrid(spec, pipeline, grid, train, validate, fitted);
             int best = 0;
             for (int i = 1; i < scores.size(); i++) {
                 boolean better = ModelSpec.largerIsBetter(spec.metric()) ? scores.get(i) > scores.get(best) : scores.get(i) < scores.get(best);
@@ -185,7 +193,7 @@ public final class Trainer {
             for (int i = 0; i < grid.size(); i++) {
                 candidates.add(describe(grid.get(i)) + " -> " + spec.metric() + " " + scores.get(i) + (i == best ? " (best)" : ""));
             }
-            PipelineModel model = pipeline.fit(train, grid.get(best));
+            PipelineModel model = fitted.get(best);
             Map<String, Double> metrics = metrics(spec.task(), model.transform(validate));
             metrics.put("n_train", (double) nTrain);
             metrics.put("n_validate", (double) nValidate);
@@ -292,21 +300,26 @@ public final class Trainer {
     }
 
     private List<Double> evaluateGrid(ModelSpec spec, Pipeline pipeline, List<ParamMap> grid, Dataset<Row> train,
-            Dataset<Row> validate) {
+            Dataset<Row> validate, List<PipelineModel> fitted) {
         ExecutorService pool = Executors.newFixedThreadPool(Math.min(spec.parallelism(), grid.size()));
         try {
-            List<Future<Double>> futures = new ArrayList<>();
-            for (ParamMap params : grid) {
+            List<Future<PipelineModel>> futures = new ArrayList<>();
+            List<Double> scores = new ArrayList<>(java.util.Collections.nCopies(grid.size(), Double.NaN));
+            for (int i = 0; i < grid.size(); i++) {
+                ParamMap params = grid.get(i);
+                int index = i;
                 futures.add(pool.submit(() -> {
                     PipelineModel m = pipeline.fit(train, params);
                     double score = metric(spec.task(), spec.metric(), m.transform(validate));
                     progress.accept(String.format("  %s -> %s %.6f", describe(params), spec.metric(), score));
-                    return score;
+                    synchronized (scores) {
+                        scores.set(index, score);
+                    }
+                    return m;
                 }));
             }
-            List<Double> scores = new ArrayList<>();
-            for (Future<Double> f : futures) {
-                scores.add(f.get());
+            for (Future<PipelineModel> f : futures) {
+                fitted.add(f.get());
             }
             return scores;
         } catch (InterruptedException e) {

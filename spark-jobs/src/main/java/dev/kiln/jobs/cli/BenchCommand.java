@@ -28,7 +28,8 @@ import picocli.CommandLine.ParentCommand;
         "Measure and print. 'bench pit': the point-in-time join of raw.flights with both flights feature sets",
         "beside a hand-written equi-join on (entity, previous day).",
         "Measure and print. 'bench ingest': Kiln's ingest of a dataset (contract checks, quarantine, audit columns,",
-        "partitioning) beside a plain spark.read.parquet(...).write.format(\"delta\") of the same files, in one run."})
+        "partitioning) beside a plain spark.read.parquet(...).write.format(\"delta\") of the same files, in one run.",
+        "'bench train': kiln train of one logistic regression at fixed parameters beside the same MLlib pipeline by hand."})
 final class BenchCommand implements Callable<Integer> {
     @ParentCommand
     KilnCommand parent;
@@ -36,7 +37,7 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     GlobalOptions global;
 
-    @Parameters(index = "0", paramLabel = "WHAT", description = "ingest")
+    @Parameters(index = "0", paramLabel = "WHAT", description = "ingest, pit or train")
     String what;
 
     @Option(names = "--dataset", description = "Dataset to ingest (default: ${DEFAULT-VALUE}).")
@@ -44,6 +45,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--rounds", description = "Timed rounds of each, after one warm-up round (default: ${DEFAULT-VALUE}).")
     int rounds = 3;
+
+    @Option(names = "--model", description = "Model for 'bench train' (default: ${DEFAULT-VALUE}).")
+    String model = "flight_delay";
 
     @Option(names = "--explain", description = "Print the physical plans of what is measured, then measure.")
     boolean explain;
@@ -56,8 +60,13 @@ final class BenchCommand implements Callable<Integer> {
         if ("pit".equals(what)) {
             return pointInTime();
         }
+        if ("train".equals(what)) {
+            try (KilnContext ctx = parent.open(global)) {
+                return TrainBench.run(ctx, model, rounds);
+            }
+        }
         if (!"ingest".equals(what)) {
-            throw new KilnException("unknown benchmark '" + what + "' (known: ingest, pit)");
+            throw new KilnException("unknown benchmark '" + what + "' (known: ingest, pit, train)");
         }
         try (KilnContext ctx = parent.open(global)) {
             DatasetSpec spec = ctx.config().dataset(dataset);

@@ -30,6 +30,8 @@ import java.util.TreeSet;
  * and a seed.
  *
  * @param grids per algorithm, parameter name to candidate values as JSON (one value fixes the parameter)
+ * @param reproducible train and validate on at most two partitions, so that MLlib's sums combine in the
+ *                     same order every time and a retraining matches bit for bit (see the README)
  * @param text  the declaration rendered as JSON, hashed into {@link #configHash(Algorithm)}
  */
 public record ModelSpec(
@@ -47,6 +49,7 @@ public record ModelSpec(
         String metric,
         long seed,
         int parallelism,
+        boolean reproducible,
         String text) {
 
     public static final List<String> CLASSIFICATION_METRICS = List.of("areaUnderROC", "areaUnderPR", "logLoss", "accuracy");
@@ -138,9 +141,10 @@ public record ModelSpec(
         if (parallelism < 1) {
             throw new ConfigException(base + ".parallelism", "must be 1 or more");
         }
+        boolean reproducible = !s.hasPath("reproducible") || s.getBoolean("reproducible");
         String description = s.hasPath("description") ? s.getString("description") : "";
         return new ModelSpec(name, description, task, trainingSet, numeric, categorical, algorithm, grids, timeColumn,
-                trainUntil, validateUntil, metric, seed, parallelism, s.root().render(ConfigRenderOptions.concise()));
+                trainUntil, validateUntil, metric, seed, parallelism, reproducible, s.root().render(ConfigRenderOptions.concise()));
     }
 
     private static String quote(String key) {
