@@ -32,7 +32,6 @@ import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.ml.Predictor;
-import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator;
 import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator;
 import org.apache.spark.ml.evaluation.RegressionEvaluator;
 import org.apache.spark.ml.feature.OneHotEncoder;
@@ -344,8 +343,11 @@ public final class Trainer {
 
     static double metric(Task task, String metric, Dataset<Row> predictions) {
         return switch (metric) {
-            case "areaUnderROC", "areaUnderPR" -> new BinaryClassificationEvaluator().setLabelCol(LABEL)
-                    .setRawPredictionCol("rawPrediction").setMetricName(metric).evaluate(predictions);
+            case "areaUnderROC", "areaUnderPR" -> {
+                BinaryCurves.Areas a = BinaryCurves.of(predictions.withColumn("__score",
+                        org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1)), "__score", LABEL);
+                yield metric.equals("areaUnderROC") ? a.roc() : a.pr();
+            }
             case "logLoss", "accuracy" -> new MulticlassClassificationEvaluator().setLabelCol(LABEL)
                     .setPredictionCol("prediction").setProbabilityCol("probability").setMetricName(metric).evaluate(predictions);
             default -> new RegressionEvaluator().setLabelCol(LABEL).setPredictionCol("prediction").setMetricName(metric)

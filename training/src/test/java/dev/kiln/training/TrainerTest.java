@@ -122,6 +122,28 @@ class TrainerTest {
     }
 
     @Test
+    void curveAreasMatchTheHandComputedValuesAndMllib() {
+        org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> p = LAKEHOUSE.spark().sql("SELECT * FROM VALUES"
+                + " (0.9D, 1D), (0.8D, 0D), (0.7D, 1D), (0.6D, 1D), (0.5D, 0D) AS t(score, y)");
+        BinaryCurves.Areas a = BinaryCurves.of(p, "score", "y");
+        assertEquals(2.0 / 3, a.roc(), 1e-12); // 4 of the 6 (positive, negative) pairs are ordered right
+        assertEquals(55.0 / 72, a.pr(), 1e-12);
+        // A tie across the classes counts half, and MLlib without binning agrees.
+        org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> tied = LAKEHOUSE.spark().sql("SELECT * FROM VALUES"
+                + " (0.9D, 1D), (0.7D, 0D), (0.7D, 1D), (0.2D, 0D), (0.2D, 1D), (0.1D, 0D) AS t(score, y)");
+        BinaryCurves.Areas b = BinaryCurves.of(tied, "score", "y");
+        assertEquals((3 + 2.5 + 1.5) / 9.0, b.roc(), 1e-12);
+        org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> asVectors = tied.select(org.apache.spark.sql.functions.col("y"),
+                org.apache.spark.ml.functions.array_to_vector(org.apache.spark.sql.functions.expr("array(-score, score)")).as("raw"));
+        for (String m : List.of("areaUnderROC", "areaUnderPR")) {
+            double mllib = new org.apache.spark.ml.evaluation.BinaryClassificationEvaluator().setNumBins(0).setLabelCol("y")
+                    .setRawPredictionCol("raw").setMetricName(m).evaluate(asVectors);
+            assertEquals(mllib, m.equals("areaUnderROC") ? b.roc() : b.pr(), 1e-12, m);
+        }
+        assertTrue(Double.isNaN(BinaryCurves.of(p.filter("y = 1"), "score", "y").roc()), "one class only: no curve");
+    }
+
+    @Test
     void twoTrainingsAtOnceGetDistinctVersions() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
