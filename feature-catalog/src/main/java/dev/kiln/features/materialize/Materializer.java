@@ -100,6 +100,11 @@ public final class Materializer {
         return write(spec, source, from, sourceLast, false);
     }
 
+    /** The plan of a full materialization of the set, not run (for plan reports). */
+    public Dataset<Row> plan(FeatureSetSpec spec) {
+        return compute(spec, source(spec), 0, Integer.MAX_VALUE);
+    }
+
     /** Recomputes every period whose start falls on a date in {@code [from, to]}, replacing what was there. */
     public MaterializedVersion backfill(FeatureSetSpec spec, LocalDate from, LocalDate to) {
         if (to.isBefore(from)) {

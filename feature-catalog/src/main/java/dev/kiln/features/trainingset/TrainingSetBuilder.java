@@ -81,6 +81,16 @@ public final class TrainingSetBuilder {
         return set;
     }
 
+    /** The plan of building the set from its inputs as they are now, not run (for plan reports). */
+    public Dataset<Row> plan(TrainingSetSpec spec) {
+        List<ResolvedSet> resolved = pit.resolve(spec.features());
+        Map<String, Long> inputs = new TreeMap<>(eventInputs(spec));
+        for (ResolvedSet set : resolved) {
+            inputs.put(set.table().toString(), lakehouse.version(set.table()));
+        }
+        return compute(spec, resolvedRefs(spec, resolved), inputs);
+    }
+
     /** How a rebuild compared with the registered snapshot. */
     public record Rebuild(TrainingSet set, long rebuiltRows, long onlyInRebuild, long onlyInSnapshot) {
         public boolean identical() {

@@ -30,6 +30,14 @@ public final class KilnConfigLoader {
     }
 
     public KilnConfig load(String environment, Map<String, String> overrides) {
+        return load(environment, List.of(), overrides);
+    }
+
+    /**
+     * As {@link #load(String, Map)}, with extra overlays ({@code <name>.conf}, e.g. {@code gpu}) on top of the
+     * environment's, later ones winning; command-line overrides still win over all of them.
+     */
+    public KilnConfig load(String environment, List<String> extraOverlays, Map<String, String> overrides) {
         requireNonNull(overrides, "overrides is null");
         if (!Files.isRegularFile(confDir.resolve("kiln.conf"))) {
             throw new ConfigException("--conf-dir", "no kiln.conf in " + confDir.toAbsolutePath()
@@ -66,7 +74,16 @@ public final class KilnConfigLoader {
                 throw new UncheckedIOException(e);
             }
         }
+        Config extras = ConfigFactory.empty();
+        for (String extra : extraOverlays) {
+            Path file = confDir.resolve(extra + ".conf");
+            if (!Identifiers.isPlain(extra) || !Files.isRegularFile(file)) {
+                throw new ConfigException("--" + extra, "no overlay " + file);
+            }
+            extras = parseFile(file).withFallback(extras);
+        }
         Config merged = overrideConfig
+                .withFallback(extras)
                 .withFallback(parseFile(overlayFile))
                 .withFallback(pipelines)
                 .withFallback(defaults)

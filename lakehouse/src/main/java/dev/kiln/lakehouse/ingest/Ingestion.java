@@ -57,6 +57,16 @@ public final class Ingestion {
         this.progress = requireNonNull(progress, "progress is null");
     }
 
+    /**
+     * The plan of an ingest's main work, not run: the source read and checked against the contract, with
+     * the accepted rows as they would be written. For plan reports (which operators a GPU would take).
+     */
+    public Dataset<Row> plan(DatasetSpec spec) {
+        SourceFiles files = SourceFiles.list(spec.path(), lakehouse.spark().sparkContext().hadoopConfiguration());
+        return ContractValidation.validate(spec, read(lakehouse.spark(), spec, files), "plan",
+                Timestamp.from(Instant.now())).accepted();
+    }
+
     public IngestResult ingest(DatasetSpec spec, Optional<String> explicitBatchId) {
         requireNonNull(spec, "spec is null");
         SparkSession spark = lakehouse.spark();

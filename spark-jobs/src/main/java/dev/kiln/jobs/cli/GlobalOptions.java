@@ -15,6 +15,10 @@ public final class GlobalOptions {
     @Option(names = "--env", paramLabel = "NAME", description = "Config overlay to load: local (default), cluster, ...")
     String environment;
 
+    @Option(names = "--gpu", description = "Load conf/gpu.conf on top: the RAPIDS Accelerator's settings"
+            + " (bin/kiln also puts the RAPIDS jar on the classpath).")
+    boolean gpu;
+
     @Option(names = "--conf-dir", paramLabel = "DIR",
             description = "Kiln's conf/ directory (default: $KILN_CONF_DIR, else <kiln home>/conf, else ./conf).")
     Path confDir;

@@ -17,7 +17,7 @@ import picocli.CommandLine.Mixin;
 @Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
         description = "Batch ML platform on Apache Spark and Delta Lake.",
         subcommands = {IngestCommand.class, FeaturesCommand.class, SqlCommand.class, TablesCommand.class, RunsCommand.class,
-                TrainingSetCommand.class, TrainCommand.class, ModelsCommand.class, CatalogConfCommand.class, DemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+                TrainingSetCommand.class, TrainCommand.class, ModelsCommand.class, GpuPlanCommand.class, CatalogConfCommand.class, DemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class KilnCommand implements Runnable {
     @Mixin
     GlobalOptions global;
@@ -36,7 +36,8 @@ public final class KilnCommand implements Runnable {
         String env = commandOptions.environment != null ? commandOptions.environment : global.environment;
         Path confDir = commandOptions.confDir != null ? commandOptions.confDir
                 : global.confDir != null ? global.confDir : defaultConfDir();
-        KilnConfig config = new KilnConfigLoader(confDir).load(env, KilnConfigLoader.parseOverrides(settings));
+        List<String> overlays = global.gpu || commandOptions.gpu ? List.of("gpu") : List.of();
+        KilnConfig config = new KilnConfigLoader(confDir).load(env, overlays, KilnConfigLoader.parseOverrides(settings));
         return new KilnContext(config, redact(args), System.out);
     }
 

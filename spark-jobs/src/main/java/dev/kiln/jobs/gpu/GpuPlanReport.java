@@ -1,0 +1,120 @@
+package dev.kiln.jobs.gpu;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.catalog.Lakehouse;
+import dev.kiln.lakehouse.catalog.TableName;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * {@code reports.gpu_plan}: for a job's plan, every operator and expression the RAPIDS Accelerator would
+ * place on the GPU, and those it would leave on the CPU with its reason. Asks the plugin's
+ * {@code com.nvidia.spark.rapids.ExplainPlan.explainPotentialGpuPlan}, which works on a machine without a
+ * GPU; the RAPIDS jar must be on the classpath ({@code spark-submit --jars}, or bin/kiln, which adds it).
+ */
+public final class GpuPlanReport {
+    public static final TableName TABLE = TableName.of("reports", "gpu_plan");
+
+    static final StructType SCHEMA = new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("job", DataTypes.StringType, false)
+            .add("line", DataTypes.IntegerType, false)
+            .add("depth", DataTypes.IntegerType, false)
+            .add("kind", DataTypes.StringType, false)
+            .add("operator", DataTypes.StringType, false)
+            .add("detail", DataTypes.StringType, true)
+            .add("on_gpu", DataTypes.BooleanType, false)
+            .add("reason", DataTypes.StringType, true)
+            .add("created_at", DataTypes.TimestampType, false);
+
+    // "  !Exec <SortMergeJoinExec> cannot run on GPU because ..." / "*Expression <Alias> x AS y will run on GPU"
+    private static final Pattern LINE = Pattern.compile("^(\\s*)([*!@#$])(\\w+) <([^>]+)>\\s?(.*)$");
+
+    /** One line of the plugin's explanation. */
+    public record Entry(int line, int depth, String kind, String operator, String detail, boolean onGpu, String reason) {}
+
+    private final Lakehouse lakehouse;
+
+    public GpuPlanReport(Lakehouse lakehouse) {
+        this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
+    }
+
+    /** The plugin's explanation of a plan, as text; a clear error when the RAPIDS jar is not on the classpath. */
+    public static String explain(Dataset<Row> plan) {
+        Method m;
+        try {
+            m = Class.forName("com.nvidia.spark.rapids.ExplainPlan").getMethod("explainPotentialGpuPlan", Dataset.class, String.class);
+        } catch (ClassNotFoundException | NoSuchMethodException e) {
+            throw new KilnException("the RAPIDS Accelerator is not on the classpath (" + e + "): run scripts/fetch-rapids.sh"
+                    + " and put the jar on the classpath with spark-submit --jars <jar>; bin/kiln gpu-plan does both", e);
+        }
+        try {
+            return (String) m.invoke(null, plan, "ALL");
+        } catch (InvocationTargetException e) {
+            Throwable cause = e.getCause();
+            throw new KilnException("the RAPIDS Accelerator could not explain the plan: " + KilnException.firstLine(String.valueOf(cause)), cause);
+        } catch (IllegalAccessException e) {
+            throw new KilnException("the RAPIDS Accelerator could not be called: " + e, e);
+        }
+    }
+
+    /** Parses the explanation; lines that are not operator lines are left out. */
+    public static List<Entry> parse(String text) {
+        List<Entry> out = new ArrayList<>();
+        String[] lines = text.split("\\R");
+        for (int i = 0; i < lines.length; i++) {
+            Matcher m = LINE.matcher(lines[i]);
+            if (!m.matches()) {
+                continue;
+            }
+            String rest = " " + m.group(5);
+            boolean onGpu = m.group(2).equals("*");
+            String reason = null;
+            String detail = rest;
+            int will = rest.lastIndexOf(" will run on GPU");
+            int because = rest.indexOf(" because ");
+            if (because >= 0) {
+                reason = rest.substring(because + " because ".length()).trim();
+                detail = rest.substring(0, because);
+                int verb = Math.max(detail.lastIndexOf(" cannot run on GPU"), detail.lastIndexOf(" will not run on GPU"));
+                detail = verb >= 0 ? detail.substring(0, verb) : detail;
+            } else if (will >= 0) {
+                detail = rest.substring(0, will);
+            }
+            out.add(new Entry(i + 1, m.group(1).length() / 2, m.group(3), m.group(4), detail.trim(), onGpu, reason));
+        }
+        return out;
+    }
+
+    /** Explains one job's plan and appends its rows to reports.gpu_plan. */
+    public List<Entry> record(String runId, String job, Dataset<Row> plan) {
+        List<Entry> entries = parse(explain(plan));
+        if (entries.isEmpty()) {
+            throw new KilnException("the RAPIDS Accelerator explained the plan of '" + job + "' with no operator lines");
+        }
+        Timestamp now = Timestamp.from(Instant.now());
+        List<Row> rows = new ArrayList<>();
+        for (Entry e : entries) {
+            rows.add(RowFactory.create(runId, job, e.line(), e.depth(), e.kind(), e.operator(), e.detail(), e.onGpu(), e.reason(), now));
+        }
+        lakehouse.createIfMissing(TABLE, SCHEMA, List.of(), "Which operators of each Kiln job the RAPIDS Accelerator"
+                + " would run on a GPU, and why the others would stay on the CPU", Map.of());
+        lakehouse.spark().createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("append")
+                .save(lakehouse.locationOf(TABLE));
+        return entries;
+    }
+}
