@@ -1,5 +1,5 @@
 /**
- * Batch scoring: a model by alias or version scores a day range into {@code ml.predictions} with lineage.
- * Not built yet (issue 5).
+ * Batch scoring: models named by {@code models:/} URI score a day range into {@code ml.predictions}, with
+ * the feature rows built by the same point-in-time code that built their training set.
  */
 package dev.kiln.scoring;

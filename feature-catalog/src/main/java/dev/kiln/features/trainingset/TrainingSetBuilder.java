@@ -91,6 +91,25 @@ public final class TrainingSetBuilder {
         return compute(spec, resolvedRefs(spec, resolved), inputs);
     }
 
+    /**
+     * The rows to score: the set's events (as they are now) with event time in {@code [from, until)}, its
+     * columns, and the given feature references (pinned to versions, as a model was trained with) joined
+     * point in time by the same code that built the training set. No label: outcomes may not exist yet.
+     */
+    public Dataset<Row> scoringRows(TrainingSetSpec spec, List<String> refs, java.time.LocalDateTime from,
+            java.time.LocalDateTime until) {
+        List<FeatureRef> featureRefs = refs.stream().map(FeatureRef::parse).toList();
+        List<ResolvedSet> resolved = pit.resolve(featureRefs);
+        Dataset<Row> events = events(spec, spec.eventsSql());
+        List<String> available = List.of(events.columns());
+        if (!available.contains(spec.eventTime())) {
+            throw new KilnException("training-sets." + spec.name() + ": the events have no column '" + spec.eventTime() + "'");
+        }
+        events = events.filter(events.col(spec.eventTime()).geq(org.apache.spark.sql.functions.lit(from))
+                .and(events.col(spec.eventTime()).lt(org.apache.spark.sql.functions.lit(until))));
+        return pit.join(select(spec, events, resolved, List.of()), spec.eventTime(), featureRefs, Map.of());
+    }
+
     /** How a rebuild compared with the registered snapshot. */
     public record Rebuild(TrainingSet set, long rebuiltRows, long onlyInRebuild, long onlyInSnapshot) {
         public boolean identical() {
@@ -142,18 +161,34 @@ public final class TrainingSetBuilder {
             featurePins.put(set.table(), v);
             eventPins.remove(set.table().toString());
         }
+        Dataset<Row> events = events(spec, pin(spec, eventPins));
         String at = "training-sets." + spec.name();
-        Dataset<Row> events;
         try {
-            events = lakehouse.spark().sql(pin(spec, eventPins));
-            if (spec.where().isPresent()) {
-                events = events.filter(expr(spec.where().get()));
-            }
+            Column label = expr(spec.label()).as(spec.labelColumn());
+            Dataset<Row> labelled = select(spec, events, resolved, List.of(label));
+            labelled.schema(); // analysis happens here: a bad label expression fails now, not mid-job
+            return pit.join(labelled, spec.eventTime(), featureRefs, featurePins);
         } catch (KilnException e) {
             throw e;
-        } catch (Exception e) { // AnalysisException, ParseException
-            throw new KilnException(at + ": the events could not be read: " + KilnException.firstLine(e.getMessage()), e);
+        } catch (Exception e) {
+            throw new KilnException(at + ".label: '" + spec.label() + "' does not fit the events: "
+                    + KilnException.firstLine(e.getMessage()), e);
         }
+    }
+
+    /** The events of a set from the given SQL, filtered by its {@code where}. */
+    private Dataset<Row> events(TrainingSetSpec spec, String sql) {
+        try {
+            Dataset<Row> events = lakehouse.spark().sql(sql);
+            return spec.where().isPresent() ? events.filter(expr(spec.where().get())) : events;
+        } catch (Exception e) { // AnalysisException, ParseException
+            throw new KilnException("training-sets." + spec.name() + ": the events could not be read: "
+                    + KilnException.firstLine(e.getMessage()), e);
+        }
+    }
+
+    /** The declared columns (all when none are declared), the sets' entity keys and the event time, then {@code extra}. */
+    private static Dataset<Row> select(TrainingSetSpec spec, Dataset<Row> events, List<ResolvedSet> resolved, List<Column> extra) {
         List<String> available = List.of(events.columns());
         Set<String> keep = new LinkedHashSet<>(spec.columns().isEmpty() ? available : spec.columns());
         for (ResolvedSet set : resolved) {
@@ -163,24 +198,16 @@ public final class TrainingSetBuilder {
         keep.remove(spec.labelColumn());
         for (String c : keep) {
             if (!available.contains(c)) {
-                throw new KilnException(at + ": the events have no column '" + c + "' (columns: " + available + ")");
+                throw new KilnException("training-sets." + spec.name() + ": the events have no column '" + c
+                        + "' (columns: " + available + ")");
             }
         }
         List<Column> select = new ArrayList<>();
         for (String c : keep) {
             select.add(events.col(c));
         }
-        try {
-            select.add(expr(spec.label()).as(spec.labelColumn()));
-            Dataset<Row> labelled = events.select(select.toArray(Column[]::new));
-            labelled.schema(); // analysis happens here: a bad label expression fails now, not mid-job
-            return pit.join(labelled, spec.eventTime(), featureRefs, featurePins);
-        } catch (KilnException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new KilnException(at + ".label: '" + spec.label() + "' does not fit the events: "
-                    + KilnException.firstLine(e.getMessage()), e);
-        }
+        select.addAll(extra);
+        return events.select(select.toArray(Column[]::new));
     }
 
     private static List<String> resolvedRefs(TrainingSetSpec spec, List<ResolvedSet> resolved) {

@@ -77,6 +77,12 @@ public final class TrainingSetRegistry {
         return fromRow(r, true);
     }
 
+    /** The declaration a registered set was built from. */
+    public TrainingSetSpec spec(String id) {
+        Row r = find(id).orElseThrow(() -> new KilnException("no training set with id '" + id + "' in " + TABLE));
+        return TrainingSetSpec.fromText(r.getAs("name"), r.getAs("spec"));
+    }
+
     /** The newest build of a named set. */
     public Optional<TrainingSet> latest(String name) {
         if (!lakehouse.exists(TABLE)) {

@@ -1,0 +1,188 @@
+package dev.kiln.scoring;
+
+import static java.util.Objects.requireNonNull;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+
+import dev.kiln.features.definition.FeatureSets;
+import dev.kiln.features.trainingset.TrainingSetBuilder;
+import dev.kiln.features.trainingset.TrainingSetRegistry;
+import dev.kiln.features.trainingset.TrainingSetSpec;
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.catalog.Lakehouse;
+import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.training.registry.ModelRegistry;
+import dev.kiln.training.registry.ModelUri;
+import dev.kiln.training.registry.ModelVersion;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.storage.StorageLevel;
+
+/**
+ * Scores a day range with one or more registered models into {@code ml.predictions} (partitioned by
+ * {@code prediction_date}): the events of each model's training set in the range, joined point in time to
+ * the feature versions the model was trained with, through the model's {@code PipelineModel}. One commit
+ * replaces exactly those models' rows for those days, so re-scoring is idempotent. Keeps the view
+ * {@code ml.latest_predictions} (the current champion's rows) in place.
+ */
+public final class BatchScorer {
+    public static final TableName PREDICTIONS = TableName.of("ml", "predictions");
+    public static final TableName LATEST = TableName.of("ml", "latest_predictions");
+    public static final String DATE = "prediction_date";
+
+    private final Lakehouse lakehouse;
+    private final FeatureSets sets;
+    private final Consumer<String> progress;
+
+    public BatchScorer(Lakehouse lakehouse, FeatureSets sets, Consumer<String> progress) {
+        this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
+        this.sets = requireNonNull(sets, "sets is null");
+        this.progress = requireNonNull(progress, "progress is null");
+    }
+
+    /** What a scoring run wrote: rows per model URI as given. */
+    public record Scored(String runId, LocalDate from, LocalDate to, Map<String, Long> rowsPerModel) {
+        public String summary() {
+            StringBuilder sb = new StringBuilder(String.format("scored %s .. %s (run %s) -> %s:", from, to, runId, PREDICTIONS));
+            rowsPerModel.forEach((m, n) -> sb.append(String.format("%n  %-44s %,d predictions", m, n)));
+            return sb.toString();
+        }
+    }
+
+    public Scored score(List<ModelUri> uris, LocalDate from, LocalDate to, String runId) {
+        if (uris.isEmpty()) {
+            throw new KilnException("no model to score with");
+        }
+        if (to.isBefore(from)) {
+            throw new KilnException("the scoring window is empty: --to " + to + " is before --from " + from);
+        }
+        ModelRegistry registry = new ModelRegistry(lakehouse);
+        TrainingSetRegistry trainingSets = new TrainingSetRegistry(lakehouse);
+        List<ModelVersion> models = new ArrayList<>();
+        for (ModelUri uri : uris) {
+            ModelVersion m = registry.resolve(uri);
+            if (models.stream().anyMatch(x -> x.name().equals(m.name()) && x.version() == m.version())) {
+                throw new KilnException(uri + " is " + m.uri() + ", which is already being scored in this run");
+            }
+            models.add(m);
+        }
+        Timestamp scoredAt = Timestamp.from(Instant.now());
+        Map<String, Dataset<Row>> rowsByInputs = new LinkedHashMap<>();
+        List<Dataset<Row>> outputs = new ArrayList<>();
+        Map<String, Long> counts = new LinkedHashMap<>();
+        List<Dataset<Row>> cached = new ArrayList<>();
+        try {
+            for (int i = 0; i < models.size(); i++) {
+                ModelVersion m = models.get(i);
+                TrainingSetSpec spec = trainingSets.spec(m.trainingSetId());
+                String key = spec.text() + m.featureRefs();
+                Dataset<Row> rows = rowsByInputs.get(key);
+                if (rows == null) {
+                    rows = new TrainingSetBuilder(lakehouse, sets, progress).scoringRows(spec, m.featureRefs(),
+                            from.atStartOfDay(), to.plusDays(1).atStartOfDay()).persist(StorageLevel.MEMORY_AND_DISK());
+                    cached.add(rows);
+                    long n = rows.count();
+                    if (n == 0) {
+                        throw new KilnException("no events of training set " + spec.name() + " between " + from + " and " + to
+                                + " to score (" + spec.eventsSql() + "); nothing was written");
+                    }
+                    progress.accept(String.format("score: %,d events %s .. %s with %d features", n, from, to, m.featureRefs().size()));
+                    rowsByInputs.put(key, rows);
+                }
+                counts.put(uris.get(i).toString(), rows.count());
+                outputs.add(predictions(m, spec, rows, runId, scoredAt));
+            }
+            Dataset<Row> all = outputs.get(0);
+            for (Dataset<Row> o : outputs.subList(1, outputs.size())) {
+                all = all.unionByName(o, true);
+            }
+            write(all, models, from, to);
+        } finally {
+            cached.forEach(Dataset::unpersist);
+        }
+        refreshView();
+        return new Scored(runId, from, to, counts);
+    }
+
+    private Dataset<Row> predictions(ModelVersion m, TrainingSetSpec spec, Dataset<Row> rows, String runId, Timestamp scoredAt) {
+        PipelineModel model = PipelineModel.load(m.artifactPath());
+        Dataset<Row> scored;
+        try {
+            scored = model.transform(rows);
+        } catch (Exception e) { // a feature or column the model reads is not in the current data
+            throw new KilnException(m.uri() + " cannot score the current data: " + KilnException.firstLine(e.getMessage()), e);
+        }
+        Map<String, Integer> versions = new TreeMap<>();
+        for (String ref : m.featureRefs()) {
+            versions.put(ref.substring(0, ref.indexOf('@')), Integer.parseInt(ref.substring(ref.indexOf('@') + 1, ref.indexOf(':'))));
+        }
+        List<Column> out = new ArrayList<>();
+        for (String c : rows.columns()) {
+            if (!c.contains("__")) { // event columns; feature values stay in the feature tables
+                out.add(col(c));
+            }
+        }
+        out.add(col(spec.eventTime()).cast(DataTypes.TimestampNTZType).as("event_time"));
+        out.add(m.task().equals("regression") ? col("prediction").as("score")
+                : org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1).as("score"));
+        out.add(m.task().equals("regression") ? lit(null).cast(DataTypes.BooleanType).as("predicted_label")
+                : col("prediction").equalTo(1.0).as("predicted_label"));
+        out.add(lit(m.name()).as("model_name"));
+        out.add(lit(m.version()).as("model_version"));
+        List<Column> kv = new ArrayList<>();
+        versions.forEach((set, v) -> {
+            kv.add(lit(set));
+            kv.add(lit(v));
+        });
+        out.add(org.apache.spark.sql.functions.map(kv.toArray(Column[]::new)).as("feature_set_versions"));
+        out.add(lit(m.trainingSetId()).as("training_set_id"));
+        out.add(lit(runId).as("scoring_run_id"));
+        out.add(lit(scoredAt).as("scored_at"));
+        out.add(org.apache.spark.sql.functions.to_date(col(spec.eventTime())).as(DATE));
+        return scored.select(out.toArray(Column[]::new));
+    }
+
+    private void write(Dataset<Row> predictions, List<ModelVersion> models, LocalDate from, LocalDate to) {
+        lakehouse.ensureSchema(PREDICTIONS.schema());
+        // Dates and names Kiln parsed and resolved itself, never text from the command line.
+        List<String> which = new ArrayList<>();
+        for (ModelVersion m : models) {
+            which.add("(model_name = '" + m.name() + "' AND model_version = " + m.version() + ")");
+        }
+        String predicate = DATE + " >= '" + from + "' AND " + DATE + " <= '" + to + "' AND (" + String.join(" OR ", which) + ")";
+        try {
+            if (!lakehouse.exists(PREDICTIONS)) {
+                predictions.write().format("delta").mode("overwrite").partitionBy(DATE)
+                        .option("path", lakehouse.locationOf(PREDICTIONS)).saveAsTable(PREDICTIONS.toString());
+            } else {
+                predictions.write().format("delta").mode("overwrite").option("replaceWhere", predicate)
+                        .option("mergeSchema", "true").save(lakehouse.locationOf(PREDICTIONS));
+            }
+        } catch (KilnException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new KilnException("writing " + PREDICTIONS + " failed: " + KilnException.firstLine(e.getMessage()), e);
+        }
+    }
+
+    private void refreshView() {
+        if (!lakehouse.exists(ModelRegistry.ALIASES)) {
+            return;
+        }
+        lakehouse.spark().sql("CREATE OR REPLACE VIEW " + LATEST.quoted() + " AS SELECT p.* FROM " + PREDICTIONS.quoted()
+                + " p JOIN " + ModelRegistry.ALIASES.quoted() + " a ON a.name = p.model_name AND a.version = p.model_version"
+                + " AND a.alias = 'champion'");
+    }
+}

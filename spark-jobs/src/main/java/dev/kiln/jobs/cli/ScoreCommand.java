@@ -1,0 +1,64 @@
+package dev.kiln.jobs.cli;
+
+import dev.kiln.features.definition.FeatureSets;
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.scoring.BatchScorer;
+import dev.kiln.training.registry.ModelUri;
+import java.time.LocalDate;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "score", description = {"Score the events of a day range with a registered model (and, with --also,"
+        + " more models in the same pass) into ml.predictions, partitioned by day. Re-scoring replaces those models'"
+        + " rows for those days and nothing else."})
+final class ScoreCommand implements Callable<Integer> {
+    @ParentCommand
+    KilnCommand parent;
+
+    @Mixin
+    GlobalOptions global;
+
+    @Option(names = "--model", required = true, paramLabel = "URI", description = "models:/NAME@ALIAS or models:/NAME/VERSION.")
+    String model;
+
+    @Option(names = "--also", paramLabel = "URI", description = "Another model to score in the same pass (shadow scoring). Repeatable.")
+    List<String> also = new ArrayList<>();
+
+    @Option(names = "--from", required = true, paramLabel = "DATE", description = "First day (yyyy-mm-dd).")
+    String from;
+
+    @Option(names = "--to", required = true, paramLabel = "DATE", description = "Last day, inclusive.")
+    String to;
+
+    @Override
+    public Integer call() {
+        List<ModelUri> uris = new ArrayList<>();
+        uris.add(ModelUri.parse(model));
+        also.forEach(a -> uris.add(ModelUri.parse(a)));
+        LocalDate f = date("--from", from);
+        LocalDate t = date("--to", to);
+        try (KilnContext ctx = parent.open(global)) {
+            BatchScorer.Scored s = ctx.runJob("score " + String.join(" ", uris.stream().map(ModelUri::toString).toList())
+                            + " " + f + ".." + t,
+                    runId -> new BatchScorer(ctx.lakehouse(), FeatureSets.parse(ctx.config().config()), ctx::progress)
+                            .score(uris, f, t, runId),
+                    x -> new KilnContext.Rows(null, x.rowsPerModel().values().stream().mapToLong(Long::longValue).sum(), null));
+            ctx.out().println(s.summary());
+        }
+        return ExitCodes.OK;
+    }
+
+    static LocalDate date(String option, String text) {
+        try {
+            return LocalDate.parse(text);
+        } catch (DateTimeParseException e) {
+            throw new KilnException(option + " '" + text + "' is not a date like 2001-06-01");
+        }
+    }
+}
