@@ -160,11 +160,22 @@ public final class Trainer {
             train = train.coalesce(2);
             validate = validate.coalesce(2);
         }
-        train = train.persist(StorageLevel.MEMORY_AND_DISK());
-        validate = validate.persist(StorageLevel.MEMORY_AND_DISK());
+        List<ParamMap> grid;
+        Predictor<?, ?, ?> estimator = algorithm.estimator(spec.task(), FEATURES, LABEL, spec.seed());
+        grid = grid(spec, algorithm, estimator);
+        // One grid point: MLlib caches what it iterates over itself. Several: cache once for all of them.
+        boolean cache = grid.size() > 1;
+        if (cache) {
+            train = train.persist(StorageLevel.MEMORY_AND_DISK());
+            validate = validate.persist(StorageLevel.MEMORY_AND_DISK());
+        }
         try {
-            long nTrain = train.count();
-            long nValidate = validate.count();
+            Row counts = labelled.agg(
+                    org.apache.spark.sql.functions.count_if(col(time).lt(lit(spec.trainUntil()))),
+                    org.apache.spark.sql.functions.count_if(col(time).geq(lit(spec.trainUntil()))
+                            .and(col(time).lt(lit(spec.validateUntil()))))).first();
+            long nTrain = counts.getLong(0);
+            long nValidate = counts.getLong(1);
             if (nTrain == 0) {
                 throw new KilnException(at + ".split: no rows of training set " + set.name() + " before train-until "
                         + spec.trainUntil() + ": the training window is empty");
@@ -176,9 +187,7 @@ public final class Trainer {
             progress.accept(String.format("%s %s: %,d training rows (before %s), %,d validation rows (to %s)",
                     spec.name(), algorithm.text(), nTrain, spec.trainUntil(), nValidate, spec.validateUntil()));
 
-            Predictor<?, ?, ?> estimator = algorithm.estimator(spec.task(), FEATURES, LABEL, spec.seed());
             Pipeline pipeline = new Pipeline().setStages(stages(spec, set, estimator));
-            List<ParamMap> grid = grid(spec, algorithm, estimator);
             List<PipelineModel> fitted = new ArrayList<>();
             List<Double> scores = evaluateGrid(spec, pipeline, grid, train, validate, fitted);
             int best = 0;
@@ -188,18 +197,23 @@ public final class Trainer {
                     best = i;
                 }
             }
+            PipelineModel model = fitted.get(best);
+            Map<String, Double> metrics = metrics(spec.task(), model.transform(validate));
+            if (grid.size() == 1) {
+                scores.set(0, metrics.get(spec.metric()));
+            }
             List<String> candidates = new ArrayList<>();
             for (int i = 0; i < grid.size(); i++) {
                 candidates.add(describe(grid.get(i)) + " -> " + spec.metric() + " " + scores.get(i) + (i == best ? " (best)" : ""));
             }
-            PipelineModel model = fitted.get(best);
-            Map<String, Double> metrics = metrics(spec.task(), model.transform(validate));
             metrics.put("n_train", (double) nTrain);
             metrics.put("n_validate", (double) nValidate);
             return new Fitted(model, algorithm, params(model), metrics, candidates);
         } finally {
-            train.unpersist();
-            validate.unpersist();
+            if (cache) {
+                train.unpersist();
+                validate.unpersist();
+            }
         }
     }
 
@@ -309,6 +323,9 @@ public final class Trainer {
                 int index = i;
                 futures.add(pool.submit(() -> {
                     PipelineModel m = pipeline.fit(train, params);
+                    if (grid.size() == 1) {
+                        return m; // nothing to choose between: scored with the full metrics afterwards
+                    }
                     double score = metric(spec.task(), spec.metric(), m.transform(validate));
                     progress.accept(String.format("  %s -> %s %.6f", describe(params), spec.metric(), score));
                     synchronized (scores) {
@@ -355,13 +372,31 @@ public final class Trainer {
         };
     }
 
+    /**
+     * Every metric of the task on the validation predictions. Classification: both curve areas from one
+     * exact pass ({@link BinaryCurves}), log loss (probabilities clipped to [1e-15, 1 - 1e-15], as MLlib
+     * does) and accuracy from one aggregate.
+     */
     private static Map<String, Double> metrics(Task task, Dataset<Row> predictions) {
         Map<String, Double> out = new TreeMap<>();
-        List<String> names = task == Task.BINARY_CLASSIFICATION ? ModelSpec.CLASSIFICATION_METRICS : ModelSpec.REGRESSION_METRICS;
         Dataset<Row> cached = predictions.persist(StorageLevel.MEMORY_AND_DISK());
         try {
-            for (String m : names) {
-                out.put(m, metric(task, m, cached));
+            if (task == Task.BINARY_CLASSIFICATION) {
+                Dataset<Row> scored = cached.withColumn("__score",
+                        org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1));
+                BinaryCurves.Areas areas = BinaryCurves.of(scored, "__score", LABEL);
+                out.put("areaUnderROC", areas.roc());
+                out.put("areaUnderPR", areas.pr());
+                Row r = scored.selectExpr(
+                        "avg(-ln(greatest(1e-15D, least(1D - 1e-15D, CASE WHEN " + LABEL + " = 1D THEN __score"
+                                + " ELSE 1D - __score END))))",
+                        "avg(CASE WHEN prediction = " + LABEL + " THEN 1D ELSE 0D END)").first();
+                out.put("logLoss", r.getDouble(0));
+                out.put("accuracy", r.getDouble(1));
+            } else {
+                for (String m : ModelSpec.REGRESSION_METRICS) {
+                    out.put(m, metric(task, m, cached));
+                }
             }
         } finally {
             cached.unpersist();

@@ -101,6 +101,16 @@ class TrainerTest {
         assertEquals(List.of("tr_store@1:hot_rate_3d"), lr.featureRefs());
         assertTrue(Files.isDirectory(Path.of(lr.artifactPath().replaceFirst("^file:", ""))), lr.artifactPath());
         assertEquals(lr, registry.get("hot", lr.version()));
+        // The metrics Kiln computes itself agree with MLlib's evaluators on the same predictions.
+        org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> predictions = org.apache.spark.ml.PipelineModel.load(lr.artifactPath())
+                .transform(LAKEHOUSE.read(hot.table()).filter("ts >= timestamp_ntz'2024-02-10 00:00:00' AND ts < timestamp_ntz'2024-03-01 00:00:00'")
+                        .withColumn(Trainer.LABEL, org.apache.spark.sql.functions.col("label").cast("double")));
+        for (String m : List.of("logLoss", "accuracy")) {
+            assertEquals(new org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator().setLabelCol(Trainer.LABEL)
+                    .setMetricName(m).evaluate(predictions), lr.metrics().get(m), 1e-9, m);
+        }
+        assertEquals(new org.apache.spark.ml.evaluation.BinaryClassificationEvaluator().setNumBins(0).setLabelCol(Trainer.LABEL)
+                .evaluate(predictions), lr.metrics().get("areaUnderROC"), 1e-9);
 
         ModelVersion gbt = train("hot", Algorithm.GBT);
         assertEquals(lr.version() + 1, gbt.version());
