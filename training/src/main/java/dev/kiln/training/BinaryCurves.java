@@ -1,7 +1,6 @@
 package dev.kiln.training;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
@@ -23,8 +22,14 @@ public final class BinaryCurves {
     public record Areas(double roc, double pr, long positives, long negatives) {}
 
     public static Areas of(Dataset<Row> predictions, String score, String label) {
-        Row[] points = (Row[]) predictions.groupBy(col(score).as("s"))
-                .agg(sum(when(col(label).equalTo(1.0), 1L).otherwise(0L)).as("p"), count(lit(1)).as("n"))
+        return ofCounts(predictions.withColumn("__p", when(col(label).equalTo(1.0), 1L).otherwise(0L))
+                .withColumn("__n", lit(1L)), score, "__p", "__n");
+    }
+
+    /** The same, for rows that each stand for {@code count} events of which {@code positives} were positive. */
+    public static Areas ofCounts(Dataset<Row> rows, String score, String positiveCount, String count) {
+        Row[] points = (Row[]) rows.groupBy(col(score).as("s"))
+                .agg(sum(col(positiveCount)).cast("long").as("p"), sum(col(count)).cast("long").as("n"))
                 .orderBy(col("s").desc()).select("p", "n").collect();
         long positives = 0;
         long total = 0;

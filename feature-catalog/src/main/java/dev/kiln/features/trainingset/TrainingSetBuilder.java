@@ -110,6 +110,19 @@ public final class TrainingSetBuilder {
         return pit.join(select(spec, events, resolved, List.of()), spec.eventTime(), featureRefs, Map.of());
     }
 
+    /**
+     * The outcomes of the set's events with event time in {@code [from, until)}, as they are now: the event
+     * columns (those scoring keeps) and the label, rows without a label left out. For evaluating predictions.
+     */
+    public Dataset<Row> outcomes(TrainingSetSpec spec, java.time.LocalDateTime from, java.time.LocalDateTime until) {
+        List<ResolvedSet> resolved = pit.resolve(spec.features());
+        Dataset<Row> events = events(spec, spec.eventsSql());
+        events = events.filter(events.col(spec.eventTime()).geq(org.apache.spark.sql.functions.lit(from))
+                .and(events.col(spec.eventTime()).lt(org.apache.spark.sql.functions.lit(until))));
+        Dataset<Row> labelled = select(spec, events, resolved, List.of(expr(spec.label()).as(spec.labelColumn())));
+        return labelled.filter(labelled.col(spec.labelColumn()).isNotNull());
+    }
+
     /** How a rebuild compared with the registered snapshot. */
     public record Rebuild(TrainingSet set, long rebuiltRows, long onlyInRebuild, long onlyInSnapshot) {
         public boolean identical() {

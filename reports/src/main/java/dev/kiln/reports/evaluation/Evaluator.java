@@ -1,0 +1,225 @@
+package dev.kiln.reports.evaluation;
+
+import static java.util.Objects.requireNonNull;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.max;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
+
+import dev.kiln.features.definition.FeatureSets;
+import dev.kiln.features.trainingset.TrainingSetBuilder;
+import dev.kiln.features.trainingset.TrainingSetRegistry;
+import dev.kiln.features.trainingset.TrainingSetSpec;
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.catalog.Lakehouse;
+import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.scoring.BatchScorer;
+import dev.kiln.training.BinaryCurves;
+import dev.kiln.training.registry.ModelRegistry;
+import dev.kiln.training.registry.ModelUri;
+import dev.kiln.training.registry.ModelVersion;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+
+/**
+ * {@code kiln evaluate}: a model's predictions over a day range joined to the outcomes (the training set's
+ * label expression over its events, once they exist), measured overall and per slice into
+ * {@code reports.evaluation}. Events are matched on every event column the predictions keep; events that
+ * look identical count together (same features, same score), so duplicates are neither lost nor multiplied.
+ */
+public final class Evaluator {
+    public static final TableName TABLE = TableName.of("reports", "evaluation");
+
+    static final StructType SCHEMA = new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("model_name", DataTypes.StringType, false)
+            .add("model_version", DataTypes.IntegerType, false)
+            .add("window_from", DataTypes.DateType, false)
+            .add("window_to", DataTypes.DateType, false)
+            .add("slice", DataTypes.StringType, false)
+            .add("metric", DataTypes.StringType, false)
+            .add("value", DataTypes.DoubleType, true)
+            .add("row_count", DataTypes.LongType, false)
+            .add("created_at", DataTypes.TimestampType, false);
+
+    private final Lakehouse lakehouse;
+    private final FeatureSets sets;
+    private final Consumer<String> progress;
+
+    public Evaluator(Lakehouse lakehouse, FeatureSets sets, Consumer<String> progress) {
+        this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
+        this.sets = requireNonNull(sets, "sets is null");
+        this.progress = requireNonNull(progress, "progress is null");
+    }
+
+    /** One metric of one slice. */
+    public record Metric(String slice, String metric, Double value, long rows) {}
+
+    public List<Metric> evaluate(ModelUri uri, LocalDate from, LocalDate to, List<String> sliceBy, int topValues, String runId) {
+        if (to.isBefore(from)) {
+            throw new KilnException("the evaluation window is empty: --to " + to + " is before --from " + from);
+        }
+        ModelVersion m = new ModelRegistry(lakehouse).resolve(uri);
+        TrainingSetSpec spec = new TrainingSetRegistry(lakehouse).spec(m.trainingSetId());
+        if (!lakehouse.exists(BatchScorer.PREDICTIONS)) {
+            throw new KilnException(BatchScorer.PREDICTIONS + " does not exist: run kiln score first");
+        }
+        Dataset<Row> predictions = lakehouse.read(BatchScorer.PREDICTIONS)
+                .filter(col("model_name").equalTo(m.name()).and(col("model_version").equalTo(m.version()))
+                        .and(col(BatchScorer.DATE).between(lit(java.sql.Date.valueOf(from)), lit(java.sql.Date.valueOf(to)))));
+        Dataset<Row> outcomes = new TrainingSetBuilder(lakehouse, sets, progress)
+                .outcomes(spec, from.atStartOfDay(), to.plusDays(1).atStartOfDay());
+        List<String> keys = new ArrayList<>();
+        for (String c : outcomes.columns()) {
+            if (!c.equals(spec.labelColumn())) {
+                keys.add(c);
+            }
+        }
+        List<String> predictionColumns = List.of(predictions.columns());
+        for (String c : concat(keys, sliceBy)) {
+            if (!predictionColumns.contains(c)) {
+                throw new KilnException("the predictions of " + m.uri() + " have no column '" + c + "' (columns: "
+                        + predictionColumns + ")");
+            }
+        }
+        Column[] keyCols = keys.stream().map(c -> col(c)).toArray(Column[]::new);
+        Dataset<Row> scored = predictions.groupBy(keyCols).agg(max("score").as("score"), count(lit(1)).as("n_pred"));
+        boolean classification = !m.task().equals("regression");
+        Column label = col(spec.labelColumn());
+        Dataset<Row> observed = outcomes.groupBy(keyCols).agg(count(lit(1)).as("n"),
+                classification ? sum(when(label, 1L).otherwise(0L)).as("positives") : sum(label.cast("double")).as("label_sum"),
+                classification ? lit(0.0).as("label_sq") : sum(label.cast("double").multiply(label.cast("double"))).as("label_sq"));
+        Dataset<Row> joined = scored.join(observed, scala.jdk.javaapi.CollectionConverters.asScala(keys).toSeq(), "inner")
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            Row totals = joined.agg(sum("n")).first();
+            if (totals.isNullAt(0)) {
+                long p = predictions.limit(1).count();
+                throw new KilnException(p == 0
+                        ? "no predictions of " + m.uri() + " between " + from + " and " + to + " (run kiln score first)"
+                        : "no outcomes yet for the predictions of " + m.uri() + " between " + from + " and " + to);
+            }
+            double threshold = m.params().containsKey("threshold") ? Double.parseDouble(m.params().get("threshold")) : 0.5;
+            List<Metric> out = new ArrayList<>();
+            out.addAll(classification ? binary("overall", joined, threshold) : regression("overall", joined));
+            for (String c : sliceBy) {
+                for (Row r : (Row[]) joined.groupBy(col(c)).agg(sum("n").as("rows")).orderBy(col("rows").desc(), col(c))
+                        .limit(topValues).collect()) {
+                    Dataset<Row> slice = joined.filter(col(c).equalTo(lit(r.get(0))));
+                    String name = c + "=" + r.get(0);
+                    out.addAll(classification ? binary(name, slice, threshold) : regression(name, slice));
+                }
+            }
+            write(runId, m, from, to, out);
+            progress.accept(String.format("evaluate %s %s .. %s: %d metrics over %d slice(s)", m.uri(), from, to, out.size(),
+                    out.stream().map(Metric::slice).distinct().count()));
+            return out;
+        } finally {
+            joined.unpersist();
+        }
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
+    }
+
+    /**
+     * Binary metrics of rows {@code (score, n, positives)}: each row stands for n events with that score,
+     * of which {@code positives} were positive. Exact sums; the curve areas over every distinct score.
+     */
+    public static List<Metric> binary(String slice, Dataset<Row> rows, double threshold) {
+        Column s = col("score");
+        Column pos = col("positives");
+        Column neg = col("n").minus(col("positives"));
+        Column eps = lit(1e-15);
+        Column clipped = org.apache.spark.sql.functions.greatest(eps, org.apache.spark.sql.functions.least(lit(1.0).minus(eps), s));
+        Column predicted = s.gt(threshold);
+        Row r = rows.agg(
+                sum("n"), sum("positives"),
+                sum(pos.multiply(org.apache.spark.sql.functions.log(clipped)).plus(neg.multiply(
+                        org.apache.spark.sql.functions.log(lit(1.0).minus(clipped))))),
+                sum(pos.multiply(org.apache.spark.sql.functions.pow(lit(1.0).minus(s), 2)).plus(neg.multiply(
+                        org.apache.spark.sql.functions.pow(s, 2)))),
+                sum(when(predicted, pos).otherwise(0L)), sum(when(predicted, neg).otherwise(0L)),
+                sum(when(predicted, 0L).otherwise(pos))).first();
+        long n = r.getLong(0);
+        long p = r.getLong(1);
+        double tp = r.getLong(4);
+        double fp = r.getLong(5);
+        double fn = r.getLong(6);
+        double tn = n - tp - fp - fn;
+        double precision = tp + fp == 0 ? Double.NaN : tp / (tp + fp);
+        double recall = p == 0 ? Double.NaN : tp / p;
+        BinaryCurves.Areas areas = BinaryCurves.ofCounts(rows, "score", "positives", "n");
+        Map<String, Double> values = new LinkedHashMap<>();
+        values.put("auc_roc", areas.roc());
+        values.put("auc_pr", areas.pr());
+        values.put("log_loss", -r.getDouble(2) / n);
+        values.put("brier", r.getDouble(3) / n);
+        values.put("accuracy", (tp + tn) / n);
+        values.put("precision", precision);
+        values.put("recall", recall);
+        values.put("f1", Double.isNaN(precision) || Double.isNaN(recall) || precision + recall == 0 ? Double.NaN
+                : 2 * precision * recall / (precision + recall));
+        values.put("positive_rate", (double) p / n);
+        values.put("threshold", threshold);
+        List<Metric> out = new ArrayList<>();
+        values.forEach((k, v) -> out.add(new Metric(slice, k, Double.isNaN(v) ? null : v, n)));
+        // Calibration: ten bins of the score, mean predicted probability beside the observed rate.
+        Column bin = org.apache.spark.sql.functions.least(org.apache.spark.sql.functions.floor(s.multiply(10)), lit(9));
+        for (Row b : (Row[]) rows.groupBy(bin.as("bin")).agg(sum("n"), sum(s.multiply(col("n"))), sum("positives"))
+                .orderBy("bin").collect()) {
+            long bn = b.getLong(1);
+            String name = String.format("calibration_%.1f_%.1f", b.getLong(0) / 10.0, (b.getLong(0) + 1) / 10.0);
+            out.add(new Metric(slice, name + "_predicted", b.getDouble(2) / bn, bn));
+            out.add(new Metric(slice, name + "_observed", (double) b.getLong(3) / bn, bn));
+        }
+        return out;
+    }
+
+    /** Regression metrics of rows {@code (score, n, label_sum, label_sq)}: score is the prediction. */
+    public static List<Metric> regression(String slice, Dataset<Row> rows) {
+        Column s = col("score");
+        Row r = rows.agg(sum("n"), sum("label_sum"), sum("label_sq"),
+                sum(col("label_sq").minus(col("label_sum").multiply(s).multiply(2)).plus(col("n").multiply(s).multiply(s)))).first();
+        long n = r.getLong(0);
+        double mean = r.getDouble(1) / n;
+        double sse = r.getDouble(3);
+        double sst = r.getDouble(2) - n * mean * mean;
+        List<Metric> out = new ArrayList<>();
+        out.add(new Metric(slice, "rmse", Math.sqrt(sse / n), n));
+        out.add(new Metric(slice, "r2", sst == 0 ? null : 1 - sse / sst, n));
+        return out;
+    }
+
+    private void write(String runId, ModelVersion m, LocalDate from, LocalDate to, List<Metric> metrics) {
+        Timestamp now = Timestamp.from(Instant.now());
+        List<Row> rows = new ArrayList<>();
+        for (Metric x : metrics) {
+            rows.add(RowFactory.create(runId, m.name(), m.version(), java.sql.Date.valueOf(from), java.sql.Date.valueOf(to),
+                    x.slice(), x.metric(), x.value(), x.rows(), now));
+        }
+        lakehouse.createIfMissing(TABLE, SCHEMA, List.of(), "Model evaluations: metric per model version, window and slice", Map.of());
+        String predicate = "model_name = '" + m.name() + "' AND model_version = " + m.version() + " AND window_from = '" + from
+                + "' AND window_to = '" + to + "'";
+        lakehouse.spark().createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("overwrite")
+                .option("replaceWhere", predicate).save(lakehouse.locationOf(TABLE));
+    }
+}

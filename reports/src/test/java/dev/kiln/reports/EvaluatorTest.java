@@ -1,0 +1,64 @@
+package dev.kiln.reports;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import dev.kiln.lakehouse.TestLakehouse;
+import dev.kiln.reports.evaluation.Evaluator;
+import dev.kiln.reports.evaluation.Evaluator.Metric;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+
+/** Evaluation metrics against values worked out by hand. */
+class EvaluatorTest {
+    private static final SparkSession SPARK = TestLakehouse.get().spark();
+
+    private static Map<String, Double> values(List<Metric> metrics) {
+        return metrics.stream().filter(m -> m.value() != null).collect(Collectors.toMap(Metric::metric, Metric::value));
+    }
+
+    @Test
+    void binaryMetricsMatchTheHandComputedValues() {
+        Dataset<Row> rows = SPARK.sql("SELECT * FROM VALUES (0.9D, 1L, 1L), (0.8D, 1L, 0L), (0.7D, 1L, 1L), (0.6D, 1L, 1L),"
+                + " (0.5D, 1L, 0L) AS t(score, n, positives)");
+        Map<String, Double> v = values(Evaluator.binary("overall", rows, 0.5));
+        assertEquals(2.0 / 3, v.get("auc_roc"), 1e-12);
+        assertEquals(55.0 / 72, v.get("auc_pr"), 1e-12);
+        assertEquals(-(Math.log(0.9) + Math.log(0.2) + Math.log(0.7) + Math.log(0.6) + Math.log(0.5)) / 5, v.get("log_loss"), 1e-12);
+        assertEquals(0.23, v.get("brier"), 1e-12);
+        assertEquals(0.8, v.get("accuracy"), 1e-12);     // 0.5 is not above the threshold: one true negative
+        assertEquals(0.75, v.get("precision"), 1e-12);
+        assertEquals(1.0, v.get("recall"), 1e-12);
+        assertEquals(6.0 / 7, v.get("f1"), 1e-12);
+        assertEquals(0.6, v.get("positive_rate"), 1e-12);
+        assertEquals(0.9, v.get("calibration_0.9_1.0_predicted"), 1e-12);
+        assertEquals(0.0, v.get("calibration_0.8_0.9_observed"), 1e-12);
+
+        // Rows standing for several identical events weigh accordingly: doubling every row changes nothing.
+        Dataset<Row> doubled = rows.selectExpr("score", "n * 2 AS n", "positives * 2 AS positives");
+        Map<String, Double> w = values(Evaluator.binary("overall", doubled, 0.5));
+        for (String k : v.keySet()) {
+            assertEquals(v.get(k), w.get(k), 1e-12, k);
+        }
+        // One class only: no curve, no precision; the rest still holds.
+        List<Metric> onlyNegatives = Evaluator.binary("x", SPARK.sql("SELECT * FROM VALUES (0.2D, 3L, 0L), (0.7D, 1L, 0L)"
+                + " AS t(score, n, positives)"), 0.5);
+        assertNull(onlyNegatives.stream().filter(m -> m.metric().equals("auc_roc")).findFirst().orElseThrow().value());
+        assertNull(onlyNegatives.stream().filter(m -> m.metric().equals("recall")).findFirst().orElseThrow().value());
+        assertEquals(0.75, values(onlyNegatives).get("accuracy"), 1e-12);
+    }
+
+    @Test
+    void regressionMetricsMatchTheHandComputedValues() {
+        // Predictions 2 for labels 1 and 3, 5 for label 5: errors -1, 1, 0.
+        Dataset<Row> rows = SPARK.sql("SELECT * FROM VALUES (2D, 2L, 4D, 10D), (5D, 1L, 5D, 25D) AS t(score, n, label_sum, label_sq)");
+        Map<String, Double> v = values(Evaluator.regression("overall", rows));
+        assertEquals(Math.sqrt(2.0 / 3), v.get("rmse"), 1e-12);
+        assertEquals(0.75, v.get("r2"), 1e-12);
+    }
+}

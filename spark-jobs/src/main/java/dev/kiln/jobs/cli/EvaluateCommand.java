@@ -1,0 +1,61 @@
+package dev.kiln.jobs.cli;
+
+import dev.kiln.features.definition.FeatureSets;
+import dev.kiln.reports.evaluation.Evaluator;
+import dev.kiln.training.registry.ModelUri;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "evaluate", description = {"Join a model's predictions of a day range to the outcomes (its training set's"
+        + " label over the events, once they exist) and write reports.evaluation: AUC-ROC, AUC-PR, log loss, Brier,"
+        + " accuracy, precision, recall, F1 at the model's threshold and calibration bins (RMSE, R2 for regression),"
+        + " overall and per slice. Re-running replaces that model version's rows for that window."})
+final class EvaluateCommand implements Callable<Integer> {
+    @ParentCommand
+    KilnCommand parent;
+
+    @Mixin
+    GlobalOptions global;
+
+    @Option(names = "--model", required = true, paramLabel = "URI")
+    String model;
+
+    @Option(names = "--from", required = true, paramLabel = "DATE")
+    String from;
+
+    @Option(names = "--to", required = true, paramLabel = "DATE")
+    String to;
+
+    @Option(names = "--slice-by", paramLabel = "COLUMN", description = "Also measure per value of this event column (repeatable).")
+    List<String> sliceBy = new ArrayList<>();
+
+    @Option(names = "--top", paramLabel = "N", description = "Slice values measured: the N with most rows (default: ${DEFAULT-VALUE}).")
+    int top = 5;
+
+    @Override
+    public Integer call() {
+        ModelUri uri = ModelUri.parse(model);
+        LocalDate f = ScoreCommand.date("--from", from);
+        LocalDate t = ScoreCommand.date("--to", to);
+        try (KilnContext ctx = parent.open(global)) {
+            List<Evaluator.Metric> metrics = ctx.runJob("evaluate " + uri + " " + f + ".." + t,
+                    runId -> new Evaluator(ctx.lakehouse(), FeatureSets.parse(ctx.config().config()), ctx::progress)
+                            .evaluate(uri, f, t, sliceBy, top, runId),
+                    x -> new KilnContext.Rows(x.isEmpty() ? null : x.get(0).rows(), (long) x.size(), null));
+            ctx.out().printf("evaluation of %s, %s .. %s -> %s%n", uri, f, t, Evaluator.TABLE);
+            for (Evaluator.Metric m : metrics) {
+                if (!m.metric().startsWith("calibration")) {
+                    ctx.out().printf("  %-22s %-14s %s  (%,d rows)%n", m.slice(), m.metric(),
+                            m.value() == null ? "n/a" : String.format("%.6f", m.value()), m.rows());
+                }
+            }
+        }
+        return ExitCodes.OK;
+    }
+}
