@@ -1,5 +1,5 @@
 /**
- * Evaluation, drift and data-profile reports as Delta tables ({@code reports.*}), alerts and the retrain
- * trigger. Not built yet (issue 5).
+ * Reports as Delta tables ({@code reports.*}): model evaluation today; drift, data profile, alerts and the
+ * retrain trigger are not built yet.
  */
 package dev.kiln.reports;
