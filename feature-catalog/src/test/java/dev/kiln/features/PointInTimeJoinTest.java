@@ -30,6 +30,10 @@ class PointInTimeJoinTest {
                 { name = label_rate_1d, agg = "rate(label)", window = 1d }
               ]
             }
+            feature-sets.pit_hourly {
+              version = 1, entity = [store], source = "raw.pit_src", event-time = ts, grain = hour, ttl = 2h
+              features = [ { name = n_1h, agg = count, window = 1h } ]
+            }
             """));
 
     @BeforeAll
@@ -43,6 +47,7 @@ class PointInTimeJoinTest {
                 + " ('A', TIMESTAMP_NTZ'2024-01-02 15:00:00', true),"
                 + " ('A', TIMESTAMP_NTZ'2024-01-07 12:00:00', false)");
         new Materializer(LAKEHOUSE, m -> { }).materialize(SETS.get("pit_store"));
+        new Materializer(LAKEHOUSE, m -> { }).materialize(SETS.get("pit_hourly"));
     }
 
     private static Dataset<Row> events() {
@@ -92,6 +97,23 @@ class PointInTimeJoinTest {
     }
 
     @Test
+    void hourlySetsLookUpTheHourThatEndedLast() {
+        Dataset<Row> events = LAKEHOUSE.spark().sql("SELECT * FROM VALUES"
+                + " (1, 'A', TIMESTAMP_NTZ'2024-01-02 09:30:00'),"  // hour 08 ended last: no sale in it
+                + " (2, 'A', TIMESTAMP_NTZ'2024-01-02 10:00:00'),"  // hour 09 just ended: the 09:00 sale
+                + " (3, 'A', TIMESTAMP_NTZ'2024-01-07 14:00:00'),"  // past the last hour (12): it ended 1 h ago, TTL 2 h
+                + " (4, 'A', TIMESTAMP_NTZ'2024-01-07 16:00:00')"   // ... and 3 h ago: missing
+                + " AS e(event_id, store, event_ts)");
+        Row[] rows = (Row[]) new PointInTimeJoin(LAKEHOUSE, SETS).join(events, "event_ts",
+                List.of(FeatureRef.parse("pit_hourly:n_1h"))).orderBy("event_id").collect();
+        Object[][] want = {{1, 0L, false}, {2, 1L, false}, {3, 1L, false}, {4, null, true}};
+        for (int i = 0; i < want.length; i++) {
+            assertEquals(want[i][1], rows[i].getAs("pit_hourly__n_1h"), "n_1h of event " + want[i][0]);
+            assertEquals(want[i][2], rows[i].getAs("pit_hourly__missing"), "missing of event " + want[i][0]);
+        }
+    }
+
+    @Test
     void badReferencesAndEventsAreClearErrors() {
         PointInTimeJoin pit = new PointInTimeJoin(LAKEHOUSE, SETS);
         assertEquals("unknown feature 'n_2d' in feature set 'pit_store' (known: n_1d, label_rate_1d)",
@@ -100,7 +122,7 @@ class PointInTimeJoinTest {
         assertTrue(assertThrows(KilnException.class, () -> pit.join(events(), "event_ts",
                 List.of(FeatureRef.parse("pit_store@9:n_1d")))).getMessage()
                 .startsWith("feature set 'pit_store' has no materialized version 9"));
-        assertEquals("unknown feature set 'nope' (known: pit_store)", assertThrows(KilnException.class,
+        assertEquals("unknown feature set 'nope' (known: pit_hourly, pit_store)", assertThrows(KilnException.class,
                 () -> pit.join(events(), "event_ts", List.of(FeatureRef.parse("nope:x")))).getMessage());
         assertTrue(assertThrows(KilnException.class, () -> pit.join(events().drop("store"), "event_ts",
                 List.of(FeatureRef.parse("pit_store:n_1d")))).getMessage()

@@ -38,6 +38,7 @@ import org.apache.spark.sql.types.DataTypes;
  */
 public final class PointInTimeJoin {
     private static final String T = "__event_t";
+    private static final String PERIOD = "__event_period_";
 
     private final Lakehouse lakehouse;
     private final FeatureSets sets;
@@ -66,7 +67,7 @@ public final class PointInTimeJoin {
                 throw new KilnException("feature " + spec.name() + ":" + ref.feature() + " is asked for twice");
             }
             TableName table = TableName.of(FeatureSetSpec.SCHEMA, spec.name() + "__v" + version);
-            if (!lakehouse.exists(table)) {
+            if (!out.containsKey(spec.name()) && !lakehouse.exists(table)) {
                 throw new KilnException("feature set '" + spec.name() + "' has no materialized version " + version
                         + " (" + table + " does not exist; run kiln features materialize " + spec.name() + ")");
             }
@@ -100,7 +101,15 @@ public final class PointInTimeJoin {
             throw new KilnException("event column '" + eventTime + "' is " + type + ", expected a timestamp or date");
         }
         Dataset<Row> out = events.withColumn(T, col(eventTime).cast(DataTypes.TimestampNTZType));
-        for (ResolvedSet set : resolve(refs)) {
+        List<ResolvedSet> resolved = resolve(refs);
+        // Each event's period index per grain, computed once: converting a timestamp to a date is the costly
+        // part, and as a join key expression it would be evaluated again by every shuffle, sort and join.
+        Set<Integer> grains = new java.util.TreeSet<>();
+        resolved.forEach(r -> grains.add(r.spec().grain().hours()));
+        for (int gh : grains) {
+            out = out.withColumn(PERIOD + gh, periodIndex(col(T), gh));
+        }
+        for (ResolvedSet set : resolved) {
             for (String k : set.spec().entity()) {
                 if (!columns.contains(k)) {
                     throw new KilnException("the events lack entity column '" + k + "' of feature set '"
@@ -108,6 +117,9 @@ public final class PointInTimeJoin {
                 }
             }
             out = joinSet(out, set, pinned);
+        }
+        for (int gh : grains) {
+            out = out.drop(PERIOD + gh);
         }
         return out.drop(T);
     }
@@ -122,31 +134,36 @@ public final class PointInTimeJoin {
         for (String k : spec.entity()) {
             fcols.add(col(k).as(prefix + "key_" + k));
         }
-        fcols.add(col(Materializer.PERIOD_START).as(prefix + "period"));
-        fcols.add(col(Materializer.PERIOD_END).as(prefix + "period_end"));
+        fcols.add(periodIndex(col(Materializer.PERIOD_START), gh).as(prefix + "period"));
+        // The TTL is added on the feature side (hundreds of thousands of rows), not subtracted per event:
+        // timestamp-interval arithmetic per event row was the join's most expensive expression.
+        fcols.add(col(Materializer.PERIOD_END).plus(expr("make_dt_interval(0, " + spec.ttl().hours() + ", 0, 0)"))
+                .as(prefix + "fresh_until"));
         for (String f : set.features()) {
             fcols.add(col(f).as(prefix + f));
         }
         Dataset<Row> table = pinned.containsKey(set.table())
                 ? lakehouse.readVersion(set.table(), pinned.get(set.table())) : lakehouse.read(set.table());
-        Row last = table.agg(org.apache.spark.sql.functions.max(Materializer.PERIOD_START)).head();
+        // Daily sets: the last partition value, which Delta answers from its log without reading data.
+        Row last = table.agg(org.apache.spark.sql.functions.max(gh == 24 ? Materializer.PERIOD_DATE : Materializer.PERIOD_START)).head();
         if (last.isNullAt(0)) {
             throw new KilnException(set.table() + " is empty; run kiln features materialize " + spec.name());
         }
-        java.time.LocalDateTime lastStart = (java.time.LocalDateTime) last.get(0);
+        java.time.LocalDateTime lastStart = last.get(0) instanceof java.time.LocalDateTime t ? t
+                : ((java.sql.Date) last.get(0)).toLocalDate().atStartOfDay();
+        long lastPeriod = java.time.Duration.between(java.time.LocalDateTime.of(1970, 1, 1, 0, 0), lastStart).toHours() / gh;
         Dataset<Row> features = table.select(fcols.toArray(Column[]::new));
 
         // The period holding t minus one grain is the latest one that ended at or before t. Past the end of
         // what is materialized, the last period stands in for it, and the TTL decides whether it is fresh.
-        Column lookup = org.apache.spark.sql.functions.least(
-                periodStart(col(T).minus(expr("make_dt_interval(0, " + gh + ", 0, 0)")), gh), lit(lastStart));
+        // Periods are aligned from 1970-01-01, so the one holding t minus a grain is t's own index minus one.
+        Column lookup = org.apache.spark.sql.functions.least(events.col(PERIOD + gh).minus(1), lit(lastPeriod));
         Column on = lookup.equalTo(features.col(prefix + "period"));
         for (String k : spec.entity()) {
             on = on.and(events.col(k).equalTo(features.col(prefix + "key_" + k)));
         }
         Column fresh = org.apache.spark.sql.functions.coalesce(features.col(prefix + "period").isNotNull()
-                .and(features.col(prefix + "period_end").geq(col(T).minus(expr("make_dt_interval(0, "
-                        + spec.ttl().hours() + ", 0, 0)")))), lit(false));
+                .and(features.col(prefix + "fresh_until").geq(col(T))), lit(false));
         List<Column> out = new ArrayList<>();
         for (String c : events.columns()) {
             out.add(events.col(c));
@@ -158,13 +175,13 @@ public final class PointInTimeJoin {
         return events.join(features, on, "left").select(out.toArray(Column[]::new));
     }
 
-    /** The start of the period holding a TIMESTAMP_NTZ, periods of {@code gh} hours counted from 1970-01-01. */
-    private static Column periodStart(Column ts, int gh) {
+    /** The index of the period holding a TIMESTAMP_NTZ, as the materializer numbers periods. */
+    private static Column periodIndex(Column ts, int gh) {
+        Column day = org.apache.spark.sql.functions.datediff(org.apache.spark.sql.functions.to_date(ts),
+                lit(java.sql.Date.valueOf("1970-01-01"))).cast(DataTypes.LongType);
         if (gh == 24) {
-            return org.apache.spark.sql.functions.to_date(ts).cast(DataTypes.TimestampNTZType);
+            return day;
         }
-        Column hours = org.apache.spark.sql.functions.hour(ts);
-        return org.apache.spark.sql.functions.date_trunc("day", ts).plus(
-                org.apache.spark.sql.functions.make_dt_interval(lit(0), hours.minus(hours.mod(gh)), lit(0), lit(0)));
+        return day.multiply(24).plus(org.apache.spark.sql.functions.hour(ts)).divide(gh).cast(DataTypes.LongType);
     }
 }
