@@ -7,7 +7,6 @@ import dev.kiln.features.materialize.MaterializedVersion;
 import dev.kiln.features.materialize.Materializer;
 import dev.kiln.lakehouse.KilnException;
 import java.time.LocalDate;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -82,8 +81,8 @@ final class FeaturesCommand implements Runnable {
 
         @Override
         public Integer call() {
-            LocalDate f = date("--from", from);
-            LocalDate t = date("--to", to);
+            LocalDate f = ScoreCommand.date("--from", from);
+            LocalDate t = ScoreCommand.date("--to", to);
             try (KilnContext ctx = features.parent.open(global)) {
                 FeatureSetSpec spec = FeatureSets.parse(ctx.config().config()).get(set);
                 ctx.out().println(run(ctx, "features backfill " + set, m -> m.backfill(spec, f, t)).summary());
@@ -148,14 +147,6 @@ final class FeaturesCommand implements Runnable {
             } catch (NumberFormatException e) {
                 throw new KilnException("version '" + text + "' is not a number (write set:2 or set:v2)");
             }
-        }
-    }
-
-    private static LocalDate date(String option, String text) {
-        try {
-            return LocalDate.parse(text);
-        } catch (DateTimeParseException e) {
-            throw new KilnException(option + " '" + text + "' is not a date like 2001-06-01");
         }
     }
 }

@@ -54,6 +54,7 @@ final class ScoreCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
+    /** A yyyy-mm-dd option value, or a clear error naming the option. */
     static LocalDate date(String option, String text) {
         try {
             return LocalDate.parse(text);
