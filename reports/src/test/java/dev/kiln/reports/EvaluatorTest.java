@@ -56,9 +56,15 @@ class EvaluatorTest {
     @Test
     void regressionMetricsMatchTheHandComputedValues() {
         // Predictions 2 for labels 1 and 3, 5 for label 5: errors -1, 1, 0.
-        Dataset<Row> rows = SPARK.sql("SELECT * FROM VALUES (2D, 2L, 4D, 10D), (5D, 1L, 5D, 25D) AS t(score, n, label_sum, label_sq)");
+        Dataset<Row> rows = SPARK.sql("SELECT * FROM VALUES (2D, 1L, 1D), (2D, 1L, 3D), (5D, 1L, 5D) AS t(score, n, label)");
         Map<String, Double> v = values(Evaluator.regression("overall", rows));
         assertEquals(Math.sqrt(2.0 / 3), v.get("rmse"), 1e-12);
+        assertEquals(2.0 / 3, v.get("mae"), 1e-12);
         assertEquals(0.75, v.get("r2"), 1e-12);
+        // A row standing for two identical events weighs twice: errors -1, -1, 1, 0.
+        Map<String, Double> w = values(Evaluator.regression("overall", SPARK.sql("SELECT * FROM VALUES (2D, 2L, 1D), (2D, 1L, 3D),"
+                + " (5D, 1L, 5D) AS t(score, n, label)")));
+        assertEquals(Math.sqrt(3.0 / 4), w.get("rmse"), 1e-12);
+        assertEquals(3.0 / 4, w.get("mae"), 1e-12);
     }
 }

@@ -101,9 +101,12 @@ public final class Evaluator {
         Dataset<Row> scored = predictions.groupBy(keyCols).agg(max("score").as("score"), count(lit(1)).as("n_pred"));
         boolean classification = !m.task().equals("regression");
         Column label = col(spec.labelColumn());
-        Dataset<Row> observed = outcomes.groupBy(keyCols).agg(count(lit(1)).as("n"),
-                classification ? sum(when(label, 1L).otherwise(0L)).as("positives") : sum(label.cast("double")).as("label_sum"),
-                classification ? lit(0.0).as("label_sq") : sum(label.cast("double").multiply(label.cast("double"))).as("label_sq"));
+        // Classification: positives per event key. Regression: one row per key and label value, so that absolute
+        // errors stay exact when events that share a key have different labels.
+        Dataset<Row> observed = classification
+                ? outcomes.groupBy(keyCols).agg(count(lit(1)).as("n"), sum(when(label, 1L).otherwise(0L)).as("positives"))
+                : outcomes.groupBy(concat(keys, List.of(spec.labelColumn())).stream().map(c -> col(c)).toArray(Column[]::new))
+                        .agg(count(lit(1)).as("n")).withColumnRenamed(spec.labelColumn(), "label");
         Dataset<Row> joined = scored.join(observed, scala.jdk.javaapi.CollectionConverters.asScala(keys).toSeq(), "inner")
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
@@ -194,18 +197,21 @@ public final class Evaluator {
         return out;
     }
 
-    /** Regression metrics of rows {@code (score, n, label_sum, label_sq)}: score is the prediction. */
+    /** Regression metrics of rows {@code (score, n, label)}: n events with that label, each predicted {@code score}. */
     public static List<Metric> regression(String slice, Dataset<Row> rows) {
         Column s = col("score");
-        Row r = rows.agg(sum("n"), sum("label_sum"), sum("label_sq"),
-                sum(col("label_sq").minus(col("label_sum").multiply(s).multiply(2)).plus(col("n").multiply(s).multiply(s)))).first();
-        long n = r.getLong(0);
-        double mean = r.getDouble(1) / n;
+        Column y = col("label").cast("double");
+        Column n = col("n");
+        Row r = rows.agg(sum(n), sum(y.multiply(n)), sum(y.multiply(y).multiply(n)), sum(y.minus(s).multiply(y.minus(s)).multiply(n)),
+                sum(org.apache.spark.sql.functions.abs(y.minus(s)).multiply(n))).first();
+        long count = r.getLong(0);
+        double mean = r.getDouble(1) / count;
         double sse = r.getDouble(3);
-        double sst = r.getDouble(2) - n * mean * mean;
+        double sst = r.getDouble(2) - count * mean * mean;
         List<Metric> out = new ArrayList<>();
-        out.add(new Metric(slice, "rmse", Math.sqrt(sse / n), n));
-        out.add(new Metric(slice, "r2", sst == 0 ? null : 1 - sse / sst, n));
+        out.add(new Metric(slice, "rmse", Math.sqrt(sse / count), count));
+        out.add(new Metric(slice, "mae", r.getDouble(4) / count, count));
+        out.add(new Metric(slice, "r2", sst == 0 ? null : 1 - sse / sst, count));
         return out;
     }
 

@@ -1,0 +1,149 @@
+package dev.kiln.reports;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.TestLakehouse;
+import dev.kiln.reports.drift.DriftStatistics;
+import dev.kiln.reports.drift.DriftStatistics.Result;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+
+/** Drift statistics and profiles against values worked out by hand, edge cases included. */
+class DriftStatisticsTest {
+    private static final SparkSession SPARK = TestLakehouse.get().spark();
+
+    // x: 1..10 in the reference; 2, 4, 6, 11 and a null in the current window.
+    // k: constant 5 in the reference, then a 7. z: all null. cat: a a a a a b b b null null | a c c b null.
+    private static final Dataset<Row> REFERENCE = SPARK.sql("SELECT * FROM VALUES"
+            + " (1D, 5D, CAST(NULL AS DOUBLE), 'a'), (2D, 5D, NULL, 'a'), (3D, 5D, NULL, 'a'), (4D, 5D, NULL, 'a'),"
+            + " (5D, 5D, NULL, 'a'), (6D, 5D, NULL, 'b'), (7D, 5D, NULL, 'b'), (8D, 5D, NULL, 'b'), (9D, 5D, NULL, NULL),"
+            + " (10D, 5D, NULL, NULL) AS t(x, k, z, cat)");
+    private static final Dataset<Row> CURRENT = SPARK.sql("SELECT * FROM VALUES"
+            + " (2D, 5D, CAST(NULL AS DOUBLE), 'a'), (4D, 5D, NULL, 'c'), (6D, 5D, NULL, 'c'), (11D, 5D, NULL, 'b'),"
+            + " (CAST(NULL AS DOUBLE), 7D, NULL, NULL) AS t(x, k, z, cat)");
+
+    private static Double drift(Result r, String column, String metric) {
+        return r.drift().stream().filter(m -> m.column().equals(column) && m.metric().equals(metric)).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + metric + " of " + column)).value();
+    }
+
+    private static DriftStatistics.ProfileValue profile(Result r, String window, String column, String statistic) {
+        return r.profile().stream().filter(p -> p.window().equals(window) && p.column().equals(column)
+                && p.statistic().equals(statistic)).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + statistic + " of " + column + " in " + window));
+    }
+
+    private static double log2(double x) {
+        return Math.log(x) / Math.log(2);
+    }
+
+    @Test
+    void numericStatisticsMatchTheHandComputedValues() {
+        Result r = DriftStatistics.compute(REFERENCE, CURRENT, List.of("x", "k", "z"), List.of("cat"));
+        assertEquals(10, r.referenceRows());
+        assertEquals(5, r.currentRows());
+
+        double stdRef = Math.sqrt(55.0 / 6);
+        double stdCur = Math.sqrt(44.75 / 3);
+        assertEquals(0.25 / stdRef, drift(r, "x", "mean_shift"), 1e-12);
+        assertEquals((stdCur - stdRef) / stdRef, drift(r, "x", "std_shift"), 1e-12);
+        assertEquals(0.2, drift(r, "x", "null_rate_change"), 1e-12);
+        assertEquals(0.25, drift(r, "x", "ks"), 1e-12);
+        // Reference deciles 1..9 make ten bins of one reference value each; the current values fall in four.
+        double floor = DriftStatistics.PSI_FLOOR;
+        assertEquals(4 * (0.25 - 0.1) * Math.log(0.25 / 0.1) + 6 * (floor - 0.1) * Math.log(floor / 0.1),
+                drift(r, "x", "psi"), 1e-12);
+        assertEquals(5.5, profile(r, "reference", "x", "mean").value(), 1e-12);
+        assertEquals(stdCur, profile(r, "current", "x", "std").value(), 1e-12);
+        assertEquals(1.0, profile(r, "current", "x", "nulls").value());
+        assertEquals(11.0, profile(r, "current", "x", "max").value());
+        assertEquals(10.0, profile(r, "reference", "x", "distinct").value());
+        assertEquals(4.0, profile(r, "current", "x", "distinct").value());
+        assertEquals(3.0, profile(r, "reference", "x", "p25").value());
+        assertEquals(5.0, profile(r, "reference", "x", "p50").value());
+        assertEquals(8.0, profile(r, "reference", "x", "p75").value());
+        assertEquals(10.0, profile(r, "reference", "x", "p95").value());
+        assertEquals(2.0, profile(r, "current", "x", "p25").value());
+        assertEquals(4.0, profile(r, "current", "x", "p50").value());
+        assertEquals(11.0, profile(r, "current", "x", "p95").value());
+
+        // A column constant in the reference: no scale for the shifts; KS and PSI still see the 7.
+        assertNull(drift(r, "k", "mean_shift"));
+        assertNull(drift(r, "k", "std_shift"));
+        assertEquals(0.2, drift(r, "k", "ks"), 1e-12);
+        assertEquals((0.8 - 1.0) * Math.log(0.8) + (0.2 - floor) * Math.log(0.2 / floor), drift(r, "k", "psi"), 1e-12);
+
+        // All null in both windows: only the null rate is defined.
+        assertEquals(0.0, drift(r, "z", "null_rate_change"), 1e-12);
+        assertNull(drift(r, "z", "ks"));
+        assertNull(drift(r, "z", "psi"));
+        assertNull(drift(r, "z", "mean_shift"));
+        assertEquals(1.0, profile(r, "reference", "z", "null_rate").value(), 1e-12);
+        assertEquals(0.0, profile(r, "reference", "z", "distinct").value());
+        assertNull(profile(r, "reference", "z", "p50").value());
+    }
+
+    @Test
+    void categoricalStatisticsMatchTheHandComputedValues() {
+        Result r = DriftStatistics.compute(REFERENCE, CURRENT, List.of(), List.of("cat"));
+        // Reference shares a 5/8, b 3/8; current a 1/4, b 1/4, c 1/2 (c never seen in the reference).
+        double divergence = 0.5 * (5.0 / 8 * log2((5.0 / 8) / (7.0 / 16)) + 3.0 / 8 * log2((3.0 / 8) / (5.0 / 16)))
+                + 0.5 * (0.25 * log2(0.25 / (7.0 / 16)) + 0.25 * log2(0.25 / (5.0 / 16)) + 0.5 * log2(0.5 / 0.25));
+        assertEquals(Math.sqrt(divergence), drift(r, "cat", "js_distance"), 1e-12);
+        assertEquals(0.75 + 0.125 + 4.0, drift(r, "cat", "chi_square"), 1e-9);
+        assertEquals(0.5, drift(r, "cat", "unseen_share"), 1e-12);
+        assertEquals(0.0, drift(r, "cat", "null_rate_change"), 1e-12);
+        assertEquals(2.0, profile(r, "reference", "cat", "distinct").value());
+        assertEquals(3.0, profile(r, "current", "cat", "distinct").value());
+        assertEquals("a", profile(r, "reference", "cat", "top_1").text());
+        assertEquals(5.0, profile(r, "reference", "cat", "top_1").value());
+        assertEquals("c", profile(r, "current", "cat", "top_1").text());
+        assertEquals("a", profile(r, "current", "cat", "top_2").text()); // ties broken by value
+        assertEquals("b", profile(r, "current", "cat", "top_3").text());
+    }
+
+    @Test
+    void anEmptyWindowOrAMissingColumnIsAClearError() {
+        KilnException empty = assertThrows(KilnException.class,
+                () -> DriftStatistics.compute(REFERENCE, CURRENT.filter("x > 100"), List.of("x"), List.of()));
+        assertEquals("the current window has no rows", empty.getMessage());
+        KilnException missing = assertThrows(KilnException.class,
+                () -> DriftStatistics.compute(REFERENCE, CURRENT.drop("k"), List.of("x", "k"), List.of()));
+        assertTrue(missing.getMessage().startsWith("the current data has no column 'k'"), missing.getMessage());
+    }
+
+    /** Twelve columns take as many Spark jobs as two: the work is not one job per column or per metric. */
+    @Test
+    void theNumberOfSparkJobsDoesNotGrowWithTheColumns() throws Exception {
+        assertEquals(jobs(2), jobs(12));
+    }
+
+    private static int jobs(int columns) throws Exception {
+        List<String> numeric = new ArrayList<>();
+        List<String> categorical = new ArrayList<>();
+        StringBuilder select = new StringBuilder("SELECT id");
+        for (int i = 0; i < columns; i++) {
+            select.append(String.format(", id %% %d + %d AS n%d, CAST(id %% %d AS STRING) AS c%d", 7 + i, i, i, 3 + i, i));
+            numeric.add("n" + i);
+            categorical.add("c" + i);
+        }
+        Dataset<Row> data = SPARK.sql(select + " FROM range(200)");
+        String group = "drift-jobs-" + columns;
+        SPARK.sparkContext().setJobGroup(group, "counting jobs", false);
+        try {
+            DriftStatistics.compute(data.filter("id < 120"), data.filter("id >= 120"), numeric, categorical);
+        } finally {
+            SPARK.sparkContext().clearJobGroup();
+        }
+        SPARK.sparkContext().listenerBus().waitUntilEmpty();
+        return SPARK.sparkContext().statusTracker().getJobIdsForGroup(group).length;
+    }
+}
