@@ -1,0 +1,320 @@
+package dev.kiln.reports.drift;
+
+import static java.util.Objects.requireNonNull;
+import static org.apache.spark.sql.functions.col;
+
+import dev.kiln.features.definition.FeatureSets;
+import dev.kiln.features.trainingset.TrainingSet;
+import dev.kiln.features.trainingset.TrainingSetBuilder;
+import dev.kiln.features.trainingset.TrainingSetRegistry;
+import dev.kiln.features.trainingset.TrainingSetSpec;
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.catalog.Lakehouse;
+import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.training.registry.ModelRegistry;
+import dev.kiln.training.registry.ModelUri;
+import dev.kiln.training.registry.ModelVersion;
+import java.sql.Date;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Consumer;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.feature.StringIndexerModel;
+import org.apache.spark.ml.feature.VectorAssembler;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * {@code kiln drift}: a model's inputs and score in a current window compared with a reference window (by
+ * default the model's training window). Both windows are built by the point-in-time code path that scoring
+ * uses and scored by the model itself, so the comparison does not depend on which days were scored before.
+ *
+ * <p>Writes {@code reports.drift} (one row per input and metric, with threshold and status) and
+ * {@code reports.data_profile} (per column and window), each replacing earlier rows of the same model version
+ * and windows, so a re-run is idempotent. Every breach appends a row to {@code reports.alerts}; with a
+ * {@link RetrainTrigger}, one retraining is requested per run that breached.
+ */
+public final class DriftMonitor {
+    public static final TableName DRIFT = TableName.of("reports", "drift");
+    public static final TableName PROFILE = TableName.of("reports", "data_profile");
+    public static final TableName ALERTS = TableName.of("reports", "alerts");
+    public static final String SCORE = "score";
+
+    static final StructType DRIFT_SCHEMA = new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("model_name", DataTypes.StringType, false)
+            .add("model_version", DataTypes.IntegerType, false)
+            .add("reference_from", DataTypes.DateType, false)
+            .add("reference_to", DataTypes.DateType, false)
+            .add("current_from", DataTypes.DateType, false)
+            .add("current_to", DataTypes.DateType, false)
+            .add("feature", DataTypes.StringType, false)
+            .add("kind", DataTypes.StringType, false)
+            .add("metric", DataTypes.StringType, false)
+            .add("value", DataTypes.DoubleType, true)
+            .add("threshold", DataTypes.DoubleType, true)
+            .add("status", DataTypes.StringType, false)
+            .add("created_at", DataTypes.TimestampType, false);
+
+    static final StructType PROFILE_SCHEMA = new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("model_name", DataTypes.StringType, false)
+            .add("model_version", DataTypes.IntegerType, false)
+            .add("window", DataTypes.StringType, false)
+            .add("window_from", DataTypes.DateType, false)
+            .add("window_to", DataTypes.DateType, false)
+            .add("column_name", DataTypes.StringType, false)
+            .add("kind", DataTypes.StringType, false)
+            .add("statistic", DataTypes.StringType, false)
+            .add("value", DataTypes.DoubleType, true)
+            .add("text", DataTypes.StringType, true)
+            .add("created_at", DataTypes.TimestampType, false);
+
+    static final StructType ALERTS_SCHEMA = new StructType()
+            .add("alert_id", DataTypes.StringType, false)
+            .add("run_id", DataTypes.StringType, false)
+            .add("source", DataTypes.StringType, false)
+            .add("model_name", DataTypes.StringType, false)
+            .add("model_version", DataTypes.IntegerType, false)
+            .add("feature", DataTypes.StringType, false)
+            .add("metric", DataTypes.StringType, false)
+            .add("value", DataTypes.DoubleType, true)
+            .add("threshold", DataTypes.DoubleType, true)
+            .add("message", DataTypes.StringType, false)
+            .add("retrain_run_id", DataTypes.StringType, true)
+            .add("retrain_error", DataTypes.StringType, true)
+            .add("created_at", DataTypes.TimestampType, false);
+
+    private final Lakehouse lakehouse;
+    private final FeatureSets sets;
+    private final Consumer<String> progress;
+
+    public DriftMonitor(Lakehouse lakehouse, FeatureSets sets, Consumer<String> progress) {
+        this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
+        this.sets = requireNonNull(sets, "sets is null");
+        this.progress = requireNonNull(progress, "progress is null");
+    }
+
+    /** One drift metric of one model input (or the score) with its threshold and status. */
+    public record Drift(String feature, String kind, String metric, Double value, Double threshold, String status) {
+        public boolean breached() {
+            return status.equals("breach");
+        }
+
+        public String describe() {
+            return String.format("%s of %s = %.4f > %s", metric, feature, value, threshold);
+        }
+    }
+
+    /**
+     * What a drift run found and did.
+     *
+     * @param retrainRunId the orchestrator's run id when a retraining was requested
+     * @param retrainError why requesting it failed, when it did (the alerts still were written)
+     */
+    public record Outcome(String runId, ModelVersion model, DriftWindow reference, DriftWindow current, long referenceRows,
+            long currentRows, List<Drift> drift, Optional<String> retrainRunId, Optional<String> retrainError) {
+        public Outcome {
+            drift = List.copyOf(drift);
+        }
+
+        public List<Drift> breaches() {
+            return drift.stream().filter(Drift::breached).toList();
+        }
+    }
+
+    /** The columns a model reads, taken from its saved pipeline: numeric inputs and categorical inputs. */
+    public record Inputs(List<String> numeric, List<String> categorical) {
+        public Inputs {
+            numeric = List.copyOf(numeric);
+            categorical = List.copyOf(categorical);
+        }
+
+        /** Kiln's pipelines assemble {@code __x_<column>} (nulls as 0) and one-hot {@code __oh_<column>}. */
+        public static Inputs of(PipelineModel model) {
+            Set<String> numeric = new LinkedHashSet<>();
+            Set<String> categorical = new LinkedHashSet<>();
+            for (Transformer stage : model.stages()) {
+                if (stage instanceof VectorAssembler va) {
+                    for (String c : va.getInputCols()) {
+                        if (c.startsWith("__x_") && !c.endsWith("__missing")) { // missing indicators are derived
+                            numeric.add(c.substring("__x_".length()));
+                        }
+                    }
+                } else if (stage instanceof StringIndexerModel si) {
+                    categorical.addAll(List.of(si.getInputCols()));
+                }
+            }
+            return new Inputs(List.copyOf(numeric), List.copyOf(categorical));
+        }
+    }
+
+    public Outcome run(ModelUri uri, Optional<DriftWindow> referenceWindow, DriftWindow current, DriftThresholds thresholds,
+            Optional<RetrainTrigger> trigger, String runId) {
+        ModelVersion m = new ModelRegistry(lakehouse).resolve(uri);
+        TrainingSetRegistry trainingSets = new TrainingSetRegistry(lakehouse);
+        TrainingSetSpec spec = trainingSets.spec(m.trainingSetId());
+        DriftWindow reference = referenceWindow.orElseGet(() -> trainingWindow(m, trainingSets.get(m.trainingSetId())));
+        PipelineModel model;
+        try {
+            model = PipelineModel.load(m.artifactPath());
+        } catch (Exception e) {
+            throw new KilnException("cannot load " + m.uri() + " from " + m.artifactPath() + ": " + KilnException.firstLine(e.getMessage()), e);
+        }
+        Inputs inputs = Inputs.of(model);
+        progress.accept(String.format("drift %s: %d numeric and %d categorical inputs plus the score, reference %s, current %s",
+                m.uri(), inputs.numeric().size(), inputs.categorical().size(), reference, current));
+        List<String> numeric = new ArrayList<>(inputs.numeric());
+        numeric.add(SCORE);
+        DriftStatistics.Result result;
+        try {
+            result = DriftStatistics.compute(scored(spec, m, model, inputs, reference, "reference"),
+                    scored(spec, m, model, inputs, current, "current"), numeric, inputs.categorical());
+        } catch (KilnException e) {
+            throw new KilnException("drift of " + m.uri() + " (reference " + reference + ", current " + current + "): " + e.getMessage(), e);
+        }
+        List<Drift> drift = new ArrayList<>();
+        for (DriftStatistics.Metric x : result.drift()) {
+            drift.add(new Drift(x.column(), x.kind().name().toLowerCase(java.util.Locale.ROOT), x.metric(), x.value(),
+                    thresholds.byMetric().get(x.metric()), thresholds.status(x.metric(), x.value())));
+        }
+        Timestamp now = Timestamp.from(Instant.now());
+        writeReports(runId, m, reference, current, drift, result.profile(), now);
+        List<Drift> breaches = drift.stream().filter(Drift::breached).toList();
+        Optional<String> retrainRunId = Optional.empty();
+        Optional<String> retrainError = Optional.empty();
+        if (!breaches.isEmpty() && trigger.isPresent()) {
+            String reason = String.format("drift run %s: %d breach(es) between %s and %s: %s", runId, breaches.size(), reference,
+                    current, String.join("; ", breaches.stream().limit(3).map(Drift::describe).toList()));
+            try {
+                retrainRunId = Optional.of(trigger.get().requestRetrain(m.name(), reason, runId));
+                progress.accept("drift: retraining of " + m.name() + " requested (run " + retrainRunId.get() + ")");
+            } catch (RuntimeException e) {
+                retrainError = Optional.of(KilnException.firstLine(String.valueOf(e.getMessage())));
+                progress.accept("drift: requesting the retraining of " + m.name() + " failed: " + retrainError.get());
+            }
+        }
+        if (!breaches.isEmpty()) {
+            writeAlerts(runId, m, reference, current, breaches, retrainRunId, retrainError, now);
+        }
+        progress.accept(String.format("drift %s: %,d reference rows, %,d current rows, %d metrics, %d breach(es)", m.uri(),
+                result.referenceRows(), result.currentRows(), drift.size(), breaches.size()));
+        return new Outcome(runId, m, reference, current, result.referenceRows(), result.currentRows(), drift, retrainRunId,
+                retrainError);
+    }
+
+    /** The days the model was trained on: the training set's first event day up to the day before train-until. */
+    private DriftWindow trainingWindow(ModelVersion m, TrainingSet set) {
+        if (m.trainUntil() == null) {
+            throw new KilnException(m.uri() + " has no training window on record: give --reference FROM..TO");
+        }
+        Row first = lakehouse.read(set.table()).agg(org.apache.spark.sql.functions.min(col(set.eventTime()))).first();
+        if (first.isNullAt(0)) {
+            throw new KilnException("training set " + set.id() + " of " + m.uri() + " has no rows: give --reference FROM..TO");
+        }
+        LocalDate from = toDate(first.get(0));
+        LocalDateTime until = m.trainUntil();
+        LocalDate to = until.toLocalTime().equals(java.time.LocalTime.MIDNIGHT) ? until.toLocalDate().minusDays(1) : until.toLocalDate();
+        return new DriftWindow(from, to);
+    }
+
+    private static LocalDate toDate(Object v) {
+        if (v instanceof LocalDateTime t) {
+            return t.toLocalDate();
+        }
+        if (v instanceof Timestamp t) {
+            return t.toLocalDateTime().toLocalDate();
+        }
+        if (v instanceof Date d) {
+            return d.toLocalDate();
+        }
+        if (v instanceof LocalDate d) {
+            return d;
+        }
+        return LocalDate.parse(v.toString().substring(0, 10));
+    }
+
+    /** The window's events with the model's inputs, point in time, and the model's score. */
+    private Dataset<Row> scored(TrainingSetSpec spec, ModelVersion m, PipelineModel model, Inputs inputs, DriftWindow w,
+            String which) {
+        Dataset<Row> rows = new TrainingSetBuilder(lakehouse, sets, progress).scoringRows(spec, m.featureRefs(),
+                w.from().atStartOfDay(), w.to().plusDays(1).atStartOfDay());
+        List<String> available = List.of(rows.columns());
+        List<String> needed = new ArrayList<>(inputs.numeric());
+        needed.addAll(inputs.categorical());
+        for (String c : needed) {
+            if (!available.contains(c)) {
+                throw new KilnException("input '" + c + "' of " + m.uri() + " is missing from the " + which + " data " + w
+                        + " (columns: " + available + ")");
+            }
+        }
+        Dataset<Row> transformed;
+        try {
+            transformed = model.transform(rows);
+        } catch (Exception e) {
+            throw new KilnException(m.uri() + " cannot score the " + which + " window " + w + ": " + KilnException.firstLine(e.getMessage()), e);
+        }
+        List<Column> out = new ArrayList<>();
+        needed.forEach(c -> out.add(col(dev.kiln.lakehouse.catalog.Identifiers.quote(c))));
+        out.add((m.task().equals("regression") ? col("prediction")
+                : org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1)).as(SCORE));
+        return transformed.select(out.toArray(Column[]::new));
+    }
+
+    private void writeReports(String runId, ModelVersion m, DriftWindow reference, DriftWindow current, List<Drift> drift,
+            List<DriftStatistics.ProfileValue> profile, Timestamp now) {
+        List<Row> driftRows = new ArrayList<>();
+        for (Drift d : drift) {
+            driftRows.add(RowFactory.create(runId, m.name(), m.version(), Date.valueOf(reference.from()), Date.valueOf(reference.to()),
+                    Date.valueOf(current.from()), Date.valueOf(current.to()), d.feature(), d.kind(), d.metric(), d.value(),
+                    d.threshold(), d.status(), now));
+        }
+        List<Row> profileRows = new ArrayList<>();
+        for (DriftStatistics.ProfileValue p : profile) {
+            DriftWindow w = p.window().equals("reference") ? reference : current;
+            profileRows.add(RowFactory.create(runId, m.name(), m.version(), p.window(), Date.valueOf(w.from()), Date.valueOf(w.to()),
+                    p.column(), p.kind().name().toLowerCase(java.util.Locale.ROOT), p.statistic(), p.value(), p.text(), now));
+        }
+        String model = "model_name = '" + m.name() + "' AND model_version = " + m.version();
+        replace(PROFILE, PROFILE_SCHEMA, profileRows, "Data profiles of model inputs per window (kiln drift)",
+                model + " AND ((window = 'reference' AND window_from = '" + reference.from() + "' AND window_to = '" + reference.to()
+                        + "') OR (window = 'current' AND window_from = '" + current.from() + "' AND window_to = '" + current.to() + "'))");
+        replace(DRIFT, DRIFT_SCHEMA, driftRows, "Drift metrics per model input, reference vs current window (kiln drift)",
+                model + " AND reference_from = '" + reference.from() + "' AND reference_to = '" + reference.to()
+                        + "' AND current_from = '" + current.from() + "' AND current_to = '" + current.to() + "'");
+    }
+
+    /** Replaces the rows the predicate selects (names and dates Kiln resolved itself, never user text). */
+    private void replace(TableName table, StructType schema, List<Row> rows, String comment, String predicate) {
+        lakehouse.createIfMissing(table, schema, List.of(), comment, Map.of());
+        lakehouse.spark().createDataFrame(rows, schema).coalesce(1).write().format("delta").mode("overwrite")
+                .option("replaceWhere", predicate).save(lakehouse.locationOf(table));
+    }
+
+    private void writeAlerts(String runId, ModelVersion m, DriftWindow reference, DriftWindow current, List<Drift> breaches,
+            Optional<String> retrainRunId, Optional<String> retrainError, Timestamp now) {
+        List<Row> rows = new ArrayList<>();
+        for (Drift d : breaches) {
+            rows.add(RowFactory.create(UUID.randomUUID().toString(), runId, "drift", m.name(), m.version(), d.feature(), d.metric(),
+                    d.value(), d.threshold(), d.describe() + " (" + m.uri() + ", reference " + reference + ", current " + current + ")",
+                    retrainRunId.orElse(null), retrainError.orElse(null), now));
+        }
+        lakehouse.createIfMissing(ALERTS, ALERTS_SCHEMA, List.of(), "Alerts raised by Kiln jobs (drift breaches)", Map.of());
+        lakehouse.spark().createDataFrame(rows, ALERTS_SCHEMA).coalesce(1).write().format("delta").mode("append")
+                .save(lakehouse.locationOf(ALERTS));
+    }
+}
