@@ -9,6 +9,8 @@ public final class ExitCodes {
     public static final int USAGE = 2;
     /** An unexpected internal error (a bug): the stack trace is printed. */
     public static final int INTERNAL = 3;
+    /** {@code kiln drift}: a drift threshold was breached; the reports and alerts were written. */
+    public static final int DRIFT_BREACHED = 4;
 
     private ExitCodes() {}
 }
