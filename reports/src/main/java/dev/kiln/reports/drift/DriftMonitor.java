@@ -180,6 +180,7 @@ public final class DriftMonitor {
                 m.uri(), inputs.numeric().size(), inputs.categorical().size(), reference, current));
         List<String> numeric = new ArrayList<>(inputs.numeric());
         numeric.add(SCORE);
+        // DriftStatistics reads its input once, so the point-in-time join and the scoring run once per window.
         DriftStatistics.Result result;
         try {
             result = DriftStatistics.compute(scored(spec, m, model, inputs, reference, "reference"),
@@ -215,6 +216,17 @@ public final class DriftMonitor {
                 result.referenceRows(), result.currentRows(), drift.size(), breaches.size()));
         return new Outcome(runId, m, reference, current, result.referenceRows(), result.currentRows(), drift, retrainRunId,
                 retrainError);
+    }
+
+    /**
+     * The rows {@link #run} compares for one window, not materialized: the window's events with the model's
+     * inputs joined point in time, and the model's score in column {@value #SCORE}.
+     */
+    public Dataset<Row> inputsAndScore(ModelUri uri, DriftWindow w) {
+        ModelVersion m = new ModelRegistry(lakehouse).resolve(uri);
+        TrainingSetSpec spec = new TrainingSetRegistry(lakehouse).spec(m.trainingSetId());
+        PipelineModel model = PipelineModel.load(m.artifactPath());
+        return scored(spec, m, model, Inputs.of(model), w, "current");
     }
 
     /** The days the model was trained on: the training set's first event day up to the day before train-until. */

@@ -2,20 +2,16 @@ package dev.kiln.reports.drift;
 
 import static org.apache.spark.sql.functions.abs;
 import static org.apache.spark.sql.functions.array;
-import static org.apache.spark.sql.functions.avg;
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.first;
-import static org.apache.spark.sql.functions.isnan;
+import static org.apache.spark.sql.functions.nanvl;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.log2;
 import static org.apache.spark.sql.functions.max;
 import static org.apache.spark.sql.functions.min;
 import static org.apache.spark.sql.functions.pow;
 import static org.apache.spark.sql.functions.row_number;
-import static org.apache.spark.sql.functions.sqrt;
-import static org.apache.spark.sql.functions.stddev_samp;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
@@ -36,11 +32,12 @@ import org.apache.spark.storage.StorageLevel;
 
 /**
  * Drift statistics and data profiles of a reference and a current window, for any number of columns in a fixed
- * number of Spark jobs: one aggregation of the raw rows (counts, nulls, mean, std, min, max per window), then
- * the rows exploded to (column, value) and grouped once into exact value counts per window, from which come the
- * Kolmogorov-Smirnov statistic, quantiles, distinct counts and the reference deciles (one job), the PSI bin
- * counts (one job), and for categorical columns the Jensen-Shannon distance, chi-square, unseen share (one job)
- * and top values (one job). Seven jobs whatever the number of columns.
+ * number of Spark jobs. The input is read once: every row is exploded into one (column, value) pair per column
+ * and grouped into exact value counts per window (nulls included). Everything else comes from those counts,
+ * which are small next to the input: the numeric profile, Kolmogorov-Smirnov statistic, quantiles and the
+ * reference deciles (one job), the PSI bin counts (one job), and for categorical columns the Jensen-Shannon
+ * distance, chi-square and unseen share (one job) and the top values (one job). Five jobs, whatever the number
+ * of columns.
  *
  * <p>Definitions (documented in the README): quantile q of a window is the smallest value whose empirical CDF
  * reaches q. PSI bins are cut at the reference deciles (ties collapse bins), a value belongs to the first bin
@@ -87,27 +84,30 @@ public final class DriftStatistics {
                 }
             }
         }
-        Dataset<Row> both = positional(reference, numeric, categorical, 0)
-                .unionByName(positional(current, numeric, categorical, 1))
+        Dataset<Row> counts = valueCounts(positional(reference, numeric, categorical, 0)
+                .unionByName(positional(current, numeric, categorical, 1)), numeric.size(), categorical.size())
                 .persist(StorageLevel.MEMORY_AND_DISK());
-        List<Dataset<Row>> cached = new ArrayList<>(List.of(both));
         try {
+            // Every row has one pair per column, so the counts of column 0 are the row counts of the windows.
+            Row rows = counts.filter(col("feature").equalTo(0)).agg(sum("n_ref"), sum("n_cur")).first();
+            long[] n = {rows.isNullAt(0) ? 0 : rows.getLong(0), rows.isNullAt(1) ? 0 : rows.getLong(1)};
+            for (int k = 0; k < 2; k++) {
+                if (n[k] == 0) {
+                    throw new KilnException("the " + window(k) + " window has no rows");
+                }
+            }
             List<Metric> drift = new ArrayList<>();
             List<ProfileValue> profile = new ArrayList<>();
-            long[] rows = moments(both, numeric, categorical, drift, profile);
             if (!numeric.isEmpty()) {
-                Dataset<Row> counts = valueCounts(both, "n", numeric.size()).persist(StorageLevel.MEMORY_AND_DISK());
-                cached.add(counts);
-                numericDistributions(counts, numeric, drift, profile);
+                numericDistributions(counts.filter(col("feature").lt(numeric.size())), numeric, n, drift, profile);
             }
             if (!categorical.isEmpty()) {
-                Dataset<Row> counts = valueCounts(both, "c", categorical.size()).persist(StorageLevel.MEMORY_AND_DISK());
-                cached.add(counts);
-                categoricalDistributions(counts, categorical, drift, profile);
+                categoricalDistributions(counts.filter(col("feature").geq(numeric.size()))
+                        .withColumn("feature", col("feature").minus(numeric.size())), categorical, n, drift, profile);
             }
-            return new Result(rows[0], rows[1], List.copyOf(drift), List.copyOf(profile));
+            return new Result(n[0], n[1], List.copyOf(drift), List.copyOf(profile));
         } finally {
-            cached.forEach(Dataset::unpersist);
+            counts.unpersist();
         }
     }
 
@@ -115,8 +115,7 @@ public final class DriftStatistics {
     private static Dataset<Row> positional(Dataset<Row> rows, List<String> numeric, List<String> categorical, int window) {
         List<Column> cols = new ArrayList<>();
         for (int i = 0; i < numeric.size(); i++) {
-            Column v = rows.col(Identifiers.quote(numeric.get(i))).cast("double");
-            cols.add(when(isnan(v), lit(null).cast("double")).otherwise(v).as("n" + i));
+            cols.add(nanvl(rows.col(Identifiers.quote(numeric.get(i))).cast("double"), lit(null).cast("double")).as("n" + i));
         }
         for (int i = 0; i < categorical.size(); i++) {
             cols.add(rows.col(Identifiers.quote(categorical.get(i))).cast("string").as("c" + i));
@@ -125,105 +124,63 @@ public final class DriftStatistics {
         return rows.select(cols.toArray(Column[]::new));
     }
 
-    /** Job 1: rows, nulls, mean, std, min, max per window. Returns the row count of each window. */
-    private static long[] moments(Dataset<Row> both, List<String> numeric, List<String> categorical, List<Metric> drift,
-            List<ProfileValue> profile) {
-        List<Column> aggs = new ArrayList<>();
-        for (int i = 0; i < numeric.size(); i++) {
-            Column v = col("n" + i);
-            aggs.addAll(List.of(count(v), avg(v), stddev_samp(v), min(v), max(v)));
+    /**
+     * Exact counts per (column index, value) of each window, nulls included: numeric columns (index 0..) carry
+     * their value in {@code num}, categorical ones (after them) in {@code cat}.
+     */
+    private static Dataset<Row> valueCounts(Dataset<Row> both, int numeric, int categorical) {
+        Column[] pairs = new Column[numeric + categorical];
+        for (int i = 0; i < numeric; i++) {
+            pairs[i] = struct(lit(i).as("feature"), col("n" + i).as("num"), lit(null).cast("string").as("cat"));
         }
-        for (int i = 0; i < categorical.size(); i++) {
-            aggs.add(count(col("c" + i)));
-        }
-        Row[] byWindow = (Row[]) both.groupBy("w").agg(count(lit(1)), aggs.toArray(Column[]::new)).collect();
-        Row[] w = new Row[2];
-        for (Row r : byWindow) {
-            w[r.getInt(0)] = r;
-        }
-        for (int k = 0; k < 2; k++) {
-            if (w[k] == null) {
-                throw new KilnException("the " + window(k) + " window has no rows");
-            }
-        }
-        long[] n = {w[0].getLong(1), w[1].getLong(1)};
-        double[] nullRate = new double[2];
-        for (int i = 0; i < numeric.size(); i++) {
-            int at = 2 + 5 * i;
-            String name = numeric.get(i);
-            for (int k = 0; k < 2; k++) {
-                long nonNull = w[k].getLong(at);
-                nullRate[k] = (double) (n[k] - nonNull) / n[k];
-                profile.add(new ProfileValue(window(k), name, Kind.NUMERIC, "count", (double) n[k], null));
-                profile.add(new ProfileValue(window(k), name, Kind.NUMERIC, "nulls", (double) (n[k] - nonNull), null));
-                profile.add(new ProfileValue(window(k), name, Kind.NUMERIC, "null_rate", nullRate[k], null));
-                profile.add(new ProfileValue(window(k), name, Kind.NUMERIC, "mean", doubleOrNull(w[k], at + 1), null));
-                profile.add(new ProfileValue(window(k), name, Kind.NUMERIC, "std", doubleOrNull(w[k], at + 2), null));
-                profile.add(new ProfileValue(window(k), name, Kind.NUMERIC, "min", doubleOrNull(w[k], at + 3), null));
-                profile.add(new ProfileValue(window(k), name, Kind.NUMERIC, "max", doubleOrNull(w[k], at + 4), null));
-            }
-            Double meanRef = doubleOrNull(w[0], at + 1);
-            Double meanCur = doubleOrNull(w[1], at + 1);
-            Double stdRef = doubleOrNull(w[0], at + 2);
-            Double stdCur = doubleOrNull(w[1], at + 2);
-            boolean scaled = stdRef != null && stdRef > 0;
-            drift.add(new Metric(name, Kind.NUMERIC, "mean_shift",
-                    scaled && meanCur != null ? (meanCur - meanRef) / stdRef : null));
-            drift.add(new Metric(name, Kind.NUMERIC, "std_shift", scaled && stdCur != null ? (stdCur - stdRef) / stdRef : null));
-            drift.add(new Metric(name, Kind.NUMERIC, "null_rate_change", nullRate[1] - nullRate[0]));
-        }
-        for (int i = 0; i < categorical.size(); i++) {
-            int at = 2 + 5 * numeric.size() + i;
-            String name = categorical.get(i);
-            for (int k = 0; k < 2; k++) {
-                long nonNull = w[k].getLong(at);
-                nullRate[k] = (double) (n[k] - nonNull) / n[k];
-                profile.add(new ProfileValue(window(k), name, Kind.CATEGORICAL, "count", (double) n[k], null));
-                profile.add(new ProfileValue(window(k), name, Kind.CATEGORICAL, "nulls", (double) (n[k] - nonNull), null));
-                profile.add(new ProfileValue(window(k), name, Kind.CATEGORICAL, "null_rate", nullRate[k], null));
-            }
-            drift.add(new Metric(name, Kind.CATEGORICAL, "null_rate_change", nullRate[1] - nullRate[0]));
-        }
-        return n;
-    }
-
-    /** Exact counts per (column index, value) of each window: the columns with the given prefix, exploded. */
-    private static Dataset<Row> valueCounts(Dataset<Row> both, String prefix, int columns) {
-        Column[] pairs = new Column[columns];
-        for (int i = 0; i < columns; i++) {
-            pairs[i] = struct(lit(i).as("feature"), col(prefix + i).as("value"));
+        for (int i = 0; i < categorical; i++) {
+            pairs[numeric + i] = struct(lit(numeric + i).as("feature"), lit(null).cast("double").as("num"), col("c" + i).as("cat"));
         }
         return both.select(col("w"), explode(array(pairs)).as("kv"))
-                .select(col("w"), col("kv.feature").as("feature"), col("kv.value").as("value"))
-                .filter(col("value").isNotNull())
-                .groupBy("feature", "value")
+                .select(col("w"), col("kv.feature").as("feature"), col("kv.num").as("num"), col("kv.cat").as("cat"))
+                .groupBy("feature", "num", "cat")
                 .agg(sum(when(col("w").equalTo(0), 1L).otherwise(0L)).as("n_ref"),
                         sum(when(col("w").equalTo(1), 1L).otherwise(0L)).as("n_cur"));
     }
 
-    /** Jobs 3 and 4 of numeric columns: CDFs, KS, quantiles, distinct counts, deciles; then the PSI bins. */
-    private static void numericDistributions(Dataset<Row> counts, List<String> numeric, List<Metric> drift,
+    /**
+     * Numeric columns from their value counts {@code (feature, num, n_ref, n_cur)}: one job for the profile,
+     * KS, quantiles and reference deciles, one for the PSI bins.
+     */
+    private static void numericDistributions(Dataset<Row> counts, List<String> numeric, long[] rows, List<Metric> drift,
             List<ProfileValue> profile) {
+        Column present = col("num").isNotNull();
+        Dataset<Row> values = counts
+                .withColumn("v_ref", when(present, col("n_ref")).otherwise(0L))
+                .withColumn("v_cur", when(present, col("n_cur")).otherwise(0L));
         WindowSpec byFeature = Window.partitionBy("feature");
-        WindowSpec upTo = Window.partitionBy("feature").orderBy("value")
+        WindowSpec upTo = Window.partitionBy("feature").orderBy("num")
                 .rowsBetween(Window.unboundedPreceding(), Window.currentRow());
-        Dataset<Row> cdf = counts
-                .withColumn("tot_ref", sum("n_ref").over(byFeature)).withColumn("tot_cur", sum("n_cur").over(byFeature))
-                .withColumn("cum_ref", sum("n_ref").over(upTo)).withColumn("cum_cur", sum("n_cur").over(upTo));
+        Dataset<Row> cdf = values
+                .withColumn("tot_ref", sum("v_ref").over(byFeature)).withColumn("tot_cur", sum("v_cur").over(byFeature))
+                .withColumn("sum_ref", sum(col("num").multiply(col("v_ref"))).over(byFeature))
+                .withColumn("sum_cur", sum(col("num").multiply(col("v_cur"))).over(byFeature))
+                .withColumn("cum_ref", sum("v_ref").over(upTo)).withColumn("cum_cur", sum("v_cur").over(upTo));
         Column both = col("tot_ref").gt(0).and(col("tot_cur").gt(0));
         List<Column> aggs = new ArrayList<>();
-        aggs.add(max(when(both, abs(col("cum_ref").divide(col("tot_ref")).minus(col("cum_cur").divide(col("tot_cur")))))));
-        aggs.add(sum(when(col("n_ref").gt(0), 1L).otherwise(0L)));
-        aggs.add(sum(when(col("n_cur").gt(0), 1L).otherwise(0L)));
+        aggs.add(max(when(both.and(present), abs(col("cum_ref").divide(col("tot_ref")).minus(col("cum_cur").divide(col("tot_cur")))))));
         for (String w : List.of("ref", "cur")) {
+            Column tot = col("tot_" + w);
+            Column mean = when(tot.gt(0), col("sum_" + w).divide(tot));
+            aggs.add(first("tot_" + w));
+            aggs.add(first(mean, true));
+            // Sample variance around the window's mean, from the counts: exact up to rounding, like stddev_samp.
+            aggs.add(sum(when(present.and(tot.gt(1)), pow(col("num").minus(mean), 2).multiply(col("v_" + w)))));
+            aggs.add(min(when(col("v_" + w).gt(0), col("num"))));
+            aggs.add(max(when(col("v_" + w).gt(0), col("num"))));
+            aggs.add(sum(when(col("v_" + w).gt(0), 1L).otherwise(0L)));
             for (int p : PERCENTILES) { // integer comparison: the quantile is exact
-                aggs.add(min(when(col("tot_" + w).gt(0).and(col("cum_" + w).multiply(100).geq(col("tot_" + w).multiply(p))),
-                        col("value"))));
+                aggs.add(min(when(present.and(tot.gt(0)).and(col("cum_" + w).multiply(100).geq(tot.multiply(p))), col("num"))));
             }
         }
         for (int k = 1; k < DECILES; k++) {
-            aggs.add(min(when(col("tot_ref").gt(0).and(col("cum_ref").multiply(DECILES).geq(col("tot_ref").multiply(k))),
-                    col("value"))));
+            aggs.add(min(when(present.and(col("tot_ref").gt(0)).and(col("cum_ref").multiply(DECILES).geq(col("tot_ref").multiply(k))),
+                    col("num"))));
         }
         Row[] stats = (Row[]) cdf.groupBy("feature").agg(aggs.get(0), aggs.subList(1, aggs.size()).toArray(Column[]::new))
                 .collect();
@@ -231,27 +188,48 @@ public final class DriftStatistics {
         for (Row r : stats) {
             byIndex.put(r.getInt(0), r);
         }
+        int perWindow = 6 + PERCENTILES.length;
         Map<Integer, double[]> edges = new HashMap<>();
         for (int i = 0; i < numeric.size(); i++) {
             String name = numeric.get(i);
             Row r = byIndex.get(i);
-            drift.add(new Metric(name, Kind.NUMERIC, "ks", r == null ? null : doubleOrNull(r, 1)));
+            Double[] mean = new Double[2];
+            Double[] std = new Double[2];
+            double[] nullRate = new double[2];
             for (int k = 0; k < 2; k++) {
-                profile.add(new ProfileValue(window(k), name, Kind.NUMERIC, "distinct", r == null ? 0.0 : (double) r.getLong(2 + k), null));
+                int at = 2 + k * perWindow;
+                long nonNull = r.getLong(at);
+                nullRate[k] = (double) (rows[k] - nonNull) / rows[k];
+                mean[k] = doubleOrNull(r, at + 1);
+                std[k] = nonNull > 1 ? Math.sqrt(r.getDouble(at + 2) / (nonNull - 1)) : null;
+                String w = window(k);
+                profile.add(new ProfileValue(w, name, Kind.NUMERIC, "count", (double) rows[k], null));
+                profile.add(new ProfileValue(w, name, Kind.NUMERIC, "nulls", (double) (rows[k] - nonNull), null));
+                profile.add(new ProfileValue(w, name, Kind.NUMERIC, "null_rate", nullRate[k], null));
+                profile.add(new ProfileValue(w, name, Kind.NUMERIC, "mean", mean[k], null));
+                profile.add(new ProfileValue(w, name, Kind.NUMERIC, "std", std[k], null));
+                profile.add(new ProfileValue(w, name, Kind.NUMERIC, "min", doubleOrNull(r, at + 3), null));
+                profile.add(new ProfileValue(w, name, Kind.NUMERIC, "max", doubleOrNull(r, at + 4), null));
+                profile.add(new ProfileValue(w, name, Kind.NUMERIC, "distinct", (double) r.getLong(at + 5), null));
                 for (int j = 0; j < PERCENTILES.length; j++) {
-                    profile.add(new ProfileValue(window(k), name, Kind.NUMERIC, String.format("p%02d", PERCENTILES[j]),
-                            r == null ? null : doubleOrNull(r, 4 + k * PERCENTILES.length + j), null));
+                    profile.add(new ProfileValue(w, name, Kind.NUMERIC, String.format("p%02d", PERCENTILES[j]), doubleOrNull(r, at + 6 + j), null));
                 }
             }
-            if (r != null && !r.isNullAt(4 + 2 * PERCENTILES.length)) {
+            boolean scaled = std[0] != null && std[0] > 0;
+            drift.add(new Metric(name, Kind.NUMERIC, "mean_shift", scaled && mean[1] != null ? (mean[1] - mean[0]) / std[0] : null));
+            drift.add(new Metric(name, Kind.NUMERIC, "std_shift", scaled && std[1] != null ? (std[1] - std[0]) / std[0] : null));
+            drift.add(new Metric(name, Kind.NUMERIC, "null_rate_change", nullRate[1] - nullRate[0]));
+            drift.add(new Metric(name, Kind.NUMERIC, "ks", doubleOrNull(r, 1)));
+            int deciles = 2 + 2 * perWindow;
+            if (!r.isNullAt(deciles)) {
                 TreeSet<Double> cut = new TreeSet<>();
                 for (int k = 0; k < DECILES - 1; k++) {
-                    cut.add(r.getDouble(4 + 2 * PERCENTILES.length + k));
+                    cut.add(r.getDouble(deciles + k));
                 }
                 edges.put(i, cut.stream().mapToDouble(Double::doubleValue).toArray());
             }
         }
-        Map<Integer, Double> psi = psi(counts, edges);
+        Map<Integer, Double> psi = psi(values.filter(present), edges);
         for (int i = 0; i < numeric.size(); i++) {
             drift.add(new Metric(numeric.get(i), Kind.NUMERIC, "psi", psi.get(i)));
         }
@@ -267,12 +245,12 @@ public final class DriftStatistics {
         for (Map.Entry<Integer, double[]> e : edges.entrySet()) {
             Column index = lit(0);
             for (double edge : e.getValue()) {
-                index = index.plus(when(col("value").gt(lit(edge)), 1).otherwise(0));
+                index = index.plus(when(col("num").gt(lit(edge)), 1).otherwise(0));
             }
             bin = bin == null ? when(col("feature").equalTo(e.getKey()), index) : bin.when(col("feature").equalTo(e.getKey()), index);
         }
         Row[] bins = (Row[]) counts.filter(bin.isNotNull()).groupBy(col("feature"), bin.as("bin"))
-                .agg(sum("n_ref"), sum("n_cur")).collect();
+                .agg(sum("v_ref"), sum("v_cur")).collect();
         Map<Integer, long[]> totals = new HashMap<>();
         for (Row r : bins) {
             long[] t = totals.computeIfAbsent(r.getInt(0), k -> new long[2]);
@@ -291,30 +269,37 @@ public final class DriftStatistics {
         return out;
     }
 
-    /** Jobs 5 and 6: JS distance, chi-square, unseen share and distinct counts; then the top values. */
-    private static void categoricalDistributions(Dataset<Row> counts, List<String> categorical, List<Metric> drift,
+    /**
+     * Categorical columns from their value counts {@code (feature, cat, n_ref, n_cur)}: one job for the null
+     * counts, JS distance, chi-square, unseen share and distinct counts, one for the top values.
+     */
+    private static void categoricalDistributions(Dataset<Row> counts, List<String> categorical, long[] rows, List<Metric> drift,
             List<ProfileValue> profile) {
         WindowSpec byFeature = Window.partitionBy("feature");
+        Column present = col("cat").isNotNull();
         Dataset<Row> shares = counts
-                .withColumn("tot_ref", sum("n_ref").over(byFeature)).withColumn("tot_cur", sum("n_cur").over(byFeature));
-        Column nRef = col("n_ref").cast("double");
-        Column nCur = col("n_cur").cast("double");
+                .withColumn("v_ref", when(present, col("n_ref")).otherwise(0L))
+                .withColumn("v_cur", when(present, col("n_cur")).otherwise(0L))
+                .withColumn("tot_ref", sum("v_ref").over(byFeature)).withColumn("tot_cur", sum("v_cur").over(byFeature));
+        Column nRef = col("v_ref").cast("double");
+        Column nCur = col("v_cur").cast("double");
         Column totRef = col("tot_ref").cast("double");
         Column totCur = col("tot_cur").cast("double");
         Column p = nRef.divide(totRef);
         Column q = nCur.divide(totCur);
         Column m = p.plus(q).divide(2);
-        Column js = when(col("n_ref").gt(0), p.multiply(log2(p.divide(m)))).otherwise(0.0)
-                .plus(when(col("n_cur").gt(0), q.multiply(log2(q.divide(m)))).otherwise(0.0)).divide(2);
+        Column js = when(col("v_ref").gt(0), p.multiply(log2(p.divide(m)))).otherwise(0.0)
+                .plus(when(col("v_cur").gt(0), q.multiply(log2(q.divide(m)))).otherwise(0.0)).divide(2);
         Column total = totRef.plus(totCur);
         Column expectedRef = nRef.plus(nCur).multiply(totRef).divide(total);
         Column expectedCur = nRef.plus(nCur).multiply(totCur).divide(total);
         Column chi = pow(nRef.minus(expectedRef), 2).divide(expectedRef).plus(pow(nCur.minus(expectedCur), 2).divide(expectedCur));
-        Column both = col("tot_ref").gt(0).and(col("tot_cur").gt(0));
+        Column both = col("tot_ref").gt(0).and(col("tot_cur").gt(0)).and(present);
         Row[] stats = (Row[]) shares.groupBy("feature").agg(
                 sum(when(both, js)), sum(when(both, chi)),
-                sum(when(col("n_ref").equalTo(0), col("n_cur")).otherwise(0L)), first("tot_cur"),
-                sum(when(col("n_ref").gt(0), 1L).otherwise(0L)), sum(when(col("n_cur").gt(0), 1L).otherwise(0L))).collect();
+                sum(when(present.and(col("v_ref").equalTo(0)), col("v_cur")).otherwise(0L)), first("tot_cur"),
+                sum(when(col("v_ref").gt(0), 1L).otherwise(0L)), sum(when(col("v_cur").gt(0), 1L).otherwise(0L)),
+                first("tot_ref")).collect();
         Map<Integer, Row> byIndex = new HashMap<>();
         for (Row r : stats) {
             byIndex.put(r.getInt(0), r);
@@ -322,19 +307,26 @@ public final class DriftStatistics {
         for (int i = 0; i < categorical.size(); i++) {
             String name = categorical.get(i);
             Row r = byIndex.get(i);
-            drift.add(new Metric(name, Kind.CATEGORICAL, "js_distance", r == null || r.isNullAt(1) ? null : Math.sqrt(Math.max(0, r.getDouble(1)))));
-            drift.add(new Metric(name, Kind.CATEGORICAL, "chi_square", r == null ? null : doubleOrNull(r, 2)));
-            drift.add(new Metric(name, Kind.CATEGORICAL, "unseen_share",
-                    r == null || r.getLong(4) == 0 ? null : (double) r.getLong(3) / r.getLong(4)));
+            long[] nonNull = {r.getLong(7), r.getLong(4)};
+            double[] nullRate = new double[2];
             for (int k = 0; k < 2; k++) {
-                profile.add(new ProfileValue(window(k), name, Kind.CATEGORICAL, "distinct", r == null ? 0.0 : (double) r.getLong(5 + k), null));
+                nullRate[k] = (double) (rows[k] - nonNull[k]) / rows[k];
+                profile.add(new ProfileValue(window(k), name, Kind.CATEGORICAL, "count", (double) rows[k], null));
+                profile.add(new ProfileValue(window(k), name, Kind.CATEGORICAL, "nulls", (double) (rows[k] - nonNull[k]), null));
+                profile.add(new ProfileValue(window(k), name, Kind.CATEGORICAL, "null_rate", nullRate[k], null));
+                profile.add(new ProfileValue(window(k), name, Kind.CATEGORICAL, "distinct", (double) r.getLong(5 + k), null));
             }
+            drift.add(new Metric(name, Kind.CATEGORICAL, "null_rate_change", nullRate[1] - nullRate[0]));
+            drift.add(new Metric(name, Kind.CATEGORICAL, "js_distance", r.isNullAt(1) ? null : Math.sqrt(Math.max(0, r.getDouble(1)))));
+            drift.add(new Metric(name, Kind.CATEGORICAL, "chi_square", doubleOrNull(r, 2)));
+            drift.add(new Metric(name, Kind.CATEGORICAL, "unseen_share", nonNull[1] == 0 ? null : (double) r.getLong(3) / nonNull[1]));
         }
-        Dataset<Row> perWindow = counts.select(col("feature"), col("value"), lit(0).as("w"), col("n_ref").as("n"))
-                .unionByName(counts.select(col("feature"), col("value"), lit(1).as("w"), col("n_cur").as("n")))
+        Dataset<Row> known = counts.filter(present);
+        Dataset<Row> perWindow = known.select(col("feature"), col("cat"), lit(0).as("w"), col("n_ref").as("n"))
+                .unionByName(known.select(col("feature"), col("cat"), lit(1).as("w"), col("n_cur").as("n")))
                 .filter(col("n").gt(0));
         Row[] top = (Row[]) perWindow
-                .withColumn("rank", row_number().over(Window.partitionBy("feature", "w").orderBy(col("n").desc(), col("value"))))
+                .withColumn("rank", row_number().over(Window.partitionBy("feature", "w").orderBy(col("n").desc(), col("cat"))))
                 .filter(col("rank").leq(TOP_VALUES)).orderBy("feature", "w", "rank").collect();
         for (Row r : top) {
             profile.add(new ProfileValue(window(r.getInt(2)), categorical.get(r.getInt(0)), Kind.CATEGORICAL,

@@ -29,7 +29,9 @@ import picocli.CommandLine.ParentCommand;
         "beside a hand-written equi-join on (entity, previous day).",
         "Measure and print. 'bench ingest': Kiln's ingest of a dataset (contract checks, quarantine, audit columns,",
         "partitioning) beside a plain spark.read.parquet(...).write.format(\"delta\") of the same files, in one run.",
-        "'bench train': kiln train of one logistic regression at fixed parameters beside the same MLlib pipeline by hand."})
+        "'bench train': kiln train of one logistic regression at fixed parameters beside the same MLlib pipeline by hand.",
+        "'bench drift': kiln drift's statistics over a model's inputs and score (its training set, scored) beside the same",
+        "statistics computed one feature at a time."})
 final class BenchCommand implements Callable<Integer> {
     @ParentCommand
     KilnCommand parent;
@@ -37,7 +39,7 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     GlobalOptions global;
 
-    @Parameters(index = "0", paramLabel = "WHAT", description = "ingest, pit or train")
+    @Parameters(index = "0", paramLabel = "WHAT", description = "ingest, pit, train or drift")
     String what;
 
     @Option(names = "--dataset", description = "Dataset to ingest (default: ${DEFAULT-VALUE}).")
@@ -46,7 +48,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--rounds", description = "Timed rounds of each, after one warm-up round (default: ${DEFAULT-VALUE}).")
     int rounds = 3;
 
-    @Option(names = "--model", description = "Model for 'bench train' (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model", description = "Model for 'bench train' and 'bench drift' (a name, or for drift a models:/ URI;"
+            + " default: ${DEFAULT-VALUE}, for drift its champion).")
     String model = "flight_delay";
 
     @Option(names = "--explain", description = "Print the physical plans of what is measured, then measure.")
@@ -65,8 +68,13 @@ final class BenchCommand implements Callable<Integer> {
                 return TrainBench.run(ctx, model, rounds);
             }
         }
+        if ("drift".equals(what)) {
+            try (KilnContext ctx = parent.open(global)) {
+                return DriftBench.run(ctx, model.startsWith("models:/") ? model : "models:/" + model + "@champion", rounds);
+            }
+        }
         if (!"ingest".equals(what)) {
-            throw new KilnException("unknown benchmark '" + what + "' (known: ingest, pit, train)");
+            throw new KilnException("unknown benchmark '" + what + "' (known: ingest, pit, train, drift)");
         }
         try (KilnContext ctx = parent.open(global)) {
             DatasetSpec spec = ctx.config().dataset(dataset);
