@@ -27,7 +27,7 @@ class DemoIT {
                 .redirectOutput(log.toFile());
         pb.environment().put("KILN_LAKEHOUSE_ROOT", root.toString());
         Process p = pb.start();
-        if (!p.waitFor(540, TimeUnit.SECONDS)) {
+        if (!p.waitFor(900, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new AssertionError("timed out: " + cmd);
         }
@@ -62,6 +62,31 @@ class DemoIT {
                 first.output());
         assertTrue(second.output().contains("3,000,000 rows, 13 features") && second.output().contains("(already built from"
                 + " the same inputs: reused)"), second.output());
+
+        // The whole pipeline ran: two registered models, the better one champion, June scored, evaluated, drift flagged.
+        assertTrue(first.output().contains("Kiln demo summary"), first.output());
+        assertTrue(first.output().matches("(?s).*train logistic-regression\\s+[0-9.]+ s\\s+models:/flight_delay/1 logistic-regression: areaUnderROC 0\\.6.*"),
+                first.output());
+        assertTrue(first.output().matches("(?s).*train gbt\\s+[0-9.]+ s\\s+models:/flight_delay/2 gbt: areaUnderROC 0\\.6.*"), first.output());
+        assertTrue(first.output().contains("models:/flight_delay@champion 502,222 predictions, models:/flight_delay@challenger"
+                + " 502,222 predictions"), first.output());
+        assertTrue(first.output().matches("(?s).*evaluate\\s+[0-9.]+ s\\s+June, champion: auc_roc 0\\.6.*"), first.output());
+        assertTrue(first.output().matches("(?s).*May vs June: [1-9][0-9]* of [0-9]+ metrics over threshold, flagged: .*"
+                + "origin_delay_stats__avg_delay_7d \\(psi.*"), first.output());
+        assertTrue(second.output().contains("models:/flight_delay/1 was trained from training set"), second.output());
+        assertTrue(second.output().contains("models:/flight_delay/2 was trained from training set"), second.output());
+
+        // The SQL the summary prints works as printed, and re-running replaced June instead of adding to it.
+        List<String> printed = first.output().lines().map(String::trim).filter(l -> l.startsWith("bin/kiln sql \""))
+                .map(l -> l.substring("bin/kiln sql \"".length(), l.length() - 1)).toList();
+        assertEquals(3, printed.size(), first.output());
+        for (String query : printed) {
+            Result r = kiln(work, root, "sql", query);
+            assertEquals(0, r.exit(), r.output());
+            assertTrue(r.output().contains("|"), r.output());
+        }
+        Result june = kiln(work, root, "sql", "SELECT count(*) FROM ml.predictions");
+        assertTrue(june.output().contains("| 1004444  |"), june.output());
 
         Result sql = kiln(work, root, "sql", "SELECT count(*), count(DISTINCT origin) FROM raw.flights");
         assertEquals(0, sql.exit(), sql.output());

@@ -31,7 +31,10 @@ import picocli.CommandLine.ParentCommand;
         "partitioning) beside a plain spark.read.parquet(...).write.format(\"delta\") of the same files, in one run.",
         "'bench train': kiln train of one logistic regression at fixed parameters beside the same MLlib pipeline by hand.",
         "'bench drift': kiln drift's statistics over a model's inputs and score (its training set, scored) beside the same",
-        "statistics computed one feature at a time."})
+        "statistics computed one feature at a time.",
+        "'bench pipeline': the reference pipeline (the demo's stages with one logistic regression at fixed parameters)",
+        "in a fresh lakehouse under <root>/bench/pipeline-x<scale>, time per stage; --scale N replicates the flights",
+        "N times with distinct airports."})
 final class BenchCommand implements Callable<Integer> {
     @ParentCommand
     KilnCommand parent;
@@ -39,7 +42,7 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     GlobalOptions global;
 
-    @Parameters(index = "0", paramLabel = "WHAT", description = "ingest, pit, train or drift")
+    @Parameters(index = "0", paramLabel = "WHAT", description = "pipeline, ingest, pit, train or drift")
     String what;
 
     @Option(names = "--dataset", description = "Dataset to ingest (default: ${DEFAULT-VALUE}).")
@@ -51,6 +54,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--model", description = "Model for 'bench train' and 'bench drift' (a name, or for drift a models:/ URI;"
             + " default: ${DEFAULT-VALUE}, for drift its champion).")
     String model = "flight_delay";
+
+    @Option(names = "--scale", description = "'bench pipeline': copies of the flights data, 1 to 8 (default: ${DEFAULT-VALUE}).")
+    int scale = 1;
 
     @Option(names = "--explain", description = "Print the physical plans of what is measured, then measure.")
     boolean explain;
@@ -68,13 +74,16 @@ final class BenchCommand implements Callable<Integer> {
                 return TrainBench.run(ctx, model, rounds);
             }
         }
+        if ("pipeline".equals(what)) {
+            return PipelineBench.run(parent, global, scale);
+        }
         if ("drift".equals(what)) {
             try (KilnContext ctx = parent.open(global)) {
                 return DriftBench.run(ctx, model.startsWith("models:/") ? model : "models:/" + model + "@champion", rounds);
             }
         }
         if (!"ingest".equals(what)) {
-            throw new KilnException("unknown benchmark '" + what + "' (known: ingest, pit, train, drift)");
+            throw new KilnException("unknown benchmark '" + what + "' (known: pipeline, ingest, pit, train, drift)");
         }
         try (KilnContext ctx = parent.open(global)) {
             DatasetSpec spec = ctx.config().dataset(dataset);

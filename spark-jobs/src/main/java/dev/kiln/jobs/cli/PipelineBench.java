@@ -1,0 +1,192 @@
+package dev.kiln.jobs.cli;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
+import static org.apache.spark.sql.functions.lower;
+import static org.apache.spark.sql.functions.substring;
+
+import com.typesafe.config.Config;
+import dev.kiln.features.definition.FeatureSetSpec;
+import dev.kiln.features.definition.FeatureSets;
+import dev.kiln.features.trainingset.TrainingSet;
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.catalog.Lakehouse;
+import dev.kiln.lakehouse.ingest.DatasetSpec;
+import dev.kiln.reports.drift.DriftMonitor;
+import dev.kiln.reports.drift.DriftThresholds;
+import dev.kiln.reports.drift.DriftWindow;
+import dev.kiln.reports.evaluation.Evaluator;
+import dev.kiln.scoring.BatchScorer;
+import dev.kiln.training.registry.ModelRegistry;
+import dev.kiln.training.registry.ModelUri;
+import dev.kiln.training.registry.ModelVersion;
+import dev.kiln.training.spec.Algorithm;
+import dev.kiln.training.spec.ModelSpec;
+import java.io.IOException;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+
+/**
+ * {@code kiln bench pipeline}: the reference pipeline, timed per stage, in a fresh lakehouse of its own under
+ * {@code <root>/bench/pipeline-x<scale>}: ingest flights, materialize both feature sets, build the training set,
+ * train one logistic regression at fixed parameters (the first point of its grid), promote it, score June,
+ * evaluate June, drift May vs June. Each stage is a job in that lakehouse's {@code ops.job_runs}. With
+ * {@code --scale N} the flights are replicated N times with distinct airports (copy i lower-cases the letters
+ * of the codes that the bits of i select), so entities, feature rows and events all grow N-fold.
+ */
+final class PipelineBench {
+    static final int MAX_SCALE = 8;
+
+    private PipelineBench() {
+    }
+
+    static int run(KilnCommand parent, GlobalOptions global, int scale) {
+        if (scale < 1 || scale > MAX_SCALE) {
+            throw new KilnException("--scale must be between 1 and " + MAX_SCALE + ", got " + scale);
+        }
+        String root;
+        String source;
+        Map<String, String> fixedGrid = new LinkedHashMap<>();
+        try (KilnContext probe = parent.open(global)) { // configuration only: no Spark yet
+            root = probe.config().lakehouse().root();
+            source = probe.config().dataset("flights").path();
+            Config grid = probe.config().config().getConfig("models." + DemoCommand.MODEL + ".grids.logistic-regression");
+            grid.root().keySet().forEach(k -> fixedGrid.put(k, grid.getList(k).get(0).render()));
+        }
+        String benchRoot = root.replaceAll("/+$", "") + "/bench/pipeline-x" + scale;
+        String scaled = root.replaceAll("/+$", "") + "/bench/flights-x" + scale + ".parquet";
+        delete(benchRoot);
+        global.conf.add("kiln.lakehouse.root=" + benchRoot);
+        if (scale > 1) {
+            global.conf.add("datasets.flights.source.path=" + scaled);
+        }
+        fixedGrid.forEach((k, v) -> global.conf.add("models." + DemoCommand.MODEL + ".grids.logistic-regression." + k + "=[" + v + "]"));
+        try (KilnContext ctx = parent.open(global)) {
+            Lakehouse lakehouse = ctx.lakehouse();
+            if (scale > 1) {
+                replicate(ctx, source, scaled, scale);
+            }
+            Map<String, double[]> stages = new LinkedHashMap<>();
+            DatasetSpec flights = ctx.config().dataset("flights");
+            FeatureSets sets = FeatureSets.parse(ctx.config().config());
+            time(ctx, stages, "ingest", () -> IngestCommand.ingest(ctx, flights, Optional.empty()).rowsWritten());
+            time(ctx, stages, "features", () -> {
+                long rows = 0;
+                for (FeatureSetSpec set : sets.all().values()) {
+                    rows += FeaturesCommand.run(ctx, "features materialize " + set.name(), m -> m.materialize(set)).rowsWritten();
+                }
+                return rows;
+            });
+            TrainingSet[] set = new TrainingSet[1];
+            time(ctx, stages, "training set", () -> {
+                set[0] = TrainingSetCommand.build(ctx, DemoCommand.MODEL);
+                return set[0].rowCount();
+            });
+            ModelSpec spec = ModelSpec.parse(ctx.config().config(), DemoCommand.MODEL);
+            ModelVersion[] model = new ModelVersion[1];
+            time(ctx, stages, "train", () -> {
+                model[0] = DemoCommand.trainOrReuse(ctx, spec, Algorithm.LOGISTIC_REGRESSION, set[0]);
+                return model[0].metrics().get("n_train").longValue();
+            });
+            time(ctx, stages, "promote", () -> {
+                ctx.runJob("models promote " + spec.name() + " " + model[0].version() + " --alias champion",
+                        runId -> new ModelRegistry(lakehouse).promote(spec.name(), model[0].version(), "champion",
+                                Optional.of("champion"), "kiln bench"), x -> KilnContext.Rows.NONE);
+                return 0L;
+            });
+            ModelUri champion = ModelUri.parse("models:/" + spec.name() + "@champion");
+            LocalDate from = LocalDate.of(2001, 6, 1);
+            LocalDate to = LocalDate.of(2001, 6, 30);
+            time(ctx, stages, "score", () -> ctx.runJob("score " + champion + " " + from + ".." + to,
+                    runId -> new BatchScorer(lakehouse, sets, ctx::progress).score(List.of(champion), from, to, runId),
+                    x -> new KilnContext.Rows(null, x.rowsPerModel().values().iterator().next(), null))
+                    .rowsPerModel().values().iterator().next());
+            time(ctx, stages, "evaluate", () -> ctx.runJob("evaluate " + champion + " " + from + ".." + to,
+                    runId -> new Evaluator(lakehouse, sets, ctx::progress).evaluate(champion, from, to, List.of(), 0, runId),
+                    x -> new KilnContext.Rows(x.get(0).rows(), (long) x.size(), null)).get(0).rows());
+            DriftWindow may = new DriftWindow(LocalDate.of(2001, 5, 1), LocalDate.of(2001, 5, 31));
+            DriftWindow june = new DriftWindow(from, to);
+            time(ctx, stages, "drift", () -> {
+                DriftMonitor.Outcome o = ctx.runJob("drift " + champion + " " + june,
+                        runId -> new DriftMonitor(lakehouse, sets, ctx::progress).run(champion, Optional.of(may), june,
+                                DriftThresholds.parse(ctx.config().config(), spec.name()), Optional.empty(), runId),
+                        x -> new KilnContext.Rows(x.referenceRows() + x.currentRows(), (long) x.drift().size(), null));
+                return o.referenceRows() + o.currentRows();
+            });
+            double total = stages.values().stream().mapToDouble(v -> v[0]).sum();
+            ctx.out().println();
+            ctx.out().printf("bench pipeline: flights x%d (%s), logistic regression %s, lakehouse %s%n", scale,
+                    scale == 1 ? source : scaled, fixedGrid, benchRoot);
+            stages.forEach((name, v) -> ctx.out().printf("  %-13s %7.1f s  %,14d rows%n", name, v[0], (long) v[1]));
+            ctx.out().printf("  %-13s %7.1f s%n", "total", total);
+            ctx.out().printf("  target: at most 90 s at --scale 1; at --scale 3 at most 3.3x the --scale 1 total%n");
+            ctx.out().printf("  per job: bin/kiln sql --conf kiln.lakehouse.root=%s \"SELECT job, duration_s FROM ops.job_runs"
+                    + " ORDER BY started_at\"%n", benchRoot);
+        }
+        return ExitCodes.OK;
+    }
+
+    private static void time(KilnContext ctx, Map<String, double[]> stages, String name, Supplier<Long> body) {
+        ctx.progress(String.format("bench pipeline: stage %d/8 %s", stages.size() + 1, name));
+        long start = System.nanoTime();
+        long rows = body.get();
+        double seconds = (System.nanoTime() - start) / 1e9;
+        stages.put(name, new double[] {seconds, rows});
+        ctx.progress(String.format("bench pipeline: %s took %.1f s", name, seconds));
+    }
+
+    /** N copies of the flights with distinct airport codes, written once and kept (not timed). */
+    private static void replicate(KilnContext ctx, String source, String target, int scale) {
+        Lakehouse lakehouse = ctx.lakehouse();
+        try {
+            Path path = new Path(target);
+            FileSystem fs = path.getFileSystem(lakehouse.spark().sparkContext().hadoopConfiguration());
+            if (fs.exists(new Path(target, "_SUCCESS"))) {
+                return;
+            }
+        } catch (IOException e) {
+            throw new KilnException("cannot read " + target + ": " + e.getMessage(), e);
+        }
+        ctx.progress("bench pipeline: writing " + scale + " copies of the flights with distinct airports to " + target + " (not timed)");
+        Dataset<Row> flights = lakehouse.spark().read().parquet(source);
+        Dataset<Row> all = null;
+        for (int i = 0; i < scale; i++) {
+            Dataset<Row> copy = flights.withColumn("origin", variant(col("origin"), i))
+                    .withColumn("destination", variant(col("destination"), i));
+            all = all == null ? copy : all.unionByName(copy);
+        }
+        all.write().mode("overwrite").parquet(target);
+    }
+
+    /** Copy i of an airport code: the first three letters lower-cased where the bits of i say so. */
+    private static Column variant(Column code, int i) {
+        List<Column> parts = new ArrayList<>();
+        for (int b = 0; b < 3; b++) {
+            Column letter = b < 2 ? substring(code, b + 1, 1) : substring(code, 3, 100);
+            parts.add((i & (1 << b)) != 0 ? lower(letter) : letter);
+        }
+        return concat(parts.toArray(Column[]::new));
+    }
+
+    private static void delete(String location) {
+        try {
+            Path path = new Path(location);
+            FileSystem fs = path.getFileSystem(new org.apache.hadoop.conf.Configuration());
+            if (fs.exists(path)) {
+                fs.delete(path, true);
+            }
+        } catch (IOException e) {
+            throw new KilnException("cannot delete " + location + ": " + e.getMessage(), e);
+        }
+    }
+}

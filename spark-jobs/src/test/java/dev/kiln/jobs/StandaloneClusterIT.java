@@ -1,0 +1,227 @@
+package dev.kiln.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The pipeline through real {@code spark-submit} of the job jar on a Spark standalone cluster (a master and two
+ * one-core workers on localhost, started from the Spark 4.0.1 distribution pyspark carries): ingest, features,
+ * training set and training, promotion, scoring, drift, each a separate application whose tasks run in the
+ * workers' executors, all against one lakehouse; then {@code spark-sql} reads the predictions by name from the
+ * Kiln catalog.
+ */
+class StandaloneClusterIT {
+    private static final List<Process> CLUSTER = new ArrayList<>();
+    private static Path sparkHome;
+    private static Path jobJar;
+    private static Path repo;
+    private static Path work;
+    private static Path root;
+    private static Path confDir;
+    private static String master;
+
+    @BeforeAll
+    static void startTheCluster() throws Exception {
+        String home = System.getProperty("kiln.sparkHome", "");
+        if (home.isBlank() || home.startsWith("${")) {
+            throw new IllegalStateException("kiln.sparkHome is not set: run the tests with bin/test, which installs"
+                    + " pyspark==4.0.1 and passes its Spark home");
+        }
+        sparkHome = Path.of(home);
+        jobJar = Path.of(System.getProperty("kiln.jobJar"));
+        repo = Path.of("").toAbsolutePath().getParent();
+        work = Files.createTempDirectory("kiln-cluster-it");
+        root = work.resolve("lake");
+        confDir = work.resolve("conf");
+        writeConfAndData();
+
+        int port = freePort();
+        master = "spark://127.0.0.1:" + port;
+        Path masterLog = work.resolve("master.log");
+        CLUSTER.add(daemon(masterLog, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
+                String.valueOf(port), "--webui-port", String.valueOf(freePort())));
+        awaitLine(masterLog, "I have been elected leader", 90);
+        for (int i = 1; i <= 2; i++) {
+            Path log = work.resolve("worker-" + i + ".log");
+            CLUSTER.add(daemon(log, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1",
+                    "--memory", "1500m", "--webui-port", String.valueOf(freePort()), "--work-dir",
+                    work.resolve("worker-" + i).toString(), master));
+            awaitLine(log, "Successfully registered with master", 90);
+        }
+    }
+
+    @AfterAll
+    static void stopTheCluster() {
+        for (Process p : CLUSTER) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+    }
+
+    private static void writeConfAndData() throws IOException {
+        Files.createDirectories(confDir.resolve("pipelines"));
+        Files.copy(repo.resolve("conf/kiln.conf"), confDir.resolve("kiln.conf"));
+        Files.copy(repo.resolve("conf/local.conf"), confDir.resolve("local.conf"));
+        // Thirty days of readings from six sensors; from day 21 sensor s5's readings run high.
+        Path data = Files.createDirectories(work.resolve("data"));
+        StringBuilder csv = new StringBuilder("sensor,ts,reading\n");
+        for (int day = 0; day < 30; day++) {
+            for (int hour = 0; hour < 24; hour += 2) {
+                for (int s = 0; s < 6; s++) {
+                    double reading = ((day * 7 + hour * 3 + s * 11) % 17) / 17.0 + (day >= 20 && s == 5 ? 0.8 : 0);
+                    csv.append(String.format("s%d,2024-01-%02d %02d:00:00,%.4f%n", s, day + 1, hour, reading));
+                }
+            }
+        }
+        Files.writeString(data.resolve("readings.csv"), csv);
+        Files.writeString(confDir.resolve("pipelines/sensors.conf"), """
+                datasets.readings {
+                  source { format = csv, path = "%s" }
+                  schema = [ { name = sensor, type = string, nullable = false }, { name = ts, type = timestamp_ntz, nullable = false },
+                             { name = reading, type = double, nullable = false } ]
+                  event-time = ts
+                  derived = [ { name = day, expr = "to_date(ts)" } ]
+                  partition-by = [day]
+                }
+                feature-sets.sensor_stats {
+                  version = 1, entity = [sensor], source = "raw.readings", event-time = ts, grain = day, ttl = 3d
+                  features = [ { name = avg_3d, agg = "avg(reading)", window = 3d }, { name = high_rate_3d, agg = "rate(reading > 0.6)", window = 3d } ]
+                }
+                training-sets.sensor_high {
+                  events = "raw.readings", event-time = ts, columns = [ts, sensor, reading], label = "reading > 0.6"
+                  features = ["sensor_stats:avg_3d", "sensor_stats:high_rate_3d"]
+                }
+                models.sensor_high {
+                  task = binary-classification, training-set = sensor_high, numeric = [], categorical = [sensor]
+                  algorithm = logistic-regression
+                  grids { logistic-regression { maxIter = [10] } }
+                  split { train-until = "2024-01-15", validate-until = "2024-01-21" }
+                }
+                """.formatted(data.resolve("readings.csv")));
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static Process daemon(Path log, String mainClass, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(sparkHome.resolve("bin/spark-class").toString(), mainClass));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("SPARK_HOME", sparkHome.toString());
+        pb.environment().put("SPARK_LOG_DIR", work.toString());
+        return pb.start();
+    }
+
+    private static void awaitLine(Path log, String line, int seconds) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(log) && Files.readString(log, StandardCharsets.UTF_8).contains(line)) {
+                return;
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("no '" + line + "' in " + log + " after " + seconds + " s:\n"
+                + (Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "(no log)"));
+    }
+
+    private record Result(int exit, String output) {}
+
+    private static Result run(List<String> command) throws Exception {
+        Path log = Files.createTempFile(work, "run", ".log");
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("SPARK_HOME", sparkHome.toString());
+        Process p = pb.start();
+        if (!p.waitFor(300, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("timed out: " + command);
+        }
+        String out = Files.readString(log, StandardCharsets.UTF_8).replace('\r', '\n');
+        System.out.println("$ " + String.join(" ", command) + "\n" + out.lines().filter(l -> !l.isBlank() && !l.startsWith("[Stage"))
+                .reduce("", (a, b) -> a + b + "\n"));
+        return new Result(p.exitValue(), out);
+    }
+
+    /** spark-submit of the job jar to the standalone master, in client mode (the driver holds the embedded catalog). */
+    private static Result submit(String... kiln) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(sparkHome.resolve("bin/spark-submit").toString(),
+                "--master", master, "--deploy-mode", "client", "--class", "dev.kiln.jobs.KilnMain",
+                "--conf", "spark.executor.cores=1", "--conf", "spark.executor.memory=1g", "--conf", "spark.cores.max=2",
+                "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties"),
+                jobJar.toString(), "--conf-dir", confDir.toString(), "--conf", "kiln.lakehouse.root=" + root,
+                "--conf", "spark.sql.shuffle.partitions=4"));
+        cmd.addAll(List.of(kiln));
+        return run(cmd);
+    }
+
+    @Test
+    void thePipelineRunsOnTheClusterAndSparkSqlReadsItsTables() throws Exception {
+        Result ingest = submit("ingest", "readings");
+        assertEquals(0, ingest.exit(), ingest.output());
+        assertTrue(ingest.output().contains("rows read 2,160 = written 2,160 (raw.readings) + quarantined 0"), ingest.output());
+
+        Result features = submit("features", "materialize", "sensor_stats");
+        assertEquals(0, features.exit(), features.output());
+
+        Result train = submit("train", "sensor_high");
+        assertEquals(0, train.exit(), train.output());
+        assertTrue(train.output().contains("models:/sensor_high/1 ("), train.output());
+
+        Result promote = submit("models", "promote", "sensor_high", "1", "--alias", "champion");
+        assertEquals(0, promote.exit(), promote.output());
+
+        Result score = submit("score", "--model", "models:/sensor_high@champion", "--from", "2024-01-21", "--to", "2024-01-30");
+        assertEquals(0, score.exit(), score.output());
+        assertTrue(score.output().matches("(?s).*models:/sensor_high@champion\\s+720 predictions.*"), score.output());
+
+        // Sensor s5 runs high from day 21, and its 3-day features follow: drift may breach (exit 4) or not.
+        Result drift = submit("drift", "--model", "models:/sensor_high@champion", "--current", "2024-01-21..2024-01-30");
+        assertTrue(drift.exit() == 0 || drift.exit() == 4, drift.output());
+        assertTrue(drift.output().contains("drift of models:/sensor_high/1: reference 2024-01-01..2024-01-14"), drift.output());
+
+        // Executors on the workers did the work: the applications are in the workers' work directories.
+        for (int i = 1; i <= 2; i++) {
+            try (var apps = Files.list(work.resolve("worker-" + i))) {
+                assertTrue(apps.anyMatch(d -> d.getFileName().toString().startsWith("app-")), "worker " + i + " ran executors");
+            }
+        }
+
+        List<String> sql = new ArrayList<>(List.of(sparkHome.resolve("bin/spark-sql").toString(), "--master", master,
+                "--jars", jobJar.toString(), "--driver-java-options", "-Dlog4j2.configurationFile="
+                        + repo.resolve("conf/log4j2.properties") + " -Dderby.stream.error.file=" + root.resolve("derby.log")));
+        for (String line : catalogConf()) {
+            sql.add("--conf");
+            sql.add(line);
+        }
+        sql.addAll(List.of("-e", "SELECT count(*), count(DISTINCT prediction_date) FROM ml.predictions;"
+                + " SELECT count(*) FROM reports.drift WHERE feature = 'score';"));
+        Result r = run(sql);
+        assertEquals(0, r.exit(), r.output());
+        assertTrue(r.output().lines().anyMatch(l -> l.trim().equals("720\t10")), r.output());
+        assertTrue(r.output().lines().anyMatch(l -> l.trim().equals("5")), r.output());
+    }
+
+    private static List<String> catalogConf() throws Exception {
+        String cp = jobJar + ":" + Files.readString(jobJar.getParent().resolve("spark-classpath.txt")).trim();
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", cp, "dev.kiln.jobs.KilnMain", "--conf-dir", confDir.toString(), "--conf", "kiln.lakehouse.root=" + root,
+                "catalog-conf"));
+        Result r = run(cmd);
+        assertEquals(0, r.exit(), r.output());
+        return r.output().lines().filter(l -> l.startsWith("--conf ")).map(l -> l.substring("--conf ".length())).toList();
+    }
+}
