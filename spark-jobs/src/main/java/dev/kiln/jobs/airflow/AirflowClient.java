@@ -223,7 +223,7 @@ public final class AirflowClient {
             Duration left = Duration.between(Instant.now(), deadline);
             if (left.isNegative() || left.isZero()) {
                 throw new AirflowException.Timeout("DAG run '" + runId + "' of DAG '" + dagId + "' is still " + run.state().text()
-                        + " after " + timeout.toSeconds() + "s; it goes on in Airflow (see: kiln airflow status " + dagId + " "
+                        + " after " + (timeout.toMillis() < 1000 ? timeout.toMillis() + "ms" : timeout.toSeconds() + "s") + "; it goes on in Airflow (see: kiln airflow status " + dagId + " "
                         + runId + ")");
             }
             sleep(wait.compareTo(left) < 0 ? wait : left);
@@ -288,9 +288,9 @@ public final class AirflowClient {
             if (status >= 200 && status < 300) {
                 return parse(response.body(), method, path);
             }
-            if (status == 401 && authenticated && !refreshedToken) {
+            if ((status == 401 || status == 403) && authenticated && !refreshedToken) {
                 synchronized (this) {
-                    token = null; // expired or revoked: log in again, once
+                    token = null; // Airflow answers an expired or invalid JWT with 403: log in again, once
                 }
                 refreshedToken = true;
                 attempt--;
@@ -369,6 +369,9 @@ public final class AirflowClient {
                 List<String> parts = new ArrayList<>();
                 d.forEach(e -> parts.add(e.path("loc") + " " + e.path("msg").asText()));
                 return abbreviate(String.join("; ", parts));
+            }
+            if (d.isObject()) { // a database error: {reason, statement, orig_error, message}
+                return abbreviate(d.path("orig_error").asText(d.path("reason").asText(d.toString())));
             }
             return abbreviate(d.isMissingNode() ? body : d.toString());
         } catch (JsonProcessingException e) {
