@@ -25,6 +25,7 @@ DEFAULTS = {
     "spark_conn_id": "kiln_spark",
     "driver_memory": "",
     "extra_conf": "",  # whitespace-separated KEY=VALUE, passed as kiln --conf (Kiln keys or spark.* settings)
+    "submit_conf": "",  # whitespace-separated KEY=VALUE, passed as spark-submit --conf (driver JVM options, ...)
     "dataset": "flights",
     "ingest_source": "",  # empty: the dataset's configured source; "{ds}" is replaced by the day
     "feature_sets": "",  # empty: all feature sets
@@ -49,6 +50,15 @@ def flag(name: str) -> bool:
     if value not in ("true", "false", "1", "0", "yes", "no", ""):
         raise AirflowFailException(f"kiln_{name}: expected true or false, got '{value}'")
     return value in ("true", "1", "yes")
+
+
+def key_values(name: str) -> list[str]:
+    """A setting holding whitespace-separated KEY=VALUE entries (shell quoting allowed)."""
+    entries = shlex.split(setting(name))
+    for entry in entries:
+        if "=" not in entry or entry.startswith("="):
+            raise AirflowFailException(f"kiln_{name}: '{entry}' is not KEY=VALUE")
+    return entries
 
 
 def run_day(context) -> str:
@@ -80,10 +90,12 @@ class KilnSubmitOperator(SparkSubmitOperator):
         args = ["--conf-dir", setting("conf_dir")]
         if setting("lakehouse_root"):
             args += ["--conf", f"kiln.lakehouse.root={setting('lakehouse_root')}"]
-        for entry in shlex.split(setting("extra_conf")):
-            if "=" not in entry:
-                raise AirflowFailException(f"kiln_extra_conf: '{entry}' is not KEY=VALUE")
+        for entry in key_values("extra_conf"):
             args += ["--conf", entry]
+        self.conf = dict(self.conf or {})
+        for entry in key_values("submit_conf"):
+            key, value = entry.split("=", 1)
+            self.conf[key] = value
         self.application = setting("job_jar")
         if not Path(self.application).is_file() and "://" not in self.application:
             raise AirflowFailException(

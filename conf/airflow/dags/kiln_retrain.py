@@ -17,7 +17,7 @@ Tasks (each one ``spark-submit`` of the Kiln job jar, one at a time):
   registered because runs of this DAG never overlap (max_active_runs=1).
 
 Settings: as for kiln_flights_daily (Variables ``kiln_<name>``, else ``KILN_<NAME>``): job_jar, conf_dir,
-lakehouse_root, spark_master, spark_conn_id, driver_memory, extra_conf.
+lakehouse_root, spark_master, spark_conn_id, driver_memory, extra_conf, submit_conf.
 """
 from __future__ import annotations
 
