@@ -4,7 +4,9 @@ The day a run processes is its logical date (the start of its daily data interva
 dag run conf ``day`` when given. The schedule is daily at midnight UTC with ``catchup=True`` from
 ``start_date`` (environment KILN_DAILY_START_DATE when the file is parsed, default 2001-01-01, the first day
 of the flights example): enabling the DAG, or ``airflow backfill create``, runs every missed day, one run
-at a time. Manual runs: ``kiln airflow trigger kiln_flights_daily --logical-date 2001-03-01``.
+at a time. Environment KILN_DAILY_SCHEDULE (parse time too) replaces the cron expression, or with ``none``
+leaves only triggered runs. Manual runs: ``kiln airflow trigger kiln_flights_daily --logical-date 2001-03-01``
+(a logical date before the start date gets no tasks).
 
 Tasks (each one ``spark-submit`` of the Kiln job jar; one at a time, because the embedded Derby metastore
 admits one JVM):
@@ -41,8 +43,10 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 from kiln_common import KilnSubmitOperator, flag, run_day, setting
 
 # Read when the DAG file is parsed, so from the environment of the dag-processor and scheduler only.
-# The flights example spans 2001-01-01 .. 2001-06-30; a start date in the future means manual runs only.
+# The flights example spans 2001-01-01 .. 2001-06-30. Tasks exist only for logical dates from the start date on.
 START_DATE = datetime.strptime(os.environ.get("KILN_DAILY_START_DATE", "2001-01-01"), "%Y-%m-%d").replace(tzinfo=timezone.utc)
+# A cron expression (UTC) for the data intervals, or "none" for triggered runs only.
+CRON = os.environ.get("KILN_DAILY_SCHEDULE", "0 0 * * *").strip()
 
 
 def ingest(context):
@@ -84,7 +88,7 @@ with DAG(
     description="Kiln: ingest, features, score, evaluate and drift for one day of flights",
     doc_md=__doc__,
     # Data-interval schedule: the run for day D has logical date D and starts after D ends.
-    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    schedule=None if CRON.lower() == "none" else CronDataIntervalTimetable(CRON, timezone="UTC"),
     start_date=START_DATE,
     catchup=True,
     max_active_runs=1,

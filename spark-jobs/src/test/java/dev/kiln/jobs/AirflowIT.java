@@ -265,7 +265,7 @@ class AirflowIT {
         env.put("AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL", "5");
         env.put("AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC", "2");
         env.put("PATH", venv.resolve("bin") + ":" + System.getenv("PATH")); // spark-submit of the venv's pyspark
-        env.put("KILN_DAILY_START_DATE", "2100-01-01"); // manual runs only: no catch-up from 2001
+        env.put("KILN_DAILY_SCHEDULE", "none"); // triggered runs only: no catch-up from 2001
         // The DAGs' settings, as Variables from the environment
         env.put("AIRFLOW_VAR_KILN_JOB_JAR", jobJar.toString());
         env.put("AIRFLOW_VAR_KILN_CONF_DIR", confDir.toString());

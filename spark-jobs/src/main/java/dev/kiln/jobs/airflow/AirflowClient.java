@@ -94,7 +94,8 @@ public final class AirflowClient {
         this.baseUrl = requireNonNull(baseUrl, "baseUrl is null");
         this.credentials = requireNonNull(credentials, "credentials is null");
         this.options = requireNonNull(options, "options is null");
-        this.http = HttpClient.newBuilder().connectTimeout(options.connectTimeout())
+        // HTTP/1.1: the api-server (uvicorn) answers 400 to a POST that offers the h2c upgrade, the JDK's default
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(options.connectTimeout())
                 .followRedirects(HttpClient.Redirect.NEVER).build();
     }
 
