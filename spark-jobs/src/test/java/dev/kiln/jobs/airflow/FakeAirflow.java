@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A stand-in for Airflow 3's api-server with the answers the real one gives (checked against Airflow 3.1:
  * 201 from /auth/token, 401 for a bad password, 403 for an invalid JWT, 404 with a detail text for an
- * unknown DAG, 409 with a database-error detail object for a duplicate run id, 422 without logical_date).
+ * unknown DAG, 409 with a database-error detail object for a duplicate run id, 422 without logical_date,
+ * 400 to a request offering the HTTP/2 upgrade).
  * AirflowIT runs the same client against a real Airflow.
  */
 final class FakeAirflow implements AutoCloseable {
@@ -60,6 +61,10 @@ final class FakeAirflow implements AutoCloseable {
             String path = x.getRequestURI().getRawPath();
             String body = new String(x.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
             requests.add(method + " " + path);
+            if (x.getRequestHeaders().containsKey("Upgrade")) { // uvicorn's answer to the JDK's h2c upgrade offer
+                answer(x, 400, JSON.createObjectNode().put("detail", "Invalid HTTP request received."));
+                return;
+            }
             if (path.equals("/auth/token") && method.equals("POST")) {
                 JsonNode creds = JSON.readTree(body);
                 if (USER.equals(creds.path("username").asText()) && PASSWORD.equals(creds.path("password").asText())) {
