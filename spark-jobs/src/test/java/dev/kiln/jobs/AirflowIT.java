@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.kiln.jobs.airflow.AirflowClient;
 import dev.kiln.jobs.airflow.AirflowCredentials;
 import dev.kiln.jobs.airflow.AirflowException;
+import dev.kiln.jobs.airflow.AirflowRetrainTrigger;
 import dev.kiln.jobs.airflow.DagRun;
 import dev.kiln.jobs.airflow.DagRunState;
 import dev.kiln.jobs.airflow.ImportError;
@@ -43,9 +44,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * A real Airflow 3 (api-server, scheduler and dag-processor as separate processes, LocalExecutor,
  * SQLite in a temporary AIRFLOW_HOME, the simple auth manager) with Kiln's DAG folder, driven through
- * Kiln's REST client: the DAGs import, the client's error cases hold against the real server, and one
- * day of kiln_flights_daily runs every Kiln job with spark-submit on a small lakehouse prepared here,
- * writing that day's predictions.
+ * Kiln's REST client: the DAGs import, the client's error cases hold against the real server, the retrain
+ * trigger's kiln_retrain run trains and promotes the first champion on a small lakehouse prepared here, and
+ * one day of kiln_flights_daily runs every daily Kiln job with spark-submit, writing that day's predictions.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AirflowIT {
@@ -80,11 +81,9 @@ class AirflowIT {
         airflowHome = work.resolve("airflow");
         writeConfAndData();
         startAirflow(); // boots while the lakehouse is prepared below
-        // A lakehouse with history up to the day before the one the DAG run scores, and a champion model.
+        // A lakehouse with history up to the day before the one the daily run scores; kiln_retrain adds the model.
         run(sparkSubmit("ingest", "flights"), 0);
         run(sparkSubmit("features", "materialize"), 0);
-        run(sparkSubmit("train", "flight_delay"), 0);
-        run(sparkSubmit("models", "promote", "flight_delay", "latest", "--alias", "champion"), 0);
         awaitHealthy(Duration.ofSeconds(180));
         client = new AirflowClient(url, new AirflowCredentials(USER, password), AirflowClient.Options.defaults());
     }
@@ -129,8 +128,25 @@ class AirflowIT {
         assertTrue(noRun.getMessage().contains("has no DAG run 'no-such-run' of DAG 'kiln_retrain'"), noRun.getMessage());
     }
 
+    /** The retrain trigger drift uses: kiln_retrain builds the training set, trains version 1 and makes it champion. */
     @Test
     @Order(3)
+    void theRetrainDagTrainsAndPromotesAChampion() throws Exception {
+        String runId = new AirflowRetrainTrigger(client, "kiln_retrain").requestRetrain("flight_delay", "airflow-it", "no-drift-run");
+        DagRun end = client.await("kiln_retrain", runId, Duration.ofMinutes(8),
+                r -> System.out.println("[airflow-it] " + r + " at " + Instant.now()));
+        List<TaskInstance> tasks = client.taskInstances("kiln_retrain", runId);
+        if (end.state() != DagRunState.SUCCESS) {
+            printTaskLogs("kiln_retrain", runId);
+        }
+        assertEquals(DagRunState.SUCCESS, end.state(), () -> "tasks: " + tasks);
+        assertEquals(List.of("promote", "train", "training_set"), tasks.stream().map(TaskInstance::taskId).sorted().toList());
+        String promoteLog = taskLog("kiln_retrain", runId, "promote");
+        assertTrue(promoteLog.contains("models:/flight_delay@champion -> version 1 (no champion yet to compare with)"), promoteLog);
+    }
+
+    @Test
+    @Order(4)
     void oneDayOfTheDailyPipelineWritesThatDaysPredictions() throws Exception {
         String runId = "kiln_it__" + SCORED_DAY;
         Instant logicalDate = SCORED_DAY.atStartOfDay(java.time.ZoneOffset.UTC).toInstant();
@@ -143,7 +159,7 @@ class AirflowIT {
                 r -> System.out.println("[airflow-it] " + r + " at " + Instant.now()));
         List<TaskInstance> tasks = client.taskInstances("kiln_flights_daily", runId);
         if (end.state() != DagRunState.SUCCESS) {
-            printTaskLogs(runId);
+            printTaskLogs("kiln_flights_daily", runId);
         }
         assertEquals(DagRunState.SUCCESS, end.state(), () -> "tasks: " + tasks);
         assertEquals(List.of("drift", "evaluate", "ingest", "materialize_features", "score"),
@@ -334,8 +350,19 @@ class AirflowIT {
         }
     }
 
-    private static void printTaskLogs(String runId) throws IOException {
-        Path logs = airflowHome.resolve("logs/dag_id=kiln_flights_daily/run_id=" + runId);
+    private static String taskLog(String dagId, String runId, String taskId) throws IOException {
+        Path dir = airflowHome.resolve("logs/dag_id=" + dagId + "/run_id=" + runId + "/task_id=" + taskId);
+        try (Stream<Path> files = Files.list(dir)) {
+            StringBuilder text = new StringBuilder();
+            for (Path f : files.sorted().toList()) {
+                text.append(Files.readString(f, StandardCharsets.UTF_8));
+            }
+            return text.toString();
+        }
+    }
+
+    private static void printTaskLogs(String dagId, String runId) throws IOException {
+        Path logs = airflowHome.resolve("logs/dag_id=" + dagId + "/run_id=" + runId);
         if (!Files.isDirectory(logs)) {
             dumpAirflowLogs();
             return;
