@@ -28,8 +28,8 @@ admits one JVM):
 Settings: Airflow Variables ``kiln_<name>``, else environment ``KILN_<NAME>``, else the default
 (see kiln_common.DEFAULTS): job_jar, conf_dir, lakehouse_root, spark_master (else the Airflow connection
 ``kiln_spark``, else local[*]), spark_conn_id, driver_memory, extra_conf (KEY=VALUE ..., passed as kiln
-``--conf``), submit_conf (KEY=VALUE ..., passed as spark-submit ``--conf``), dataset, ingest_source, feature_sets, model, evaluate_lag_days, drift_reference,
-drift_trigger_retrain, skip_drift.
+``--conf``), submit_conf (KEY=VALUE ..., passed as spark-submit ``--conf``), dataset, ingest_source,
+feature_sets, model, evaluate_lag_days, drift_reference, drift_trigger_retrain, skip_drift.
 """
 from __future__ import annotations
 
