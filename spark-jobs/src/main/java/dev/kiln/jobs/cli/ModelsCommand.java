@@ -1,9 +1,15 @@
 package dev.kiln.jobs.cli;
 
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.max;
+
+import dev.kiln.lakehouse.KilnException;
 import dev.kiln.training.registry.ModelRegistry;
 import dev.kiln.training.registry.ModelUri;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.apache.spark.sql.Row;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -77,8 +83,9 @@ final class ModelsCommand implements Runnable {
         @Parameters(index = "0", paramLabel = "NAME")
         String name;
 
-        @Parameters(index = "1", paramLabel = "VERSION")
-        int version;
+        @Parameters(index = "1", paramLabel = "VERSION", description = "A version number, or 'latest': the newest registered"
+                + " version of NAME (what the train step of a pipeline just registered).")
+        String version;
 
         @Option(names = "--alias", required = true, paramLabel = "ALIAS")
         String alias;
@@ -86,17 +93,39 @@ final class ModelsCommand implements Runnable {
         @Option(names = "--if-better-than", paramLabel = "ALIAS")
         String ifBetterThan;
 
+        @Option(names = "--no-fail-if-not-better", description = "With --if-better-than: exit 0 when the version is not"
+                + " better (nothing is promoted), for pipelines where that is an expected outcome.")
+        boolean noFailIfNotBetter;
+
         @Override
         public Integer call() {
             dev.kiln.lakehouse.catalog.Identifiers.require(alias, "alias");
+            if (!"latest".equals(version) && !version.matches("[0-9]{1,9}")) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "VERSION: expected a version number or 'latest', got '" + version + "'");
+            }
             try (KilnContext ctx = parent.parent.open(global)) {
-                ModelRegistry.Promotion p = ctx.runJob("models promote " + name + " " + version + " --alias " + alias,
-                        runId -> new ModelRegistry(ctx.lakehouse()).promote(name, version, alias,
-                                Optional.ofNullable(ifBetterThan), System.getProperty("user.name", "unknown")),
+                ModelRegistry registry = new ModelRegistry(ctx.lakehouse());
+                int v = "latest".equals(version) ? latest(registry, name) : Integer.parseInt(version);
+                ModelRegistry.Promotion p = ctx.runJob("models promote " + name + " " + v + " --alias " + alias,
+                        runId -> registry.promote(name, v, alias, Optional.ofNullable(ifBetterThan),
+                                System.getProperty("user.name", "unknown")),
                         x -> KilnContext.Rows.NONE);
                 ctx.out().println(p.message());
-                return p.promoted() ? ExitCodes.OK : ExitCodes.JOB_FAILED;
+                return p.promoted() || noFailIfNotBetter ? ExitCodes.OK : ExitCodes.JOB_FAILED;
             }
+        }
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        private static int latest(ModelRegistry registry, String name) {
+            Row newest = registry.list().where(col("name").equalTo(name)).agg(max("version")).first();
+            if (newest.isNullAt(0)) {
+                throw new KilnException("no registered version of model '" + name + "' (kiln train " + name
+                        + " first)");
+            }
+            return ((Number) newest.get(0)).intValue();
         }
     }
 }

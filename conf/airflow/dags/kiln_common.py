@@ -1,0 +1,128 @@
+"""Shared by Kiln's DAGs: settings read when a task runs, and the operator that submits one kiln command.
+
+Every setting NAME is looked up, when the task runs, as the Airflow Variable ``kiln_NAME``, then the
+environment variable ``KILN_NAME`` (upper case), then the default below. Variables can also come from
+the environment as ``AIRFLOW_VAR_KILN_NAME``.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+from airflow.exceptions import AirflowFailException
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sdk import Variable
+
+# conf/airflow/dags/ -> the Kiln checkout (defaults for a local install; set kiln_job_jar/kiln_conf_dir elsewhere)
+KILN_HOME = Path(__file__).resolve().parents[3]
+
+DEFAULTS = {
+    "job_jar": str(KILN_HOME / "spark-jobs" / "target" / "kiln-jobs.jar"),
+    "conf_dir": str(KILN_HOME / "conf"),
+    "lakehouse_root": "",  # empty: kiln.lakehouse.root of the config
+    "spark_master": "",  # empty: the Airflow connection kiln_spark, else local[*]
+    "spark_conn_id": "kiln_spark",
+    "driver_memory": "",
+    "extra_conf": "",  # whitespace-separated KEY=VALUE, passed as kiln --conf (Kiln keys or spark.* settings)
+    "submit_conf": "",  # whitespace-separated KEY=VALUE, passed as spark-submit --conf (driver JVM options, ...)
+    "dataset": "flights",
+    "ingest_source": "",  # empty: the dataset's configured source; "{ds}" is replaced by the day
+    "feature_sets": "",  # empty: all feature sets
+    "model": "models:/flight_delay@champion",
+    "evaluate_lag_days": "0",
+    "drift_reference": "",  # FROM..TO; empty: the model's training window
+    "drift_trigger_retrain": "false",
+    "skip_drift": "false",
+}
+
+
+def setting(name: str) -> str:
+    """The value of a Kiln setting for the running task (Variable, then environment, then default)."""
+    value = Variable.get(f"kiln_{name}", default=None)
+    if value is None:
+        value = os.environ.get(f"KILN_{name.upper()}", DEFAULTS[name])
+    return str(value).strip()
+
+
+def flag(name: str) -> bool:
+    value = setting(name).lower()
+    if value not in ("true", "false", "1", "0", "yes", "no", ""):
+        raise AirflowFailException(f"kiln_{name}: expected true or false, got '{value}'")
+    return value in ("true", "1", "yes")
+
+
+def key_values(name: str) -> list[str]:
+    """A setting holding whitespace-separated KEY=VALUE entries (shell quoting allowed)."""
+    entries = shlex.split(setting(name))
+    for entry in entries:
+        if "=" not in entry or entry.startswith("="):
+            raise AirflowFailException(f"kiln_{name}: '{entry}' is not KEY=VALUE")
+    return entries
+
+
+def run_day(context) -> str:
+    """The day a run processes: conf 'day' when given, else the run's logical date (yyyy-mm-dd)."""
+    conf = context["dag_run"].conf or {}
+    if conf.get("day"):
+        return str(conf["day"])
+    logical = context.get("logical_date")
+    if logical is None:
+        raise AirflowFailException(
+            "this run has no logical date: trigger it with one (kiln airflow trigger DAG --logical-date yyyy-mm-dd)"
+            " or with conf day=yyyy-mm-dd")
+    return logical.strftime("%Y-%m-%d")
+
+
+class KilnSubmitOperator(SparkSubmitOperator):
+    """Submits one ``kiln`` command (the job jar, main class dev.kiln.jobs.KilnMain) with spark-submit.
+
+    ``command`` builds the kiln arguments from the task's context when the task runs; it may raise
+    AirflowSkipException to skip the task. Settings (jar, conf dir, lakehouse root, master, extra --conf)
+    are resolved then too, so a Variable change applies to the next task that runs.
+    """
+
+    def __init__(self, *, command, **kwargs):
+        super().__init__(application="", java_class="dev.kiln.jobs.KilnMain", verbose=False, **kwargs)
+        self.kiln_command = command
+
+    def execute(self, context):
+        args = ["--conf-dir", setting("conf_dir")]
+        if setting("lakehouse_root"):
+            args += ["--conf", f"kiln.lakehouse.root={setting('lakehouse_root')}"]
+        for entry in key_values("extra_conf"):
+            args += ["--conf", entry]
+        self.conf = dict(self.conf or {})
+        for entry in key_values("submit_conf"):
+            key, value = entry.split("=", 1)
+            self.conf[key] = value
+        self.application = setting("job_jar")
+        if not Path(self.application).is_file() and "://" not in self.application:
+            raise AirflowFailException(
+                f"no Kiln job jar at {self.application}: build it (mvn package) or set the Variable kiln_job_jar")
+        self.application_args = args + list(self.kiln_command(context))
+        self._conn_id = setting("spark_conn_id")
+        if setting("driver_memory"):
+            self._driver_memory = setting("driver_memory")
+        self.log.info("kiln %s", " ".join(self.application_args))
+        return super().execute(context)
+
+    def _get_hook(self):
+        hook = super()._get_hook()
+        master = setting("spark_master")
+        if master:
+            # The provider takes the master from the connection only; a Kiln setting overrides it here.
+            hook._connection["master"] = master
+        elif hook._connection["master"] == "yarn" and not _connection_exists(self._conn_id):
+            hook._connection["master"] = "local[*]"
+        return hook
+
+
+def _connection_exists(conn_id: str) -> bool:
+    from airflow.sdk import BaseHook
+
+    try:
+        BaseHook.get_connection(conn_id)
+        return True
+    except Exception:  # AirflowNotFoundException, or no connection backend
+        return False
