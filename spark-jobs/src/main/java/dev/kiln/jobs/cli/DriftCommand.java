@@ -1,6 +1,9 @@
 package dev.kiln.jobs.cli;
 
 import dev.kiln.features.definition.FeatureSets;
+import dev.kiln.jobs.airflow.AirflowClient;
+import dev.kiln.jobs.airflow.AirflowRetrainTrigger;
+import dev.kiln.jobs.airflow.AirflowSettings;
 import dev.kiln.reports.drift.DriftMonitor;
 import dev.kiln.reports.drift.DriftThresholds;
 import dev.kiln.reports.drift.DriftWindow;
@@ -38,6 +41,11 @@ final class DriftCommand implements Callable<Integer> {
     @Option(names = "--reference", paramLabel = "FROM..TO", description = "Days compared against (default: the model's training window).")
     String reference;
 
+    @Option(names = "--trigger-retrain", description = "On a breach, ask Airflow (kiln.airflow.url; credentials from"
+            + " KILN_AIRFLOW_USERNAME/KILN_AIRFLOW_PASSWORD or kiln.airflow.credentials-file) to run the retrain DAG"
+            + " (kiln.airflow.retrain-dag) with conf {model, reason, drift_run_id}.")
+    boolean triggerRetrain;
+
     @Option(names = "--no-fail-on-breach", description = "Exit 0 even when a threshold was breached (alerts are still written).")
     boolean noFailOnBreach;
 
@@ -48,7 +56,7 @@ final class DriftCommand implements Callable<Integer> {
         Optional<DriftWindow> ref = reference == null ? Optional.empty() : Optional.of(DriftWindow.parse("--reference", reference));
         try (KilnContext ctx = parent.open(global)) {
             DriftThresholds thresholds = DriftThresholds.parse(ctx.config().config(), uri.name());
-            Optional<RetrainTrigger> trigger = Optional.empty();
+            Optional<RetrainTrigger> trigger = triggerRetrain ? Optional.of(retrainTrigger(ctx)) : Optional.empty();
             DriftMonitor.Outcome o = ctx.runJob("drift " + uri + " " + cur,
                     runId -> new DriftMonitor(ctx.lakehouse(), FeatureSets.parse(ctx.config().config()), ctx::progress)
                             .run(uri, ref, cur, thresholds, trigger, runId),
@@ -59,6 +67,12 @@ final class DriftCommand implements Callable<Integer> {
             }
         }
         return ExitCodes.OK;
+    }
+
+    /** Airflow's retrain DAG; settings and credentials are checked here, before any Spark work starts. */
+    private static RetrainTrigger retrainTrigger(KilnContext ctx) {
+        AirflowSettings settings = AirflowSettings.parse(ctx.config().config());
+        return new AirflowRetrainTrigger(AirflowClient.create(settings, System.getenv()), settings.retrainDag());
     }
 
     private static void print(KilnContext ctx, DriftMonitor.Outcome o) {
