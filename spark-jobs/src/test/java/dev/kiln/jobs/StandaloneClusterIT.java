@@ -124,6 +124,7 @@ class StandaloneClusterIT {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("SPARK_HOME", sparkHome.toString());
         pb.environment().put("SPARK_LOG_DIR", work.toString());
+        pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
         return pb.start();
     }
 
@@ -145,6 +146,7 @@ class StandaloneClusterIT {
         Path log = Files.createTempFile(work, "run", ".log");
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("SPARK_HOME", sparkHome.toString());
+        pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
         Process p = pb.start();
         if (!p.waitFor(300, TimeUnit.SECONDS)) {
             p.destroyForcibly();
