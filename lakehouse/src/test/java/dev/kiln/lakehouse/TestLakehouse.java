@@ -30,7 +30,10 @@ public final class TestLakehouse {
                             "spark.default.parallelism", "2",
                             "spark.ui.enabled", "false",
                             "spark.ui.showConsoleProgress", "false",
-                            "spark.sql.session.timeZone", "UTC"));
+                            "spark.sql.session.timeZone", "UTC",
+                            // Delta rebuilds a table's state with 50 tasks by default: most of a small test's time.
+                            "spark.databricks.delta.snapshotPartitions", "1",
+                            "spark.sql.sources.parallelPartitionDiscovery.parallelism", "2"));
             lakehouse = new Lakehouse(SparkSessions.open(settings), settings);
         }
         return lakehouse;

@@ -85,16 +85,15 @@ class DemoIT {
             assertEquals(0, r.exit(), r.output());
             assertTrue(r.output().contains("|"), r.output());
         }
-        Result june = kiln(work, root, "sql", "SELECT count(*) FROM ml.predictions");
-        assertTrue(june.output().contains("| 1004444  |"), june.output());
-
-        Result sql = kiln(work, root, "sql", "SELECT count(*), count(DISTINCT origin) FROM raw.flights");
-        assertEquals(0, sql.exit(), sql.output());
-        assertTrue(sql.output().contains("| 3000000  | 229                    |"), sql.output());
-
-        Result catalog = kiln(work, root, "sql", "SELECT count(*), count(DISTINCT feature_set) FROM features.catalog");
-        assertEquals(0, catalog.exit(), catalog.output());
-        assertTrue(catalog.output().lines().anyMatch(l -> l.matches("\\|\\s*13\\s*\\|\\s*2\\s*\\|")), catalog.output());
+        // The counts a user checks after the demo, as one SQL file run by one new process (kiln sql -f).
+        Path checks = Files.writeString(work.resolve("checks.sql"), "SELECT count(*) FROM ml.predictions;\n"
+                + "SELECT count(*), count(DISTINCT origin) FROM raw.flights;\n"
+                + "SELECT count(*), count(DISTINCT feature_set) FROM features.catalog;\n");
+        Result counts = kiln(work, root, "sql", "-f", checks.toString());
+        assertEquals(0, counts.exit(), counts.output());
+        assertTrue(counts.output().contains("| 1004444  |"), counts.output());
+        assertTrue(counts.output().contains("| 3000000  | 229                    |"), counts.output());
+        assertTrue(counts.output().lines().anyMatch(l -> l.matches("\\|\\s*13\\s*\\|\\s*2\\s*\\|")), counts.output());
         assertTrue(Files.isDirectory(root.resolve("_metastore")), "embedded metastore under the root");
         assertTrue(Files.exists(root.resolve("derby.log")), "derby.log under the root");
         assertTrue(!Files.exists(work.resolve("derby.log")), "no derby.log in the working directory");
