@@ -5,6 +5,8 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
+import java.util.Arrays;
+import java.util.Comparator;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
@@ -21,6 +23,13 @@ public final class BinaryCurves {
     /** The two areas for scores (higher means more likely positive) and 0/1 labels. */
     public record Areas(double roc, double pr, long positives, long negatives) {}
 
+    /** Rows with one score (null allowed) that stand for {@code count} events, {@code positives} of them positive. */
+    public record Point(Double score, long positives, long count) {}
+
+    /** Spark's descending order: NaN above every number, null last. */
+    private static final Comparator<Point> DESCENDING = Comparator.comparing(Point::score,
+            Comparator.nullsLast(Comparator.<Double>reverseOrder()));
+
     public static Areas of(Dataset<Row> predictions, String score, String label) {
         return ofCounts(predictions.withColumn("__p", when(col(label).equalTo(1.0), 1L).otherwise(0L))
                 .withColumn("__n", lit(1L)), score, "__p", "__n");
@@ -28,14 +37,27 @@ public final class BinaryCurves {
 
     /** The same, for rows that each stand for {@code count} events of which {@code positives} were positive. */
     public static Areas ofCounts(Dataset<Row> rows, String score, String positiveCount, String count) {
-        Row[] points = (Row[]) rows.groupBy(col(score).as("s"))
+        // One aggregation; the distinct scores are ordered on the driver (no range-partitioned sort job).
+        Row[] groups = (Row[]) rows.groupBy(col(score).as("s"))
                 .agg(sum(col(positiveCount)).cast("long").as("p"), sum(col(count)).cast("long").as("n"))
-                .orderBy(col("s").desc()).select("p", "n").collect();
+                .collect();
+        Point[] points = new Point[groups.length];
+        for (int i = 0; i < groups.length; i++) {
+            Row r = groups[i];
+            points[i] = new Point(r.isNullAt(0) ? null : r.getDouble(0), r.getLong(1), r.getLong(2));
+        }
+        return of(points);
+    }
+
+    /** The areas over points in any order; points with the same score are one threshold. */
+    public static Areas of(Point[] points) {
+        Point[] sorted = points.clone();
+        Arrays.sort(sorted, DESCENDING);
         long positives = 0;
         long total = 0;
-        for (Row r : points) {
-            positives += r.getLong(0);
-            total += r.getLong(1);
+        for (Point p : sorted) {
+            positives += p.positives();
+            total += p.count();
         }
         long negatives = total - positives;
         if (positives == 0 || negatives == 0) {
@@ -49,9 +71,12 @@ public final class BinaryCurves {
         double prevFpr = 0;
         double prevRecall = 0;
         double prevPrecision = -1;
-        for (Row r : points) {
-            tp += r.getLong(0);
-            fp += r.getLong(1) - r.getLong(0);
+        for (int i = 0; i < sorted.length; i++) {
+            tp += sorted[i].positives();
+            fp += sorted[i].count() - sorted[i].positives();
+            if (i + 1 < sorted.length && java.util.Objects.equals(sorted[i + 1].score(), sorted[i].score())) {
+                continue; // the same score in another group: one threshold
+            }
             double tpr = (double) tp / positives;
             double fpr = (double) fp / negatives;
             roc += (fpr - prevFpr) * (tpr + prevTpr) / 2;

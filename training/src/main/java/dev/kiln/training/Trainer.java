@@ -2,7 +2,10 @@ package dev.kiln.training;
 
 import static java.util.Objects.requireNonNull;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
 
 import dev.kiln.features.trainingset.TrainingSet;
 import dev.kiln.features.trainingset.TrainingSetRegistry;
@@ -32,7 +35,6 @@ import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.ml.Predictor;
-import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator;
 import org.apache.spark.ml.evaluation.RegressionEvaluator;
 import org.apache.spark.ml.feature.OneHotEncoder;
 import org.apache.spark.ml.feature.SQLTransformer;
@@ -360,48 +362,75 @@ public final class Trainer {
 
     static double metric(Task task, String metric, Dataset<Row> predictions) {
         return switch (metric) {
-            case "areaUnderROC", "areaUnderPR" -> {
-                BinaryCurves.Areas a = BinaryCurves.of(predictions.withColumn("__score",
-                        org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1)), "__score", LABEL);
-                yield metric.equals("areaUnderROC") ? a.roc() : a.pr();
-            }
-            case "logLoss", "accuracy" -> new MulticlassClassificationEvaluator().setLabelCol(LABEL)
-                    .setPredictionCol("prediction").setProbabilityCol("probability").setMetricName(metric).evaluate(predictions);
+            case "areaUnderROC", "areaUnderPR", "logLoss", "accuracy" -> classificationMetrics(predictions).get(metric);
             default -> new RegressionEvaluator().setLabelCol(LABEL).setPredictionCol("prediction").setMetricName(metric)
                     .evaluate(predictions);
         };
     }
 
-    /**
-     * Every metric of the task on the validation predictions. Classification: both curve areas from one
-     * exact pass ({@link BinaryCurves}), log loss (probabilities clipped to [1e-15, 1 - 1e-15], as MLlib
-     * does) and accuracy from one aggregate.
-     */
+    /** Every metric of the task on the validation predictions. */
     private static Map<String, Double> metrics(Task task, Dataset<Row> predictions) {
+        if (task == Task.BINARY_CLASSIFICATION) {
+            return classificationMetrics(predictions);
+        }
         Map<String, Double> out = new TreeMap<>();
         Dataset<Row> cached = predictions.persist(StorageLevel.MEMORY_AND_DISK());
         try {
-            if (task == Task.BINARY_CLASSIFICATION) {
-                Dataset<Row> scored = cached.withColumn("__score",
-                        org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1));
-                BinaryCurves.Areas areas = BinaryCurves.of(scored, "__score", LABEL);
-                out.put("areaUnderROC", areas.roc());
-                out.put("areaUnderPR", areas.pr());
-                Row r = scored.selectExpr(
-                        "avg(-ln(greatest(1e-15D, least(1D - 1e-15D, CASE WHEN " + LABEL + " = 1D THEN __score"
-                                + " ELSE 1D - __score END))))",
-                        "avg(CASE WHEN prediction = " + LABEL + " THEN 1D ELSE 0D END)").first();
-                out.put("logLoss", r.getDouble(0));
-                out.put("accuracy", r.getDouble(1));
-            } else {
-                for (String m : ModelSpec.REGRESSION_METRICS) {
-                    out.put(m, metric(task, m, cached));
-                }
+            for (String m : ModelSpec.REGRESSION_METRICS) {
+                out.put(m, metric(task, m, cached));
             }
         } finally {
             cached.unpersist();
         }
         return out;
+    }
+
+    /**
+     * Both curve areas (exact, {@link BinaryCurves}), log loss (probabilities clipped to [1e-15, 1 - 1e-15], as
+     * MLlib does) and accuracy, from one aggregation of the predictions: positives and rows per (score,
+     * predicted label), summed on the driver in a fixed order, so a retraining gives the same values to the bit.
+     */
+    static Map<String, Double> classificationMetrics(Dataset<Row> predictions) {
+        Row[] groups = (Row[]) predictions
+                .select(org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1).as("s"),
+                        col("prediction").as("d"), col(LABEL).as("y"))
+                .groupBy("s", "d")
+                .agg(sum(when(col("y").equalTo(1.0), 1L).otherwise(0L)).as("p"), count(lit(1)).as("n"))
+                .collect();
+        BinaryCurves.Point[] points = new BinaryCurves.Point[groups.length];
+        for (int i = 0; i < groups.length; i++) {
+            points[i] = new BinaryCurves.Point(groups[i].isNullAt(0) ? null : groups[i].getDouble(0), groups[i].getLong(2),
+                    groups[i].getLong(3));
+        }
+        // Sum in the order of (score, predicted label), not in the order Spark returned the groups.
+        Integer[] order = new Integer[groups.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, java.util.Comparator.comparing((Integer i) -> points[i].score(),
+                java.util.Comparator.nullsLast(java.util.Comparator.<Double>naturalOrder())).thenComparing(i -> groups[i].getDouble(1)));
+        long rows = 0;
+        long correct = 0;
+        double loss = 0;
+        for (int i : order) {
+            long p = points[i].positives();
+            long n = points[i].count();
+            double s = points[i].score() == null ? Double.NaN : points[i].score();
+            rows += n;
+            correct += groups[i].getDouble(1) == 1.0 ? p : groups[i].getDouble(1) == 0.0 ? n - p : 0;
+            loss += p * -Math.log(clip(s)) + (n - p) * -Math.log(clip(1 - s));
+        }
+        BinaryCurves.Areas areas = BinaryCurves.of(points);
+        Map<String, Double> out = new TreeMap<>();
+        out.put("areaUnderROC", areas.roc());
+        out.put("areaUnderPR", areas.pr());
+        out.put("logLoss", loss / rows);
+        out.put("accuracy", (double) correct / rows);
+        return out;
+    }
+
+    private static double clip(double probability) {
+        return Math.max(1e-15, Math.min(1 - 1e-15, probability));
     }
 
     /** The estimator's parameters as fitted (set or default), JSON-encoded; columns Kiln names itself are left out. */

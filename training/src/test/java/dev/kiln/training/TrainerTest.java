@@ -154,6 +154,32 @@ class TrainerTest {
     }
 
     @Test
+    void oneAggregationGivesTheSameMetricsAsMllibsEvaluators() {
+        // Probabilities, predicted labels and labels; 0.7 occurs with both predicted labels (threshold 0.65 once).
+        org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> p = LAKEHOUSE.spark().sql("SELECT score, prediction,"
+                + " y AS " + Trainer.LABEL + " FROM VALUES (0.9D, 1D, 1D), (0.7D, 1D, 0D), (0.7D, 0D, 1D), (0.7D, 1D, 1D),"
+                + " (0.4D, 0D, 1D), (0.2D, 0D, 0D), (0.2D, 0D, 0D), (1D, 1D, 0D), (0D, 0D, 1D) AS t(score, prediction, y)")
+                .withColumn("probability", org.apache.spark.ml.functions.array_to_vector(
+                        org.apache.spark.sql.functions.expr("array(1D - score, score)")));
+        java.util.Map<String, Double> ours = Trainer.classificationMetrics(p);
+        for (String m : List.of("logLoss", "accuracy")) {
+            double mllib = new org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator().setLabelCol(Trainer.LABEL)
+                    .setPredictionCol("prediction").setProbabilityCol("probability").setMetricName(m).evaluate(p);
+            assertEquals(mllib, ours.get(m), 1e-12, m);
+        }
+        for (String m : List.of("areaUnderROC", "areaUnderPR")) {
+            double mllib = new org.apache.spark.ml.evaluation.BinaryClassificationEvaluator().setNumBins(0)
+                    .setLabelCol(Trainer.LABEL).setRawPredictionCol("probability").setMetricName(m).evaluate(p);
+            assertEquals(mllib, ours.get(m), 1e-12, m);
+        }
+        // By hand: 4 of 9 right; the clipped certain mistakes (1 for a 0, 0 for a 1) cost -ln(1e-15) each.
+        assertEquals(4.0 / 9, ours.get("accuracy"), 1e-15);
+        double hand = (-Math.log(0.9) - Math.log(0.3) - 2 * Math.log(0.7) - Math.log(0.4) - 2 * Math.log(0.8)
+                - 2 * Math.log(1e-15)) / 9;
+        assertEquals(hand, ours.get("logLoss"), 1e-12);
+    }
+
+    @Test
     void twoTrainingsAtOnceGetDistinctVersions() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {

@@ -180,24 +180,17 @@ public final class DriftMonitor {
                 m.uri(), inputs.numeric().size(), inputs.categorical().size(), reference, current));
         List<String> numeric = new ArrayList<>(inputs.numeric());
         numeric.add(SCORE);
-        // The point-in-time join and the model run once per window: their output is staged as Parquet under the
-        // lakehouse (removed afterwards), and the statistics read the staged columns.
-        String staging = lakehouse.settings().root().replaceAll("/+$", "") + "/_staging/drift-" + runId;
+        // DriftStatistics reads its input once: the point-in-time join and the model run once per window, in the
+        // same Spark job that counts the values of every column.
         DriftStatistics.Result result;
         try {
             long start = System.nanoTime();
-            Dataset<Row> referenceRows = stage(scored(spec, m, model, inputs, reference, "reference"), staging + "/reference");
-            Dataset<Row> currentRows = stage(scored(spec, m, model, inputs, current, "current"), staging + "/current");
-            progress.accept(String.format("drift: inputs of both windows joined point in time and scored in %.1f s",
-                    (System.nanoTime() - start) / 1e9));
-            start = System.nanoTime();
-            result = DriftStatistics.compute(referenceRows, currentRows, numeric, inputs.categorical());
-            progress.accept(String.format("drift: statistics of %d columns in %.1f s", numeric.size() + inputs.categorical().size(),
-                    (System.nanoTime() - start) / 1e9));
+            result = DriftStatistics.compute(scored(spec, m, model, inputs, reference, "reference"),
+                    scored(spec, m, model, inputs, current, "current"), numeric, inputs.categorical());
+            progress.accept(String.format("drift: both windows joined point in time, scored and compared over %d columns in %.1f s",
+                    numeric.size() + inputs.categorical().size(), (System.nanoTime() - start) / 1e9));
         } catch (KilnException e) {
             throw new KilnException("drift of " + m.uri() + " (reference " + reference + ", current " + current + "): " + e.getMessage(), e);
-        } finally {
-            deleteQuietly(staging);
         }
         List<Drift> drift = new ArrayList<>();
         for (DriftStatistics.Metric x : result.drift()) {
@@ -238,20 +231,6 @@ public final class DriftMonitor {
         TrainingSetSpec spec = new TrainingSetRegistry(lakehouse).spec(m.trainingSetId());
         PipelineModel model = PipelineModel.load(m.artifactPath());
         return scored(spec, m, model, Inputs.of(model), w, "current");
-    }
-
-    private Dataset<Row> stage(Dataset<Row> rows, String path) {
-        rows.write().mode("overwrite").parquet(path);
-        return lakehouse.spark().read().parquet(path);
-    }
-
-    private void deleteQuietly(String path) {
-        try {
-            org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
-            p.getFileSystem(lakehouse.spark().sparkContext().hadoopConfiguration()).delete(p, true);
-        } catch (java.io.IOException e) {
-            progress.accept("drift: could not remove the staging directory " + path + ": " + e.getMessage());
-        }
     }
 
     /** The days the model was trained on: the training set's first event day up to the day before train-until. */

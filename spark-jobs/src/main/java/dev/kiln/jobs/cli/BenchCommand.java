@@ -95,25 +95,28 @@ final class BenchCommand implements Callable<Integer> {
             DatasetSpec benchSpec = spec.withTable("bench_" + spec.name(), "bench_" + spec.table());
             String plainPath = lakehouse.settings().root() + "/bench/plain_" + spec.table();
             String layoutPath = lakehouse.settings().root() + "/bench/layout_" + spec.table();
+            String partitionedPath = lakehouse.settings().root() + "/bench/partitioned_" + spec.table();
             List<Timing> plain = new ArrayList<>();
+            List<Timing> partitioned = new ArrayList<>();
             List<Timing> layout = new ArrayList<>();
             List<Timing> kiln = new ArrayList<>();
             long rows = 0;
             for (int round = 0; round <= rounds; round++) {
                 String label = round == 0 ? "warm-up" : "round " + round + "/" + rounds;
-                drop(lakehouse, benchSpec.tableName(), benchSpec.quarantineTableName(), plainPath, layoutPath);
+                drop(lakehouse, benchSpec.tableName(), benchSpec.quarantineTableName(), plainPath, layoutPath, partitionedPath);
 
                 Timing p = Timing.of(() -> lakehouse.spark().read().parquet(spec.path())
                         .write().format("delta").mode("overwrite").save(plainPath));
 
+                // The plain copy plus the derived columns and Kiln's partitioning: what the day partitions cost.
+                Timing d = Timing.of(() -> withDerived(lakehouse.spark().read().parquet(spec.path()), spec)
+                        .write().format("delta").mode("overwrite").partitionBy(spec.partitionBy().toArray(String[]::new))
+                        .option("delta.dataSkippingNumIndexedCols", "0").save(partitionedPath));
+
                 // The same layout as Kiln's table (derived and audit columns, partitioning) without any checks.
                 String batch = "bench-" + round;
-                Timing l = Timing.of(() -> {
-                    Dataset<Row> shaped = lakehouse.spark().read().parquet(spec.path());
-                    for (DerivedColumn d : spec.derived()) {
-                        shaped = shaped.withColumn(d.name(), functions.expr(d.expr()));
-                    }
-                    shaped.withColumn("_batch_id", functions.lit(batch))
+                Timing l = Timing.of(() -> withDerived(lakehouse.spark().read().parquet(spec.path()), spec)
+                            .withColumn("_batch_id", functions.lit(batch))
                             .withColumn("_ingested_at", functions.current_timestamp())
                             .withColumn("_source_file", functions.lit(spec.path()))
                             .write().format("delta").mode("overwrite")
@@ -121,39 +124,51 @@ final class BenchCommand implements Callable<Integer> {
                             .option(spec.statsColumns().isEmpty() ? "delta.dataSkippingNumIndexedCols"
                                     : "delta.dataSkippingStatsColumns",
                                     spec.statsColumns().isEmpty() ? "0" : String.join(",", spec.statsColumns()))
-                            .save(layoutPath);
-                });
+                            .save(layoutPath));
 
                 IngestResult[] result = new IngestResult[1];
                 Timing k = Timing.of(() -> result[0] = new Ingestion(lakehouse, m -> { }).ingest(benchSpec, Optional.of(batch)));
                 IngestResult r = result[0];
                 rows = r.rowsRead();
-                ctx.progress(String.format("%s: plain %s, same layout %s, kiln %s (%,d rows: %,d written, %,d quarantined)",
-                        label, p, l, k, r.rowsRead(), r.rowsWritten(), r.rowsQuarantined()));
+                ctx.progress(String.format("%s: plain %s, partitioned %s, same layout %s, kiln %s (%,d rows: %,d written,"
+                        + " %,d quarantined)", label, p, d, l, k, r.rowsRead(), r.rowsWritten(), r.rowsQuarantined()));
                 if (round > 0) {
                     plain.add(p);
+                    partitioned.add(d);
                     layout.add(l);
                     kiln.add(k);
                 }
             }
-            drop(lakehouse, benchSpec.tableName(), benchSpec.quarantineTableName(), plainPath, layoutPath);
+            drop(lakehouse, benchSpec.tableName(), benchSpec.quarantineTableName(), plainPath, layoutPath, partitionedPath);
             Timing plainMedian = Timing.median(plain);
+            Timing partitionedMedian = Timing.median(partitioned);
             Timing layoutMedian = Timing.median(layout);
             Timing kilnMedian = Timing.median(kiln);
             ctx.out().println();
             ctx.out().printf("bench ingest %s (%,d rows, %s, median of %d rounds; wall time, and CPU time of this process)%n",
                     dataset, rows, lakehouse.spark().sparkContext().master(), rounds);
             ctx.out().printf("  plain: read.parquet -> write.format(delta)          %s%n", plainMedian);
+            ctx.out().printf("  plain + derived columns, partitionBy %-13s %s%n", spec.partitionBy(), partitionedMedian);
             ctx.out().printf("  same layout, no checks (derived + audit columns,   %s%n", layoutMedian);
             ctx.out().printf("    partitionBy %s)%n", spec.partitionBy());
             ctx.out().printf("  kiln ingest (contract, expectations, quarantine,   %s%n", kilnMedian);
             ctx.out().printf("    audit columns, partitionBy, run bookkeeping)%n");
             ctx.out().printf("  kiln / plain        %5.2fx wall, %5.2fx CPU (target <= 1.30x)%n",
                     kilnMedian.wall() / plainMedian.wall(), kilnMedian.cpu() / plainMedian.cpu());
+            ctx.out().printf("  partitioned / plain %5.2fx wall, %5.2fx CPU (what the day partitions cost by themselves)%n",
+                    partitionedMedian.wall() / plainMedian.wall(), partitionedMedian.cpu() / plainMedian.cpu());
             ctx.out().printf("  kiln / same layout  %5.2fx wall, %5.2fx CPU (what the checks and bookkeeping cost)%n",
                     kilnMedian.wall() / layoutMedian.wall(), kilnMedian.cpu() / layoutMedian.cpu());
         }
         return ExitCodes.OK;
+    }
+
+    private static Dataset<Row> withDerived(Dataset<Row> source, DatasetSpec spec) {
+        Dataset<Row> derived = source;
+        for (DerivedColumn c : spec.derived()) {
+            derived = derived.withColumn(c.name(), functions.expr(c.expr()));
+        }
+        return derived;
     }
 
     /**
