@@ -82,20 +82,20 @@ public final class ModelRegistry {
         for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
             int version = nextVersion(model.name());
             ModelVersion candidate = model.withVersion(version, artifactPath(model.name(), version));
+            Row[] merged;
             try {
-                DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(MODELS)).as("m")
+                merged = (Row[]) DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(MODELS)).as("m")
                         .merge(lakehouse.spark().createDataFrame(List.of(toRow(candidate)), MODELS_SCHEMA).as("u"),
                                 col("m.name").equalTo(col("u.name")).and(col("m.version").equalTo(col("u.version"))))
                         .whenNotMatched().insertAll()
-                        .execute();
+                        .execute().collect();
             } catch (RuntimeException e) {
                 if (isConflict(e)) {
                     continue; // a concurrent training committed first: propose the next version
                 }
                 throw e;
             }
-            Optional<ModelVersion> stored = find(model.name(), version);
-            if (stored.isEmpty() || !stored.get().runId().equals(model.runId())) {
+            if (!inserted(merged, model.name(), version, model.runId())) {
                 continue; // the version was already taken when the MERGE read the table
             }
             try {
@@ -109,6 +109,18 @@ public final class ModelRegistry {
         }
         throw new KilnException("could not register model " + model.name() + ": " + ATTEMPTS
                 + " attempts lost to concurrent registrations");
+    }
+
+    /**
+     * Whether the MERGE inserted this run's row. Delta's MERGE reports its row counts; a commit that raced it
+     * fails with a conflict instead, so one inserted row means the version is this run's. Without the counts,
+     * the table is read back.
+     */
+    private boolean inserted(Row[] merged, String name, int version, String runId) {
+        if (merged.length == 1 && List.of(merged[0].schema().fieldNames()).contains("num_inserted_rows")) {
+            return merged[0].getLong(merged[0].fieldIndex("num_inserted_rows")) == 1;
+        }
+        return find(name, version).map(m -> m.runId().equals(runId)).orElse(false);
     }
 
     private static boolean isConflict(Throwable e) {
