@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -77,16 +78,28 @@ public final class Trainer {
     public ModelVersion train(ModelSpec spec, Algorithm algorithm, TrainingSet set, String runId) {
         Fitted fitted = fit(spec, algorithm, set);
         String staged = lakehouse.settings().root() + "/models/" + spec.name() + "/_staging/" + runId;
-        try {
-            fitted.model().write().overwrite().save(staged);
-        } catch (IOException e) {
-            throw new KilnException("could not save the model to " + staged + ": " + e.getMessage(), e);
-        }
+        // The model is saved while the registry looks up the next version (both are a few small Spark jobs).
+        CompletableFuture<Void> saved = CompletableFuture.runAsync(() -> {
+            try {
+                fitted.model().write().overwrite().save(staged);
+            } catch (IOException e) {
+                throw new KilnException("could not save the model to " + staged + ": " + e.getMessage(), e);
+            }
+        });
         ModelVersion unregistered = new ModelVersion(spec.name(), 0, spec.task().text(), algorithm.text(), fitted.params(),
                 spec.metric(), fitted.metrics(), set.id(), set.featureRefs(), set.inputs(), spec.trainUntil(),
                 spec.validateUntil(), spec.seed(), spec.configHash(algorithm), runId,
                 Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS), staged);
-        return new ModelRegistry(lakehouse).register(unregistered, staged);
+        return new ModelRegistry(lakehouse).register(unregistered, staged, () -> awaitSaved(saved));
+    }
+
+    private static void awaitSaved(CompletableFuture<Void> saved) {
+        try {
+            saved.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r
+                    : new KilnException("could not save the model: " + KilnException.firstLine(e.getCause().getMessage()), e.getCause());
+        }
     }
 
     /** How a retraining of a registered version compared with it. */

@@ -78,9 +78,18 @@ public final class ModelRegistry {
      * version is left half-registered.
      */
     public ModelVersion register(ModelVersion model, String staged) {
+        return register(model, staged, () -> { });
+    }
+
+    /**
+     * The same, while the artifact may still be being saved: {@code awaitArtifact} returns once it is (or
+     * throws), and is called before the version's row is written.
+     */
+    public ModelVersion register(ModelVersion model, String staged, Runnable awaitArtifact) {
         createTables();
         for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
             int version = nextVersion(model.name());
+            awaitArtifact.run();
             ModelVersion candidate = model.withVersion(version, artifactPath(model.name(), version));
             Row[] merged;
             try {
