@@ -410,27 +410,29 @@ public final class Trainer {
                 .groupBy("s", "d")
                 .agg(sum(when(col("y").equalTo(1.0), 1L).otherwise(0L)).as("p"), count(lit(1)).as("n"))
                 .collect();
-        BinaryCurves.Point[] points = new BinaryCurves.Point[groups.length];
+        // Summed by ascending score, then predicted label, not in the order Spark returned the groups (this order is
+        // part of what --reproduce compares: log loss of registered versions was summed in it).
+        record Group(BinaryCurves.Point point, double predicted) {}
+        Group[] sorted = new Group[groups.length];
         for (int i = 0; i < groups.length; i++) {
-            points[i] = new BinaryCurves.Point(groups[i].isNullAt(0) ? null : groups[i].getDouble(0), groups[i].getLong(2),
-                    groups[i].getLong(3));
+            Row g = groups[i];
+            sorted[i] = new Group(new BinaryCurves.Point(g.isNullAt(0) ? null : g.getDouble(0), g.getLong(2), g.getLong(3)),
+                    g.getDouble(1));
         }
-        // Sum in the order of (score, predicted label), not in the order Spark returned the groups.
-        Integer[] order = new Integer[groups.length];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
-        }
-        java.util.Arrays.sort(order, java.util.Comparator.comparing((Integer i) -> points[i].score(),
-                java.util.Comparator.nullsLast(java.util.Comparator.<Double>naturalOrder())).thenComparing(i -> groups[i].getDouble(1)));
+        java.util.Arrays.sort(sorted, java.util.Comparator.comparing((Group g) -> g.point().score(),
+                java.util.Comparator.nullsLast(java.util.Comparator.<Double>naturalOrder())).thenComparingDouble(Group::predicted));
+        BinaryCurves.Point[] points = new BinaryCurves.Point[sorted.length];
         long rows = 0;
         long correct = 0;
         double loss = 0;
-        for (int i : order) {
-            long p = points[i].positives();
-            long n = points[i].count();
-            double s = points[i].score() == null ? Double.NaN : points[i].score();
+        for (int i = 0; i < sorted.length; i++) {
+            BinaryCurves.Point point = sorted[i].point();
+            points[i] = point;
+            long p = point.positives();
+            long n = point.count();
+            double s = point.score() == null ? Double.NaN : point.score();
             rows += n;
-            correct += groups[i].getDouble(1) == 1.0 ? p : groups[i].getDouble(1) == 0.0 ? n - p : 0;
+            correct += sorted[i].predicted() == 1.0 ? p : sorted[i].predicted() == 0.0 ? n - p : 0;
             loss += p * -Math.log(clip(s)) + (n - p) * -Math.log(clip(1 - s));
         }
         BinaryCurves.Areas areas = BinaryCurves.of(points);
