@@ -11,6 +11,7 @@ import dev.kiln.reports.drift.DriftStatistics;
 import dev.kiln.reports.drift.DriftStatistics.Result;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -118,6 +119,43 @@ class DriftStatisticsTest {
         KilnException missing = assertThrows(KilnException.class,
                 () -> DriftStatistics.compute(REFERENCE, CURRENT.drop("k"), List.of("x", "k"), List.of()));
         assertTrue(missing.getMessage().startsWith("the current data has no column 'k'"), missing.getMessage());
+    }
+
+    @Test
+    void oneTaggedInputGivesTheSameResultAsTwoWindows() {
+        Dataset<Row> both = REFERENCE.withColumn("t", org.apache.spark.sql.functions.lit(0))
+                .unionByName(CURRENT.withColumn("t", org.apache.spark.sql.functions.lit(1)))
+                .unionByName(CURRENT.withColumn("t", org.apache.spark.sql.functions.lit(2))); // in neither window
+        Column window = org.apache.spark.sql.functions.when(both.col("t").lt(2), both.col("t"));
+        Result tagged = DriftStatistics.compute(both, window, List.of("x", "k", "z"), List.of("cat"));
+        Result separate = DriftStatistics.compute(REFERENCE, CURRENT, List.of("x", "k", "z"), List.of("cat"));
+        assertEquals(separate, tagged);
+    }
+
+    /** Thousands of distinct values spread over partitions (the counts grow and merge), checked against SQL. */
+    @Test
+    void manyDistinctValuesOverSeveralPartitionsMatchSql() {
+        // -0.0 and 0.0 are one value; every 7th row is null; values repeat across the 4 partitions.
+        Dataset<Row> data = SPARK.sql("SELECT id, CASE WHEN id % 7 = 0 THEN NULL WHEN id % 1000 = 1 THEN -0.0D"
+                + " ELSE CAST(id % 2999 AS DOUBLE) * 0.25 - 100 END AS v FROM range(0, 20000, 1, 4)");
+        Dataset<Row> reference = data.filter("id < 12000");
+        Dataset<Row> current = data.filter("id >= 12000");
+        Result r = DriftStatistics.compute(reference, current, List.of("v"), List.of());
+        for (var w : List.of(java.util.Map.entry("reference", reference), java.util.Map.entry("current", current))) {
+            Row sql = w.getValue().selectExpr("count(*)", "count(v)", "count(DISTINCT v)", "avg(v)", "stddev_samp(v)", "min(v)",
+                    "max(v)").first();
+            assertEquals((double) sql.getLong(0), profile(r, w.getKey(), "v", "count").value());
+            assertEquals((double) (sql.getLong(0) - sql.getLong(1)), profile(r, w.getKey(), "v", "nulls").value());
+            assertEquals((double) sql.getLong(2), profile(r, w.getKey(), "v", "distinct").value());
+            assertEquals(sql.getDouble(3), profile(r, w.getKey(), "v", "mean").value(), 1e-9);
+            assertEquals(sql.getDouble(4), profile(r, w.getKey(), "v", "std").value(), 1e-9);
+            assertEquals(sql.getDouble(5), profile(r, w.getKey(), "v", "min").value());
+            assertEquals(sql.getDouble(6), profile(r, w.getKey(), "v", "max").value());
+            // The median by its definition: the smallest value with at least half of the values at or below it.
+            Row median = w.getValue().filter("v IS NOT NULL").selectExpr("v", "count(*) OVER (ORDER BY v) AS below",
+                    "count(*) OVER () AS n").filter("below * 2 >= n").selectExpr("min(v)").first();
+            assertEquals(median.getDouble(0), profile(r, w.getKey(), "v", "p50").value());
+        }
     }
 
     /** Twelve columns take as many Spark jobs as two: the work is not one job per column or per metric. */

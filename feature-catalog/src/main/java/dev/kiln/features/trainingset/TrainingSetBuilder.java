@@ -98,6 +98,20 @@ public final class TrainingSetBuilder {
      */
     public Dataset<Row> scoringRows(TrainingSetSpec spec, List<String> refs, java.time.LocalDateTime from,
             java.time.LocalDateTime until) {
+        return scoringRows(spec, refs, List.of(new EventRange(from, until)));
+    }
+
+    /** Event times {@code [from, until)}. */
+    public record EventRange(java.time.LocalDateTime from, java.time.LocalDateTime until) {}
+
+    /**
+     * As {@link #scoringRows(TrainingSetSpec, List, java.time.LocalDateTime, java.time.LocalDateTime)}, for the
+     * events in any of {@code ranges}, in one point-in-time join.
+     */
+    public Dataset<Row> scoringRows(TrainingSetSpec spec, List<String> refs, List<EventRange> ranges) {
+        if (ranges.isEmpty()) {
+            throw new KilnException("no event range to score");
+        }
         List<FeatureRef> featureRefs = refs.stream().map(FeatureRef::parse).toList();
         List<ResolvedSet> resolved = pit.resolve(featureRefs);
         Dataset<Row> events = events(spec, spec.eventsSql());
@@ -105,8 +119,13 @@ public final class TrainingSetBuilder {
         if (!available.contains(spec.eventTime())) {
             throw new KilnException("training-sets." + spec.name() + ": the events have no column '" + spec.eventTime() + "'");
         }
-        events = events.filter(events.col(spec.eventTime()).geq(org.apache.spark.sql.functions.lit(from))
-                .and(events.col(spec.eventTime()).lt(org.apache.spark.sql.functions.lit(until))));
+        Column t = events.col(spec.eventTime());
+        Column inRange = null;
+        for (EventRange r : ranges) {
+            Column in = t.geq(org.apache.spark.sql.functions.lit(r.from())).and(t.lt(org.apache.spark.sql.functions.lit(r.until())));
+            inRange = inRange == null ? in : inRange.or(in);
+        }
+        events = events.filter(inRange);
         return pit.join(select(spec, events, resolved, List.of()), spec.eventTime(), featureRefs, Map.of());
     }
 

@@ -2,6 +2,8 @@ package dev.kiln.reports.drift;
 
 import static java.util.Objects.requireNonNull;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.when;
 
 import dev.kiln.features.definition.FeatureSets;
 import dev.kiln.features.trainingset.TrainingSet;
@@ -180,13 +182,22 @@ public final class DriftMonitor {
                 m.uri(), inputs.numeric().size(), inputs.categorical().size(), reference, current));
         List<String> numeric = new ArrayList<>(inputs.numeric());
         numeric.add(SCORE);
-        // DriftStatistics reads its input once: the point-in-time join and the model run once per window, in the
-        // same Spark job that counts the values of every column.
+        // DriftStatistics reads its input once: the point-in-time join and the model run in the same Spark job
+        // that counts the values of every column. Windows that do not overlap share one join, each row tagged
+        // with its window.
         DriftStatistics.Result result;
         try {
             long start = System.nanoTime();
-            result = DriftStatistics.compute(scored(spec, m, model, inputs, reference, "reference"),
-                    scored(spec, m, model, inputs, current, "current"), numeric, inputs.categorical());
+            boolean overlap = !reference.to().isBefore(current.from()) && !current.to().isBefore(reference.from());
+            if (overlap) {
+                result = DriftStatistics.compute(scored(spec, m, model, inputs, List.of(reference), "reference", List.of()),
+                        scored(spec, m, model, inputs, List.of(current), "current", List.of()), numeric, inputs.categorical());
+            } else {
+                Dataset<Row> rows = scored(spec, m, model, inputs, List.of(reference, current), "compared", List.of(spec.eventTime()));
+                Column t = rows.col(dev.kiln.lakehouse.catalog.Identifiers.quote(spec.eventTime()));
+                Column window = when(within(t, reference), lit(0)).when(within(t, current), lit(1));
+                result = DriftStatistics.compute(rows, window, numeric, inputs.categorical());
+            }
             progress.accept(String.format("drift: both windows joined point in time, scored and compared over %d columns in %.1f s",
                     numeric.size() + inputs.categorical().size(), (System.nanoTime() - start) / 1e9));
         } catch (KilnException e) {
@@ -230,7 +241,12 @@ public final class DriftMonitor {
         ModelVersion m = new ModelRegistry(lakehouse).resolve(uri);
         TrainingSetSpec spec = new TrainingSetRegistry(lakehouse).spec(m.trainingSetId());
         PipelineModel model = PipelineModel.load(m.artifactPath());
-        return scored(spec, m, model, Inputs.of(model), w, "current");
+        return scored(spec, m, model, Inputs.of(model), List.of(w), "current", List.of());
+    }
+
+    /** Event time {@code t} falls on a day of window {@code w}. */
+    private static Column within(Column t, DriftWindow w) {
+        return t.geq(lit(w.from().atStartOfDay())).and(t.lt(lit(w.to().plusDays(1).atStartOfDay())));
     }
 
     /** The days the model was trained on: the training set's first event day up to the day before train-until. */
@@ -264,11 +280,12 @@ public final class DriftMonitor {
         return LocalDate.parse(v.toString().substring(0, 10));
     }
 
-    /** The window's events with the model's inputs, point in time, and the model's score. */
-    private Dataset<Row> scored(TrainingSetSpec spec, ModelVersion m, PipelineModel model, Inputs inputs, DriftWindow w,
-            String which) {
-        Dataset<Row> rows = new TrainingSetBuilder(lakehouse, sets, progress).scoringRows(spec, m.featureRefs(),
-                w.from().atStartOfDay(), w.to().plusDays(1).atStartOfDay());
+    /** The window's events with the model's inputs, point in time, the model's score, and the event columns in {@code keep}. */
+    private Dataset<Row> scored(TrainingSetSpec spec, ModelVersion m, PipelineModel model, Inputs inputs, List<DriftWindow> windows,
+            String which, List<String> keep) {
+        Dataset<Row> rows = new TrainingSetBuilder(lakehouse, sets, progress).scoringRows(spec, m.featureRefs(), windows.stream()
+                .map(w -> new TrainingSetBuilder.EventRange(w.from().atStartOfDay(), w.to().plusDays(1).atStartOfDay())).toList());
+        String w = String.join(" and ", windows.stream().map(DriftWindow::toString).toList());
         List<String> available = List.of(rows.columns());
         List<String> needed = new ArrayList<>(inputs.numeric());
         needed.addAll(inputs.categorical());
@@ -282,10 +299,11 @@ public final class DriftMonitor {
         try {
             transformed = model.transform(rows);
         } catch (Exception e) {
-            throw new KilnException(m.uri() + " cannot score the " + which + " window " + w + ": " + KilnException.firstLine(e.getMessage()), e);
+            throw new KilnException(m.uri() + " cannot score the " + which + " window(s) " + w + ": " + KilnException.firstLine(e.getMessage()), e);
         }
         List<Column> out = new ArrayList<>();
         needed.forEach(c -> out.add(col(dev.kiln.lakehouse.catalog.Identifiers.quote(c))));
+        keep.stream().filter(c -> !needed.contains(c)).forEach(c -> out.add(col(dev.kiln.lakehouse.catalog.Identifiers.quote(c))));
         out.add((m.task().equals("regression") ? col("prediction")
                 : org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1)).as(SCORE));
         return transformed.select(out.toArray(Column[]::new));
