@@ -167,6 +167,7 @@ public final class DriftMonitor {
 
     public Outcome run(ModelUri uri, Optional<DriftWindow> referenceWindow, DriftWindow current, DriftThresholds thresholds,
             Optional<RetrainTrigger> trigger, String runId) {
+        long begin = System.nanoTime();
         ModelVersion m = new ModelRegistry(lakehouse).resolve(uri);
         TrainingSetRegistry trainingSets = new TrainingSetRegistry(lakehouse);
         TrainingSetSpec spec = trainingSets.spec(m.trainingSetId());
@@ -178,8 +179,9 @@ public final class DriftMonitor {
             throw new KilnException("cannot load " + m.uri() + " from " + m.artifactPath() + ": " + KilnException.firstLine(e.getMessage()), e);
         }
         Inputs inputs = Inputs.of(model);
-        progress.accept(String.format("drift %s: %d numeric and %d categorical inputs plus the score, reference %s, current %s",
-                m.uri(), inputs.numeric().size(), inputs.categorical().size(), reference, current));
+        progress.accept(String.format("drift %s: %d numeric and %d categorical inputs plus the score, reference %s, current %s"
+                + " (model resolved and loaded in %.1f s)", m.uri(), inputs.numeric().size(), inputs.categorical().size(), reference,
+                current, (System.nanoTime() - begin) / 1e9));
         List<String> numeric = new ArrayList<>(inputs.numeric());
         numeric.add(SCORE);
         // DriftStatistics reads its input once: the point-in-time join and the model run in the same Spark job
@@ -209,7 +211,9 @@ public final class DriftMonitor {
                     thresholds.byMetric().get(x.metric()), thresholds.status(x.metric(), x.value())));
         }
         Timestamp now = Timestamp.from(Instant.now());
+        long writing = System.nanoTime();
         writeReports(runId, m, reference, current, drift, result.profile(), now);
+        progress.accept(String.format("drift: %s and %s written in %.1f s", DRIFT, PROFILE, (System.nanoTime() - writing) / 1e9));
         List<Drift> breaches = drift.stream().filter(Drift::breached).toList();
         Optional<String> retrainRunId = Optional.empty();
         Optional<String> retrainError = Optional.empty();
@@ -324,17 +328,28 @@ public final class DriftMonitor {
                     p.column(), p.kind().name().toLowerCase(java.util.Locale.ROOT), p.statistic(), p.value(), p.text(), now));
         }
         String model = "model_name = '" + m.name() + "' AND model_version = " + m.version();
-        replace(PROFILE, PROFILE_SCHEMA, profileRows, "Data profiles of model inputs per window (kiln drift)",
-                model + " AND ((window = 'reference' AND window_from = '" + reference.from() + "' AND window_to = '" + reference.to()
-                        + "') OR (window = 'current' AND window_from = '" + current.from() + "' AND window_to = '" + current.to() + "'))");
-        replace(DRIFT, DRIFT_SCHEMA, driftRows, "Drift metrics per model input, reference vs current window (kiln drift)",
-                model + " AND reference_from = '" + reference.from() + "' AND reference_to = '" + reference.to()
-                        + "' AND current_from = '" + current.from() + "' AND current_to = '" + current.to() + "'");
+        lakehouse.createIfMissing(PROFILE, PROFILE_SCHEMA, List.of(), "Data profiles of model inputs per window (kiln drift)", Map.of());
+        lakehouse.createIfMissing(DRIFT, DRIFT_SCHEMA, List.of(), "Drift metrics per model input, reference vs current window (kiln drift)",
+                Map.of());
+        // Two small commits to two tables, independent of each other: the profile's runs beside the drift's.
+        java.util.concurrent.CompletableFuture<Void> profileWritten = java.util.concurrent.CompletableFuture.runAsync(() ->
+                replace(PROFILE, PROFILE_SCHEMA, profileRows, model + " AND ((window = 'reference' AND window_from = '" + reference.from()
+                        + "' AND window_to = '" + reference.to() + "') OR (window = 'current' AND window_from = '" + current.from()
+                        + "' AND window_to = '" + current.to() + "'))"));
+        try {
+            replace(DRIFT, DRIFT_SCHEMA, driftRows, model + " AND reference_from = '" + reference.from() + "' AND reference_to = '"
+                    + reference.to() + "' AND current_from = '" + current.from() + "' AND current_to = '" + current.to() + "'");
+        } finally {
+            try {
+                profileWritten.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            }
+        }
     }
 
     /** Replaces the rows the predicate selects (names and dates Kiln resolved itself, never user text). */
-    private void replace(TableName table, StructType schema, List<Row> rows, String comment, String predicate) {
-        lakehouse.createIfMissing(table, schema, List.of(), comment, Map.of());
+    private void replace(TableName table, StructType schema, List<Row> rows, String predicate) {
         lakehouse.spark().createDataFrame(rows, schema).coalesce(1).write().format("delta").mode("overwrite")
                 .option("replaceWhere", predicate).save(lakehouse.locationOf(table));
     }

@@ -128,7 +128,7 @@ final class DriftBench {
         DriftWindow ref = new DriftWindow(first, split.minusDays(1));
         DriftWindow cur = new DriftWindow(split, last);
         ModelUri uri = ModelUri.parse(m.uri());
-        DriftMonitor monitor = new DriftMonitor(ctx.lakehouse(), FeatureSets.parse(ctx.config().config()), x -> { });
+        DriftMonitor monitor = new DriftMonitor(ctx.lakehouse(), FeatureSets.parse(ctx.config().config()), ctx::progress);
         // Untimed warm-up on one day per window: the same code paths (code generation, JIT) for both sides.
         DriftWindow refDay = new DriftWindow(split.minusDays(1), split.minusDays(1));
         DriftWindow curDay = new DriftWindow(split, split);
