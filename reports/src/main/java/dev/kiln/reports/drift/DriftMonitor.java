@@ -250,7 +250,7 @@ public final class DriftMonitor {
 
     /** Event time {@code t} falls on a day of window {@code w}. */
     private static Column within(Column t, DriftWindow w) {
-        return t.geq(lit(w.from().atStartOfDay())).and(t.lt(lit(w.to().plusDays(1).atStartOfDay())));
+        return t.geq(lit(w.start())).and(t.lt(lit(w.end())));
     }
 
     /** The days the model was trained on: the training set's first event day up to the day before train-until. */
@@ -288,7 +288,7 @@ public final class DriftMonitor {
     private Dataset<Row> scored(TrainingSetSpec spec, ModelVersion m, PipelineModel model, Inputs inputs, List<DriftWindow> windows,
             String which, List<String> keep) {
         Dataset<Row> rows = new TrainingSetBuilder(lakehouse, sets, progress).scoringRows(spec, m.featureRefs(), windows.stream()
-                .map(w -> new TrainingSetBuilder.EventRange(w.from().atStartOfDay(), w.to().plusDays(1).atStartOfDay())).toList());
+                .map(w -> new TrainingSetBuilder.EventRange(w.start(), w.end())).toList());
         String w = String.join(" and ", windows.stream().map(DriftWindow::toString).toList());
         List<String> available = List.of(rows.columns());
         List<String> needed = new ArrayList<>(inputs.numeric());
@@ -336,15 +336,25 @@ public final class DriftMonitor {
                 replace(PROFILE, PROFILE_SCHEMA, profileRows, model + " AND ((window = 'reference' AND window_from = '" + reference.from()
                         + "' AND window_to = '" + reference.to() + "') OR (window = 'current' AND window_from = '" + current.from()
                         + "' AND window_to = '" + current.to() + "'))"));
+        RuntimeException failure = null;
         try {
             replace(DRIFT, DRIFT_SCHEMA, driftRows, model + " AND reference_from = '" + reference.from() + "' AND reference_to = '"
                     + reference.to() + "' AND current_from = '" + current.from() + "' AND current_to = '" + current.to() + "'");
-        } finally {
-            try {
-                profileWritten.join();
-            } catch (java.util.concurrent.CompletionException e) {
-                throw e.getCause() instanceof RuntimeException r ? r : e;
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        try {
+            profileWritten.join(); // always awaited, so no write is still running when this returns or throws
+        } catch (java.util.concurrent.CompletionException e) {
+            RuntimeException profileFailure = e.getCause() instanceof RuntimeException r ? r : e;
+            if (failure == null) {
+                failure = profileFailure;
+            } else {
+                failure.addSuppressed(profileFailure);
             }
+        }
+        if (failure != null) {
+            throw failure;
         }
     }
 

@@ -136,7 +136,7 @@ public final class DriftStatistics {
             int w = row.getInt(columns);
             for (int i = 0; i < n; i++) {
                 if (row.isNullAt(i)) {
-                    numeric[i].addNull(w, 1);
+                    numeric[i].addNull(w);
                 } else {
                     numeric[i].add(row.getDouble(i), w);
                 }

@@ -26,6 +26,16 @@ public record DriftWindow(LocalDate from, LocalDate to) {
         }
     }
 
+    /** The first instant of the window (its first day at midnight). */
+    public java.time.LocalDateTime start() {
+        return from.atStartOfDay();
+    }
+
+    /** The first instant after the window (midnight ending its last day). */
+    public java.time.LocalDateTime end() {
+        return to.plusDays(1).atStartOfDay();
+    }
+
     @Override
     public String toString() {
         return from + ".." + to;

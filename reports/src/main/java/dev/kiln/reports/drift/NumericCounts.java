@@ -35,8 +35,8 @@ final class NumericCounts implements Serializable {
         cur = new long[capacity];
     }
 
-    void addNull(int window, long n) {
-        nulls[window] += n;
+    void addNull(int window) {
+        nulls[window]++;
     }
 
     void add(double value, int window) {
@@ -97,17 +97,6 @@ final class NumericCounts implements Serializable {
         big.nulls[0] += small.nulls[0];
         big.nulls[1] += small.nulls[1];
         return big;
-    }
-
-    long rows(int window) {
-        long n = nulls[window];
-        long[] counts = window == 0 ? ref : cur;
-        for (int i = 0; i < keys.length; i++) {
-            if (keys[i] != FREE) {
-                n += counts[i];
-            }
-        }
-        return n;
     }
 
     /**
