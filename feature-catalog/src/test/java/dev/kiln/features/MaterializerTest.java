@@ -107,6 +107,31 @@ class MaterializerTest {
     }
 
     @Test
+    void quietSpellsLongerThanEveryWindowStillHaveARowPerDay() {
+        events("raw.fs_shop5",
+                "'A', TIMESTAMP_NTZ'2024-01-01 10:00:00', 10.0, 'x'",
+                "'A', TIMESTAMP_NTZ'2024-01-06 10:00:00', 20.0, 'x'",
+                "'B', TIMESTAMP_NTZ'2024-01-03 10:00:00', 5.0, 'x'",
+                "'C', TIMESTAMP_NTZ'2024-01-07 10:00:00', 1.0, 'x'");
+        FeatureSetSpec spec = set("shop_d", "raw.fs_shop5", 1, FEATURES);
+        materializer.materialize(spec);
+        Map<String, Row> r = rows(spec);
+        // A: Jan 1 .. Jan 7 (the source's last day), although nothing happens on Jan 3-5; B: Jan 3 and Jan 4,
+        // the day its 2-day windows empty; C: Jan 7.
+        assertEquals(7 + 2 + 1, r.size(), r.keySet().toString());
+        assertEquals(10.0, r.get("A 2024-01-02").<Double>getAs("sum_2d"), 1e-9);
+        for (String day : List.of("2024-01-03", "2024-01-04", "2024-01-05")) {
+            Row quiet = r.get("A " + day);
+            assertEquals(0L, (long) quiet.getAs("n_1d"), day);
+            assertNull(quiet.getAs("sum_2d"), day);
+        }
+        assertEquals(20.0, r.get("A 2024-01-07").<Double>getAs("sum_2d"), 1e-9);
+        assertEquals(5.0, r.get("B 2024-01-04").<Double>getAs("sum_2d"), 1e-9);
+        assertNull(r.get("B 2024-01-05"));
+        assertEquals(1L, (long) r.get("C 2024-01-07").getAs("n_1d"));
+    }
+
+    @Test
     void incrementalRunsComputeOnlyNewPeriodsAndBackfillPicksUpLateRows() {
         events("raw.fs_shop2",
                 "'A', TIMESTAMP_NTZ'2024-01-01 10:00:00', 10.0, 'x'",

@@ -10,6 +10,7 @@ import static org.apache.spark.sql.functions.greatest;
 import static org.apache.spark.sql.functions.hll_sketch_agg;
 import static org.apache.spark.sql.functions.hll_sketch_estimate;
 import static org.apache.spark.sql.functions.hll_union_agg;
+import static org.apache.spark.sql.functions.lead;
 import static org.apache.spark.sql.functions.least;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.max;
@@ -48,7 +49,7 @@ import org.apache.spark.sql.types.DataTypes;
  * Materializes a feature set version into {@code features.<set>__v<version>}: one row per entity per
  * period, holding each feature's value as of the end of that period, partitioned by {@code period_date}.
  * All features of a set are computed in one plan: per-period partial aggregates, then trailing windows
- * over a dense (entity, period) grid.
+ * over every period of each entity's active span.
  *
  * <p>Commit semantics: {@link #materialize} appends only periods after the last materialized one (up to
  * the last period in the source), reading just the history the longest window needs; its commit carries
@@ -238,20 +239,29 @@ public final class Materializer {
             throw new KilnException("feature set '" + spec.name() + "': " + KilnException.firstLine(e.getMessage()), e);
         }
 
-        // 2. A dense grid of periods per entity, from its first activity to where its longest window empties.
-        List<Column> rangeCols = new ArrayList<>(List.of(entity));
-        rangeCols.add(greatest(min(PERIOD_INDEX), lit(from - lookback)).as("__lo"));
-        rangeCols.add(least(max(PERIOD_INDEX).plus(lookback), lit(to)).as("__hi"));
-        Dataset<Row> ranges = partials.groupBy(entity).agg(rangeCols.get(spec.entity().size()),
-                rangeCols.get(spec.entity().size() + 1)).filter(col("__lo").leq(col("__hi")));
-        List<Column> gridCols = new ArrayList<>(List.of(entity));
-        gridCols.add(explode(sequence(col("__lo"), col("__hi"))).as(PERIOD_INDEX));
-        Dataset<Row> grid = ranges.select(gridCols.toArray(Column[]::new));
-        List<String> joinKeys = new ArrayList<>(spec.entity());
-        joinKeys.add(PERIOD_INDEX);
-        Dataset<Row> dense = grid.join(partials, scala.jdk.javaapi.CollectionConverters.asScala(joinKeys).toSeq(), "left");
+        // 2. Every period from the entity's first activity on, each once, without a grid join: an active period
+        //    stands for itself and the quiet periods after it, up to the entity's next active period, or, after
+        //    its last one, until its longest window has emptied (never past `to`). Its measures go to its own
+        //    period only. Partitioned by entity here, the trailing windows below need no further shuffle.
+        WindowSpec byEntity = Window.partitionBy(entity).orderBy(col(PERIOD_INDEX));
+        Column until = least(coalesce(lead(col(PERIOD_INDEX), 1).over(byEntity).minus(1),
+                col(PERIOD_INDEX).plus(lookback)), lit(to));
+        List<Column> spanCols = new ArrayList<>(List.of(entity));
+        spanCols.add(col(PERIOD_INDEX));
+        for (int i = 0; i < names.size(); i++) {
+            spanCols.add(col("__m" + i));
+        }
+        spanCols.add(explode(sequence(col(PERIOD_INDEX), col("__until"))).as("__at"));
+        List<Column> denseCols = new ArrayList<>(List.of(entity));
+        denseCols.add(col("__at").as(PERIOD_INDEX));
+        for (int i = 0; i < names.size(); i++) {
+            denseCols.add(when(col("__at").equalTo(col(PERIOD_INDEX)), col("__m" + i)).as("__m" + i));
+        }
+        Dataset<Row> dense = partials.withColumn("__until", until)
+                .select(spanCols.toArray(Column[]::new))
+                .select(denseCols.toArray(Column[]::new));
 
-        // 3. Trailing windows over the grid: rows are consecutive periods, so a window of W periods is W rows.
+        // 3. Trailing windows: rows are consecutive periods, so a window of W periods is W rows.
         List<Column> out = new ArrayList<>(List.of(entity));
         out.add(periodStartColumn(spec).as(PERIOD_START));
         out.add(periodStartColumn(spec).plus(expr("make_dt_interval(0, " + spec.grain().hours() + ", 0, 0)")).as(PERIOD_END));

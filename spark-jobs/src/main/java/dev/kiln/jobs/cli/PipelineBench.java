@@ -180,10 +180,13 @@ final class PipelineBench {
 
     private static void delete(String location) {
         try {
+            // An instance of its own: a cached one made from a bare Configuration would outlive this call and
+            // be handed to Spark later in place of the file system its configuration names.
             Path path = new Path(location);
-            FileSystem fs = path.getFileSystem(new org.apache.hadoop.conf.Configuration());
-            if (fs.exists(path)) {
-                fs.delete(path, true);
+            try (FileSystem fs = FileSystem.newInstance(path.toUri(), new org.apache.hadoop.conf.Configuration())) {
+                if (fs.exists(path)) {
+                    fs.delete(path, true);
+                }
             }
         } catch (IOException e) {
             throw new KilnException("cannot delete " + location + ": " + e.getMessage(), e);
