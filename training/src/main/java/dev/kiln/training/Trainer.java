@@ -404,29 +404,18 @@ public final class Trainer {
      * predicted label), summed on the driver in a fixed order, so a retraining gives the same values to the bit.
      */
     static Map<String, Double> classificationMetrics(Dataset<Row> predictions) {
-        Row[] groups = (Row[]) predictions
-                .select(org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1).as("s"),
-                        col("prediction").as("d"), col(LABEL).as("y"))
-                .groupBy("s", "d")
-                .agg(sum(when(col("y").equalTo(1.0), 1L).otherwise(0L)).as("p"), count(lit(1)).as("n"))
-                .collect();
-        // Summed by ascending score, then predicted label, not in the order Spark returned the groups (this order is
+        // Summed by ascending score, then predicted label, not in the order Spark returns the groups (this order is
         // part of what --reproduce compares: log loss of registered versions was summed in it).
-        record Group(BinaryCurves.Point point, double predicted) {}
-        Group[] sorted = new Group[groups.length];
-        for (int i = 0; i < groups.length; i++) {
-            Row g = groups[i];
-            sorted[i] = new Group(new BinaryCurves.Point(g.isNullAt(0) ? null : g.getDouble(0), g.getLong(2), g.getLong(3)),
-                    g.getDouble(1));
-        }
-        java.util.Arrays.sort(sorted, java.util.Comparator.comparing((Group g) -> g.point().score(),
-                java.util.Comparator.nullsLast(java.util.Comparator.<Double>naturalOrder())).thenComparingDouble(Group::predicted));
+        ScoreGroups.Group[] sorted = ScoreGroups.of(predictions.select(
+                org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1), col("prediction"),
+                col(LABEL)));
         BinaryCurves.Point[] points = new BinaryCurves.Point[sorted.length];
         long rows = 0;
         long correct = 0;
         double loss = 0;
         for (int i = 0; i < sorted.length; i++) {
-            BinaryCurves.Point point = sorted[i].point();
+            ScoreGroups.Group g = sorted[i];
+            BinaryCurves.Point point = new BinaryCurves.Point(g.score(), g.positives(), g.rows());
             points[i] = point;
             long p = point.positives();
             long n = point.count();
