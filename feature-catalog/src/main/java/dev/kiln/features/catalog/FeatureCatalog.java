@@ -59,6 +59,8 @@ public final class FeatureCatalog {
             .add("created_at", DataTypes.TimestampType, false)
             .add("updated_at", DataTypes.TimestampType, false);
 
+    private static final int MERGE_ATTEMPTS = 5;
+
     private final Lakehouse lakehouse;
 
     public FeatureCatalog(Lakehouse lakehouse) {
@@ -108,7 +110,7 @@ public final class FeatureCatalog {
                     spec.definitionHash(), spec.tableName().toString(), spec.sourceDescription(),
                     result.sourceVersion().orElse(null), s.get(1), s.get(2), rows, nullRate, now, now));
         }
-        lakehouse.createIfMissing(TABLE, SCHEMA, List.of(), "One row per feature of each feature set version", Map.of());
+        ensureTable();
         Dataset<Row> updates = lakehouse.spark().createDataFrame(out, SCHEMA);
         Map<String, Column> set = new LinkedHashMap<>();
         for (String c : SCHEMA.fieldNames()) {
@@ -116,13 +118,30 @@ public final class FeatureCatalog {
                 set.put(c, col("u.`" + c + "`"));
             }
         }
-        DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(TABLE)).as("c")
-                .merge(updates.as("u"), col("c.feature_set").equalTo(col("u.feature_set"))
-                        .and(col("c.version").equalTo(col("u.version")))
-                        .and(col("c.feature").equalTo(col("u.feature"))))
-                .whenMatched().update(set)
-                .whenNotMatched().insertAll()
-                .execute();
+        // Sets materialized side by side update the catalog at about the same time; Delta refuses the later of two
+        // overlapping MERGEs, which then runs again on the table as the earlier one left it.
+        for (int attempt = 1; ; attempt++) {
+            try {
+                DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(TABLE)).as("c")
+                        .merge(updates.as("u"), col("c.feature_set").equalTo(col("u.feature_set"))
+                                .and(col("c.version").equalTo(col("u.version")))
+                                .and(col("c.feature").equalTo(col("u.feature"))))
+                        .whenMatched().update(set)
+                        .whenNotMatched().insertAll()
+                        .execute();
+                return;
+            } catch (java.util.ConcurrentModificationException e) {
+                if (attempt == MERGE_ATTEMPTS) {
+                    throw new KilnException("updating " + TABLE + " for feature set '" + spec.name() + "' failed "
+                            + MERGE_ATTEMPTS + " times on concurrent updates: " + KilnException.firstLine(e.getMessage()), e);
+                }
+            }
+        }
+    }
+
+    /** Creates the catalog table if it does not exist yet (before sets are materialized side by side). */
+    public void ensureTable() {
+        lakehouse.createIfMissing(TABLE, SCHEMA, List.of(), "One row per feature of each feature set version", Map.of());
     }
 
     /** The catalog, by set, version and feature. */

@@ -42,7 +42,7 @@ public final class JobRunLog {
 
     public void record(JobRun run) {
         requireNonNull(run, "run is null");
-        lakehouse.createIfMissing(TABLE, SCHEMA, List.of(), "One row per Kiln job run", java.util.Map.of());
+        ensureTable();
         Row row = RowFactory.create(
                 run.runId(), run.job(), run.arguments(), run.configHash(),
                 Timestamp.from(run.startedAt()), Timestamp.from(run.endedAt()),
@@ -53,6 +53,11 @@ public final class JobRunLog {
                 .write().format("delta").mode("append")
                 .option("txnAppId", "kiln-run:" + run.runId()).option("txnVersion", "0")
                 .save(lakehouse.locationOf(TABLE));
+    }
+
+    /** Creates the run log if it does not exist yet (before jobs that run side by side record their runs). */
+    public void ensureTable() {
+        lakehouse.createIfMissing(TABLE, SCHEMA, List.of(), "One row per Kiln job run", java.util.Map.of());
     }
 
     /** Most recent runs first. */

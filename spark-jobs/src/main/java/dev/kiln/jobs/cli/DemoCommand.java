@@ -3,7 +3,6 @@ package dev.kiln.jobs.cli;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.max;
 
-import dev.kiln.features.definition.FeatureSetSpec;
 import dev.kiln.features.definition.FeatureSets;
 import dev.kiln.features.materialize.MaterializedVersion;
 import dev.kiln.lakehouse.KilnException;
@@ -65,12 +64,9 @@ final class DemoCommand implements Callable<Integer> {
             ctx.out().println(ingest.summary());
 
             List<MaterializedVersion> materialized = stages.run("features", "feature sets -> features.*", () -> {
-                List<MaterializedVersion> out = new ArrayList<>();
-                for (FeatureSetSpec set : FeatureSets.parse(ctx.config().config()).all().values()) {
-                    MaterializedVersion v = FeaturesCommand.run(ctx, "features materialize " + set.name(), m -> m.materialize(set));
-                    ctx.out().println(v.summary());
-                    out.add(v);
-                }
+                List<MaterializedVersion> out = FeaturesCommand.materializeAll(ctx,
+                        List.copyOf(FeatureSets.parse(ctx.config().config()).all().values()));
+                out.forEach(v -> ctx.out().println(v.summary()));
                 return out;
             });
 

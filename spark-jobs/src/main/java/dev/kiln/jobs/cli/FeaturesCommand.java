@@ -6,10 +6,15 @@ import dev.kiln.features.definition.FeatureSets;
 import dev.kiln.features.materialize.MaterializedVersion;
 import dev.kiln.features.materialize.Materializer;
 import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.runlog.JobRunLog;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -36,6 +41,48 @@ final class FeaturesCommand implements Runnable {
                 r -> new KilnContext.Rows(null, r.rowsWritten(), null));
     }
 
+    /**
+     * Materializes {@code sets} two at a time, each as its own job: one set's Delta commits, catalog update and
+     * run-log row overlap the other's Spark work. Results come in the order of {@code sets}; if any set fails,
+     * the others still finish and the first failure is thrown (later ones attached to it).
+     */
+    static List<MaterializedVersion> materializeAll(KilnContext ctx, List<FeatureSetSpec> sets) {
+        // Spark and the tables both jobs write to exist before the threads start.
+        new FeatureCatalog(ctx.lakehouse()).ensureTable();
+        new JobRunLog(ctx.lakehouse()).ensureTable();
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(2, sets.size())));
+        try {
+            List<Future<MaterializedVersion>> futures = new ArrayList<>();
+            for (FeatureSetSpec set : sets) {
+                futures.add(pool.submit(() -> run(ctx, "features materialize " + set.name(), m -> m.materialize(set))));
+            }
+            List<MaterializedVersion> out = new ArrayList<>();
+            RuntimeException failure = null;
+            for (Future<MaterializedVersion> f : futures) {
+                try {
+                    out.add(f.get());
+                } catch (ExecutionException e) {
+                    RuntimeException cause = e.getCause() instanceof RuntimeException r ? r
+                            : new KilnException(KilnException.firstLine(e.getCause().getMessage()), e.getCause());
+                    if (failure == null) {
+                        failure = cause;
+                    } else {
+                        failure.addSuppressed(cause);
+                    }
+                }
+            }
+            if (failure != null) {
+                throw failure;
+            }
+            return out;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KilnException("interrupted while materializing feature sets", e);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Command(name = "materialize", description = {"Compute the periods of a feature set not materialized yet (all sets"
             + " without a name). A re-run writes nothing."})
     static final class Materialize implements Callable<Integer> {
@@ -53,9 +100,9 @@ final class FeaturesCommand implements Runnable {
             try (KilnContext ctx = features.parent.open(global)) {
                 FeatureSets all = FeatureSets.parse(ctx.config().config());
                 List<String> names = sets.isEmpty() ? new ArrayList<>(all.all().keySet()) : sets;
-                for (String name : names) {
-                    FeatureSetSpec spec = all.get(name);
-                    ctx.out().println(run(ctx, "features materialize " + name, m -> m.materialize(spec)).summary());
+                List<FeatureSetSpec> specs = names.stream().map(all::get).toList();
+                for (MaterializedVersion v : materializeAll(ctx, specs)) {
+                    ctx.out().println(v.summary());
                 }
             }
             return ExitCodes.OK;

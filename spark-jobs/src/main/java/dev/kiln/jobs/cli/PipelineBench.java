@@ -6,8 +6,8 @@ import static org.apache.spark.sql.functions.lower;
 import static org.apache.spark.sql.functions.substring;
 
 import com.typesafe.config.Config;
-import dev.kiln.features.definition.FeatureSetSpec;
 import dev.kiln.features.definition.FeatureSets;
+import dev.kiln.features.materialize.MaterializedVersion;
 import dev.kiln.features.trainingset.TrainingSet;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
@@ -80,13 +80,8 @@ final class PipelineBench {
             DatasetSpec flights = ctx.config().dataset("flights");
             FeatureSets sets = FeatureSets.parse(ctx.config().config());
             time(ctx, stages, "ingest", () -> IngestCommand.ingest(ctx, flights, Optional.empty()).rowsWritten());
-            time(ctx, stages, "features", () -> {
-                long rows = 0;
-                for (FeatureSetSpec set : sets.all().values()) {
-                    rows += FeaturesCommand.run(ctx, "features materialize " + set.name(), m -> m.materialize(set)).rowsWritten();
-                }
-                return rows;
-            });
+            time(ctx, stages, "features", () -> FeaturesCommand.materializeAll(ctx, List.copyOf(sets.all().values()))
+                    .stream().mapToLong(MaterializedVersion::rowsWritten).sum());
             TrainingSet[] set = new TrainingSet[1];
             time(ctx, stages, "training set", () -> {
                 set[0] = TrainingSetCommand.build(ctx, DemoCommand.MODEL);
