@@ -76,16 +76,24 @@ public final class Trainer {
 
     /** Fits, saves and registers a new version. */
     public ModelVersion train(ModelSpec spec, Algorithm algorithm, TrainingSet set, String runId) {
-        Fitted fitted = fit(spec, algorithm, set);
         String staged = lakehouse.settings().root() + "/models/" + spec.name() + "/_staging/" + runId;
-        // The model is saved while the registry looks up the next version (both are a few small Spark jobs).
-        CompletableFuture<Void> saved = CompletableFuture.runAsync(() -> {
-            try {
-                fitted.model().write().overwrite().save(staged);
-            } catch (IOException e) {
-                throw new KilnException("could not save the model to " + staged + ": " + e.getMessage(), e);
-            }
-        });
+        // The chosen model is saved (a few small Spark jobs) while its validation metrics are computed and the
+        // registry looks up the next version.
+        List<CompletableFuture<Void>> saving = new ArrayList<>();
+        Fitted fitted;
+        try {
+            fitted = fit(spec, algorithm, set, model -> saving.add(CompletableFuture.runAsync(() -> {
+                try {
+                    model.write().overwrite().save(staged);
+                } catch (IOException e) {
+                    throw new KilnException("could not save the model to " + staged + ": " + e.getMessage(), e);
+                }
+            })));
+        } catch (RuntimeException e) {
+            saving.forEach(f -> f.handle((ok, failure) -> null).join()); // no save left running behind a failure
+            throw e;
+        }
+        CompletableFuture<Void> saved = saving.get(0);
         ModelVersion unregistered = new ModelVersion(spec.name(), 0, spec.task().text(), algorithm.text(), fitted.params(),
                 spec.metric(), fitted.metrics(), set.id(), set.featureRefs(), set.inputs(), spec.trainUntil(),
                 spec.validateUntil(), spec.seed(), spec.configHash(algorithm), runId,
@@ -148,6 +156,11 @@ public final class Trainer {
     }
 
     public Fitted fit(ModelSpec spec, Algorithm algorithm, TrainingSet set) {
+        return fit(spec, algorithm, set, model -> { });
+    }
+
+    /** As {@link #fit(ModelSpec, Algorithm, TrainingSet)}; {@code chosen} gets the best model before its metrics are computed. */
+    private Fitted fit(ModelSpec spec, Algorithm algorithm, TrainingSet set, java.util.function.Consumer<PipelineModel> chosen) {
         String at = "models." + spec.name();
         Dataset<Row> data = lakehouse.read(set.table());
         List<String> columns = List.of(data.columns());
@@ -213,6 +226,7 @@ public final class Trainer {
                 }
             }
             PipelineModel model = fitted.get(best);
+            chosen.accept(model);
             Map<String, Double> metrics = metrics(spec.task(), model.transform(validate));
             if (grid.size() == 1) {
                 scores.set(0, metrics.get(spec.metric()));
