@@ -2,10 +2,7 @@ package dev.kiln.training;
 
 import static java.util.Objects.requireNonNull;
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.sum;
-import static org.apache.spark.sql.functions.when;
 
 import dev.kiln.features.trainingset.TrainingSet;
 import dev.kiln.features.trainingset.TrainingSetRegistry;
