@@ -49,10 +49,9 @@ public final class JobRunLog {
                 (run.endedAt().toEpochMilli() - run.startedAt().toEpochMilli()) / 1000.0,
                 run.status().name().toLowerCase(java.util.Locale.ROOT),
                 run.rowsIn(), run.rowsOut(), run.rowsQuarantined(), run.error().orElse(null));
-        // A blind append without an idempotent-write id: the run id is new for every run, so there is nothing to
-        // deduplicate, and checking an id would make Delta rebuild the log's full state (its transactions) first.
         lakehouse.spark().createDataFrame(List.of(row), SCHEMA).coalesce(1)
                 .write().format("delta").mode("append")
+                .option("txnAppId", "kiln-run:" + run.runId()).option("txnVersion", "0")
                 .save(lakehouse.locationOf(TABLE));
     }
 
