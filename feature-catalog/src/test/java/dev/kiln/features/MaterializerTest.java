@@ -188,6 +188,37 @@ class MaterializerTest {
     }
 
     @Test
+    void setsMaterializedAtTheSameTimeAreBothInTheCatalog() throws Exception {
+        events("raw.fs_shop6", "'A', TIMESTAMP_NTZ'2024-01-01 10:00:00', 10.0, 'x'",
+                "'B', TIMESTAMP_NTZ'2024-01-02 11:00:00', 12.0, 'y'");
+        new dev.kiln.features.catalog.FeatureCatalog(lakehouse).ensureTable();
+        List<FeatureSetSpec> specs = List.of(set("shop_e", "raw.fs_shop6", 1, FEATURES),
+                set("shop_f", "raw.fs_shop6", 1, FEATURES));
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+            List<java.util.concurrent.Future<MaterializedVersion>> runs = specs.stream()
+                    .map(s -> pool.submit(() -> {
+                        start.await();
+                        return materializer.materialize(s);
+                    })).toList();
+            start.countDown();
+            for (java.util.concurrent.Future<MaterializedVersion> r : runs) {
+                r.get(5, java.util.concurrent.TimeUnit.MINUTES);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        Row[] catalog = (Row[]) lakehouse.spark().sql("SELECT feature_set, count(*), min(row_count) FROM features.catalog"
+                + " WHERE feature_set IN ('shop_e', 'shop_f') GROUP BY feature_set ORDER BY feature_set").collect();
+        assertEquals(2, catalog.length);
+        for (Row r : catalog) {
+            assertEquals(7L, r.getLong(1), r.getString(0));
+            assertTrue(r.getLong(2) > 0, r.getString(0));
+        }
+    }
+
+    @Test
     void badDefinitionsAreClearErrors() {
         assertEquals("feature-sets.s.features[0].window: window 6h is not a whole number of day periods (the feature"
                         + " set's grain)",

@@ -60,6 +60,8 @@ public final class FeatureCatalog {
             .add("updated_at", DataTypes.TimestampType, false);
 
     private static final int MERGE_ATTEMPTS = 5;
+    /** Serializes this JVM's catalog MERGEs: sets materialized side by side would otherwise collide on every run. */
+    private static final Object MERGE_LOCK = new Object();
 
     private final Lakehouse lakehouse;
 
@@ -118,22 +120,26 @@ public final class FeatureCatalog {
                 set.put(c, col("u.`" + c + "`"));
             }
         }
-        // Sets materialized side by side update the catalog at about the same time; Delta refuses the later of two
-        // overlapping MERGEs, which then runs again on the table as the earlier one left it.
-        for (int attempt = 1; ; attempt++) {
-            try {
-                DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(TABLE)).as("c")
-                        .merge(updates.as("u"), col("c.feature_set").equalTo(col("u.feature_set"))
-                                .and(col("c.version").equalTo(col("u.version")))
-                                .and(col("c.feature").equalTo(col("u.feature"))))
-                        .whenMatched().update(set)
-                        .whenNotMatched().insertAll()
-                        .execute();
-                return;
-            } catch (java.util.ConcurrentModificationException e) {
-                if (attempt == MERGE_ATTEMPTS) {
-                    throw new KilnException("updating " + TABLE + " for feature set '" + spec.name() + "' failed "
-                            + MERGE_ATTEMPTS + " times on concurrent updates: " + KilnException.firstLine(e.getMessage()), e);
+        // Sets materialized side by side in this JVM take turns (a refused MERGE costs a failed attempt and an
+        // error in the log). Another process may still update the catalog at the same time; Delta then refuses the
+        // later of two overlapping MERGEs, which runs again on the table as the earlier one left it.
+        synchronized (MERGE_LOCK) {
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(TABLE)).as("c")
+                            .merge(updates.as("u"), col("c.feature_set").equalTo(col("u.feature_set"))
+                                    .and(col("c.version").equalTo(col("u.version")))
+                                    .and(col("c.feature").equalTo(col("u.feature"))))
+                            .whenMatched().update(set)
+                            .whenNotMatched().insertAll()
+                            .execute();
+                    return;
+                } catch (java.util.ConcurrentModificationException e) {
+                    if (attempt == MERGE_ATTEMPTS) {
+                        throw new KilnException("updating " + TABLE + " for feature set '" + spec.name() + "' failed "
+                                + MERGE_ATTEMPTS + " times on concurrent updates: "
+                                + KilnException.firstLine(e.getMessage()), e);
+                    }
                 }
             }
         }
