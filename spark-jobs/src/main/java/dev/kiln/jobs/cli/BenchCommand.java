@@ -34,7 +34,7 @@ import picocli.CommandLine.ParentCommand;
         "statistics computed one feature at a time.",
         "'bench pipeline': the reference pipeline (the demo's stages with one logistic regression at fixed parameters)",
         "in a fresh lakehouse under <root>/bench/pipeline-x<scale>, time per stage; --scale N replicates the flights",
-        "N times with distinct airports."})
+        "N times with distinct airports; --rounds N runs it N times in the same JVM (the first run is the cold one)."})
 final class BenchCommand implements Callable<Integer> {
     @ParentCommand
     KilnCommand parent;
@@ -48,8 +48,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--dataset", description = "Dataset to ingest (default: ${DEFAULT-VALUE}).")
     String dataset = "flights";
 
-    @Option(names = "--rounds", description = "Timed rounds of each, after one warm-up round (default: ${DEFAULT-VALUE}).")
-    int rounds = 3;
+    @Option(names = "--rounds", description = {"Timed rounds of each, after one warm-up round (default: 3).",
+            "'bench pipeline': runs of the whole pipeline in this JVM, the first one cold (default: 1)."})
+    Integer rounds;
 
     @Option(names = "--model", description = "Model for 'bench train' and 'bench drift' (a name, or for drift a models:/ URI;"
             + " default: ${DEFAULT-VALUE}, for drift its champion).")
@@ -63,6 +64,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (rounds == null) {
+            rounds = "pipeline".equals(what) ? 1 : 3;
+        }
         if (rounds < 1) {
             throw new KilnException("--rounds must be 1 or more, got " + rounds);
         }
@@ -75,7 +79,7 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         if ("pipeline".equals(what)) {
-            return PipelineBench.run(parent, global, scale);
+            return PipelineBench.run(parent, global, scale, rounds);
         }
         if ("drift".equals(what)) {
             try (KilnContext ctx = parent.open(global)) {
