@@ -83,7 +83,7 @@ final class PipelineBench {
                     ctx.progress(String.format("bench pipeline: round %d/%d, in this JVM on an emptied lakehouse", round, rounds));
                     reset(lakehouse, benchRoot);
                 }
-                runs.add(stages(ctx, fixedGrid));
+                runs.add(stages(ctx));
             }
             Map<String, double[]> stages = runs.get(0);
             double total = stages.values().stream().mapToDouble(v -> v[0]).sum();
@@ -119,7 +119,7 @@ final class PipelineBench {
     }
 
     /** One run of the reference pipeline in ctx's lakehouse: seconds and rows per stage. */
-    private static Map<String, double[]> stages(KilnContext ctx, Map<String, String> fixedGrid) {
+    private static Map<String, double[]> stages(KilnContext ctx) {
         Lakehouse lakehouse = ctx.lakehouse();
         Map<String, double[]> stages = new LinkedHashMap<>();
         DatasetSpec flights = ctx.config().dataset("flights");
