@@ -14,4 +14,9 @@ if [[ ! -x "$VENV/bin/spark-submit" || ! -f "$VENV/.complete" ]]; then
   "$VENV/bin/pip" install --quiet "pyspark==$PYSPARK_VERSION" >&2
   touch "$VENV/.complete"
 fi
+# pytest for the Python package's tests (PythonIT); added to venvs made before it was needed.
+if [[ ! -x "$VENV/bin/pytest" ]]; then
+  echo "kiln: installing pytest into $VENV" >&2
+  "$VENV/bin/pip" install --quiet "pytest==8.3.5" >&2
+fi
 echo "$VENV"

@@ -5,12 +5,14 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 
 import dev.kiln.features.definition.FeatureSets;
+import dev.kiln.features.pointintime.FeatureRef;
 import dev.kiln.features.trainingset.TrainingSetBuilder;
 import dev.kiln.features.trainingset.TrainingSetRegistry;
 import dev.kiln.features.trainingset.TrainingSetSpec;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.training.LoadedModel;
 import dev.kiln.training.registry.ModelRegistry;
 import dev.kiln.training.registry.ModelUri;
 import dev.kiln.training.registry.ModelVersion;
@@ -23,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Consumer;
-import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -116,29 +117,46 @@ public final class BatchScorer {
         return new Scored(runId, from, to, counts);
     }
 
+    /**
+     * Scores events the caller gives with a registered model, without writing anything: the events (the model's
+     * training-set columns of them) joined point in time to the features the model was trained with, and the
+     * prediction columns of {@code ml.predictions} (event columns, {@code event_time}, {@code score},
+     * {@code predicted_label}, model name and version, feature set versions, training set id).
+     */
+    public Dataset<Row> score(Dataset<Row> events, ModelUri uri) {
+        ModelVersion m = new ModelRegistry(lakehouse).resolve(uri);
+        TrainingSetSpec spec = new TrainingSetRegistry(lakehouse).spec(m.trainingSetId());
+        Dataset<Row> rows = new TrainingSetBuilder(lakehouse, sets, progress).scoringRows(spec, m.featureRefs(), events);
+        return predictionColumns(LoadedModel.load(m), spec, rows, "the given events", List.of());
+    }
+
     private Dataset<Row> predictions(ModelVersion m, TrainingSetSpec spec, Dataset<Row> rows, String runId, Timestamp scoredAt) {
-        PipelineModel model = PipelineModel.load(m.artifactPath());
-        Dataset<Row> scored;
-        try {
-            scored = model.transform(rows);
-        } catch (Exception e) { // a feature or column the model reads is not in the current data
-            throw new KilnException(m.uri() + " cannot score the current data: " + KilnException.firstLine(e.getMessage()), e);
-        }
+        return predictionColumns(LoadedModel.load(m), spec, rows, "the events to score",
+                List.of(lit(runId).as("scoring_run_id"), lit(scoredAt).as("scored_at")));
+    }
+
+    /** The columns of {@code ml.predictions}, {@code run} (the scoring run's own) just before the date partition. */
+    private static Dataset<Row> predictionColumns(LoadedModel loaded, TrainingSetSpec spec, Dataset<Row> rows, String what,
+            List<Column> run) {
+        ModelVersion m = loaded.version();
+        Dataset<Row> scored = loaded.transform(rows, what);
         Map<String, Integer> versions = new TreeMap<>();
-        for (String ref : m.featureRefs()) {
-            versions.put(ref.substring(0, ref.indexOf('@')), Integer.parseInt(ref.substring(ref.indexOf('@') + 1, ref.indexOf(':'))));
+        java.util.Set<String> featureColumns = new java.util.HashSet<>();
+        for (String text : m.featureRefs()) {
+            FeatureRef ref = FeatureRef.parse(text);
+            versions.put(ref.set(), ref.resolvedVersion());
+            featureColumns.add(ref.column());
+            featureColumns.add(ref.missingColumn());
         }
         List<Column> out = new ArrayList<>();
         for (String c : rows.columns()) {
-            if (!c.contains("__")) { // event columns; feature values stay in the feature tables
-                out.add(col(c));
+            if (!featureColumns.contains(c)) { // event columns; feature values stay in the feature tables
+                out.add(col(dev.kiln.lakehouse.catalog.Identifiers.quote(c)));
             }
         }
         out.add(col(spec.eventTime()).cast(DataTypes.TimestampNTZType).as("event_time"));
-        out.add(m.task().equals("regression") ? col("prediction").as("score")
-                : org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1).as("score"));
-        out.add(m.task().equals("regression") ? lit(null).cast(DataTypes.BooleanType).as("predicted_label")
-                : col("prediction").equalTo(1.0).as("predicted_label"));
+        out.add(loaded.signature().score().as("score"));
+        out.add(loaded.signature().predictedLabel().as("predicted_label"));
         out.add(lit(m.name()).as("model_name"));
         out.add(lit(m.version()).as("model_version"));
         List<Column> kv = new ArrayList<>();
@@ -148,8 +166,7 @@ public final class BatchScorer {
         });
         out.add(org.apache.spark.sql.functions.map(kv.toArray(Column[]::new)).as("feature_set_versions"));
         out.add(lit(m.trainingSetId()).as("training_set_id"));
-        out.add(lit(runId).as("scoring_run_id"));
-        out.add(lit(scoredAt).as("scored_at"));
+        out.addAll(run);
         out.add(org.apache.spark.sql.functions.to_date(col(spec.eventTime())).as(DATE));
         return scored.select(out.toArray(Column[]::new));
     }

@@ -56,8 +56,8 @@ import org.apache.spark.storage.StorageLevel;
  * on the validation window in parallel, the best one kept and evaluated in full.
  */
 public final class Trainer {
-    public static final String FEATURES = "__features";
-    public static final String LABEL = "__label";
+    public static final String FEATURES = ModelSignature.FEATURES;
+    public static final String LABEL = ModelSignature.LABEL;
 
     private final Lakehouse lakehouse;
     private final Consumer<String> progress;
@@ -212,7 +212,8 @@ public final class Trainer {
             progress.accept(String.format("%s %s: %,d training rows (before %s), %,d validation rows (to %s)",
                     spec.name(), algorithm.text(), nTrain, spec.trainUntil(), nValidate, spec.validateUntil()));
 
-            Pipeline pipeline = new Pipeline().setStages(stages(spec, set, estimator));
+            Pipeline pipeline = new Pipeline().setStages(ModelSignature.of(spec.task(), set.featureRefs(), spec.numeric(),
+                    spec.categorical()).stages(estimator));
             List<PipelineModel> fitted = new ArrayList<>();
             List<Double> scores = evaluateGrid(spec, pipeline, grid, train, validate, fitted);
             int best = 0;
@@ -248,36 +249,6 @@ public final class Trainer {
         out.addAll(b);
         out.addAll(c);
         return out;
-    }
-
-    private static PipelineStage[] stages(ModelSpec spec, TrainingSet set, Predictor<?, ?, ?> estimator) {
-        Set<String> numeric = new LinkedHashSet<>(set.featureColumns());
-        for (String ref : set.featureRefs()) {
-            numeric.add(ref.substring(0, ref.indexOf('@')) + "__missing");
-        }
-        numeric.addAll(spec.numeric());
-        List<String> selects = new ArrayList<>();
-        List<String> assembled = new ArrayList<>();
-        for (String c : numeric) {
-            String q = Identifiers.quote(c);
-            selects.add("coalesce(cast(" + q + " AS double), 0D) AS " + Identifiers.quote("__x_" + c));
-            assembled.add("__x_" + c);
-        }
-        List<PipelineStage> stages = new ArrayList<>();
-        stages.add(new SQLTransformer().setStatement("SELECT *, " + String.join(", ", selects) + " FROM __THIS__"));
-        if (!spec.categorical().isEmpty()) {
-            String[] in = spec.categorical().toArray(String[]::new);
-            String[] idx = spec.categorical().stream().map(c -> "__idx_" + c).toArray(String[]::new);
-            String[] oh = spec.categorical().stream().map(c -> "__oh_" + c).toArray(String[]::new);
-            stages.add(new StringIndexer().setInputCols(in).setOutputCols(idx).setHandleInvalid("keep")
-                    .setStringOrderType("frequencyDesc"));
-            stages.add(new OneHotEncoder().setInputCols(idx).setOutputCols(oh).setHandleInvalid("keep"));
-            assembled.addAll(List.of(oh));
-        }
-        stages.add(new VectorAssembler().setInputCols(assembled.toArray(String[]::new)).setOutputCol(FEATURES)
-                .setHandleInvalid("keep"));
-        stages.add(estimator);
-        return stages.toArray(PipelineStage[]::new);
     }
 
     /** The cartesian product of the algorithm's grid, each value decoded by the parameter it is for. */

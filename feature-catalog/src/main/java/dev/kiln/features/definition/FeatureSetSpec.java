@@ -3,6 +3,7 @@ package dev.kiln.features.definition;
 import static java.util.Objects.requireNonNull;
 
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.catalog.TableOrQuery;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -14,15 +15,13 @@ import java.util.Optional;
  * A feature set as declared under {@code feature-sets.<name>}: entity keys, source, event time, grain,
  * TTL and features. Materialized into {@code features.<name>__v<version>}.
  *
- * @param source      the source table, when the set reads one table
- * @param sourceQuery a SQL query over catalog tables, when it does not
+ * @param input       the source: one table, or a SQL query over catalog tables
  */
 public record FeatureSetSpec(
         String name,
         int version,
         List<String> entity,
-        Optional<TableName> source,
-        Optional<String> sourceQuery,
+        TableOrQuery input,
         String eventTime,
         Grain grain,
         Span ttl,
@@ -36,8 +35,7 @@ public record FeatureSetSpec(
     public FeatureSetSpec {
         requireNonNull(name, "name is null");
         entity = List.copyOf(entity);
-        requireNonNull(source, "source is null");
-        requireNonNull(sourceQuery, "sourceQuery is null");
+        requireNonNull(input, "input is null");
         requireNonNull(eventTime, "eventTime is null");
         requireNonNull(grain, "grain is null");
         requireNonNull(ttl, "ttl is null");
@@ -56,8 +54,13 @@ public record FeatureSetSpec(
         return features.stream().mapToInt(FeatureSpec::windowPeriods).max().orElse(1);
     }
 
+    /** The source table, when the set reads one table (not a query). */
+    public Optional<TableName> source() {
+        return input.tableName();
+    }
+
     public String sourceDescription() {
-        return source.map(TableName::toString).orElseGet(() -> "query: " + sourceQuery.orElseThrow());
+        return input.describe();
     }
 
     /**

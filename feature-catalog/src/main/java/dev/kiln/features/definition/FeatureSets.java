@@ -62,21 +62,7 @@ public final class FeatureSets {
         if (entity.isEmpty()) {
             throw new ConfigException(base + ".entity", "needs at least one entity key column");
         }
-        Optional<TableName> source = Optional.empty();
-        Optional<String> query = Optional.empty();
-        if (s.hasPath("source") && s.hasPath("source-query")) {
-            throw new ConfigException(base, "give either source (a table) or source-query, not both");
-        } else if (s.hasPath("source")) {
-            try {
-                source = Optional.of(TableName.parse(s.getString("source")));
-            } catch (KilnException e) {
-                throw new ConfigException(base + ".source", e.getMessage());
-            }
-        } else if (s.hasPath("source-query")) {
-            query = Optional.of(s.getString("source-query"));
-        } else {
-            throw new ConfigException(base + ".source", "missing (a table like raw.flights, or source-query)");
-        }
+        dev.kiln.lakehouse.catalog.TableOrQuery input = dev.kiln.lakehouse.catalog.TableOrQuery.parse(s, base, "source", "source-query");
         String eventTime = identifier(string(s, "event-time", base + ".event-time"), base + ".event-time");
         String grainText = s.hasPath("grain") ? s.getString("grain") : "day";
         Grain grain;
@@ -134,7 +120,7 @@ public final class FeatureSets {
         String owner = s.hasPath("owner") ? s.getString("owner") : "";
         String description = s.hasPath("description") ? s.getString("description") : "";
         List<String> tags = s.hasPath("tags") ? s.getStringList("tags") : List.of();
-        return new FeatureSetSpec(name, version, entity, source, query, eventTime, grain, ttl, owner, description,
+        return new FeatureSetSpec(name, version, entity, input, eventTime, grain, ttl, owner, description,
                 tags, features);
     }
 

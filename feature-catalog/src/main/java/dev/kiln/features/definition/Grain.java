@@ -1,8 +1,25 @@
 package dev.kiln.features.definition;
 
-/** The period a feature set is computed for: values hold as of the end of each hour or day. */
+import static org.apache.spark.sql.functions.datediff;
+import static org.apache.spark.sql.functions.expr;
+import static org.apache.spark.sql.functions.hour;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.to_date;
+
+import java.time.Duration;
+import java.time.LocalDateTime;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.types.DataTypes;
+
+/**
+ * The period a feature set is computed for: values hold as of the end of each hour or day. Owns the period
+ * arithmetic that the materializer and the point-in-time join share: periods are numbered from 1970-01-01
+ * 00:00 (index 0) in the session time zone's wall clock, one grain apart.
+ */
 public enum Grain {
     HOUR(1), DAY(24);
+
+    private static final LocalDateTime EPOCH = LocalDateTime.of(1970, 1, 1, 0, 0);
 
     private final int hours;
 
@@ -12,5 +29,40 @@ public enum Grain {
 
     public int hours() {
         return hours;
+    }
+
+    /** The index of the period holding timestamp {@code ts} (a long column). */
+    public Column index(Column ts) {
+        Column day = datediff(to_date(ts), lit(java.sql.Date.valueOf("1970-01-01"))).cast(DataTypes.LongType);
+        if (this == DAY) {
+            return day;
+        }
+        return day.multiply(24).plus(hour(ts)).divide(hours).cast(DataTypes.LongType);
+    }
+
+    /** The start of the period whose index is in column {@code indexColumn}, as a TIMESTAMP_NTZ. */
+    public Column start(String indexColumn) {
+        String i = "`" + indexColumn.replace("`", "``") + "`";
+        return expr("cast(date_add(DATE'1970-01-01', cast(floor(" + i + " * " + hours + " / 24) as int)) as timestamp_ntz)"
+                + " + make_dt_interval(0, cast(pmod(" + i + " * " + hours + ", 24) as int), 0, 0)");
+    }
+
+    /** {@code start} plus one grain: the end of the period starting there. */
+    public Column end(Column start) {
+        return start.plus(expr("make_dt_interval(0, " + hours + ", 0, 0)"));
+    }
+
+    /** The last moment a period ending at {@code end} is fresh enough for an event under {@code ttl}. */
+    public static Column freshUntil(Column end, Span ttl) {
+        return end.plus(expr("make_dt_interval(0, " + ttl.hours() + ", 0, 0)"));
+    }
+
+    public LocalDateTime start(long index) {
+        return EPOCH.plusHours(index * hours);
+    }
+
+    /** The index of the period that starts at (or holds) {@code time}. */
+    public long index(LocalDateTime time) {
+        return Math.floorDiv(Duration.between(EPOCH, time).toHours(), hours);
     }
 }

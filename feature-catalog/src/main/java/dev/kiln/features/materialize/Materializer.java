@@ -91,7 +91,7 @@ public final class Materializer {
         if (lakehouse.exists(table)) {
             Row done = lakehouse.read(table).agg(max(PERIOD_START)).first();
             if (!done.isNullAt(0)) {
-                from = periodIndex(spec, (LocalDateTime) done.get(0)) + 1;
+                from = spec.grain().index((LocalDateTime) done.get(0)) + 1;
             }
         }
         if (from > sourceLast) {
@@ -159,7 +159,7 @@ public final class Materializer {
         SparkSession spark = lakehouse.spark();
         Dataset<Row> df;
         try {
-            df = spec.source().isPresent() ? lakehouse.read(spec.source().get()) : spark.sql(spec.sourceQuery().orElseThrow());
+            df = spec.source().isPresent() ? lakehouse.read(spec.source().get()) : spark.sql(spec.input().asSql());
         } catch (KilnException e) {
             throw new KilnException("source of feature set '" + spec.name() + "': " + e.getMessage(), e);
         } catch (Exception e) {
@@ -182,10 +182,7 @@ public final class Materializer {
                     + "' is " + type + ", expected a timestamp or date");
         }
         Column ts = col(spec.eventTime());
-        Column day = expr("datediff(to_date(`" + spec.eventTime() + "`), DATE'1970-01-01')").cast(DataTypes.LongType);
-        Column index = spec.grain().hours() == 24 ? day
-                : day.multiply(24).plus(expr("hour(`" + spec.eventTime() + "`)")).divide(spec.grain().hours())
-                .cast(DataTypes.LongType);
+        Column index = spec.grain().index(ts);
         Column keysPresent = lit(true);
         for (String c : spec.entity()) {
             keysPresent = keysPresent.and(col(c).isNotNull());
@@ -263,8 +260,8 @@ public final class Materializer {
 
         // 3. Trailing windows: rows are consecutive periods, so a window of W periods is W rows.
         List<Column> out = new ArrayList<>(List.of(entity));
-        out.add(periodStartColumn(spec).as(PERIOD_START));
-        out.add(periodStartColumn(spec).plus(expr("make_dt_interval(0, " + spec.grain().hours() + ", 0, 0)")).as(PERIOD_END));
+        out.add(spec.grain().start(PERIOD_INDEX).as(PERIOD_START));
+        out.add(spec.grain().end(spec.grain().start(PERIOD_INDEX)).as(PERIOD_END));
         for (FeatureSpec f : spec.features()) {
             WindowSpec w = Window.partitionBy(entity).orderBy(col(PERIOD_INDEX)).rowsBetween(-(f.windowPeriods() - 1), 0);
             String x = f.aggregation().argument().orElse(null);
@@ -311,19 +308,8 @@ public final class Materializer {
         return measure + ":" + argument;
     }
 
-    /** Start of period {@code __period} as a TIMESTAMP_NTZ in the session time zone's wall clock. */
-    private static Column periodStartColumn(FeatureSetSpec spec) {
-        int gh = spec.grain().hours();
-        return expr("cast(date_add(DATE'1970-01-01', cast(floor(" + PERIOD_INDEX + " * " + gh + " / 24) as int)) as timestamp_ntz)"
-                + " + make_dt_interval(0, cast(pmod(" + PERIOD_INDEX + " * " + gh + ", 24) as int), 0, 0)");
-    }
-
     static LocalDateTime periodStart(FeatureSetSpec spec, long index) {
-        return LocalDateTime.of(1970, 1, 1, 0, 0).plusHours(index * spec.grain().hours());
-    }
-
-    static long periodIndex(FeatureSetSpec spec, LocalDateTime start) {
-        return java.time.Duration.between(LocalDateTime.of(1970, 1, 1, 0, 0), start).toHours() / spec.grain().hours();
+        return spec.grain().start(index);
     }
 
     private Optional<Long> sourceVersion(FeatureSetSpec spec) {

@@ -26,6 +26,29 @@ public record FeatureRef(String set, Optional<Integer> version, String feature) 
                 Optional.ofNullable(m.group(2)).map(Integer::parseInt), m.group(3).toLowerCase(java.util.Locale.ROOT));
     }
 
+    /** The column a point-in-time join gives this feature: {@code <set>__<feature>}. */
+    public String column() {
+        return column(set, feature);
+    }
+
+    /** The column that tells an event had no fresh row of this feature's set: {@code <set>__missing}. */
+    public String missingColumn() {
+        return missingColumn(set);
+    }
+
+    public static String column(String set, String feature) {
+        return set + "__" + feature;
+    }
+
+    public static String missingColumn(String set) {
+        return set + "__missing";
+    }
+
+    /** The version of a resolved reference ({@code set@2:feature}); refuses an unresolved one. */
+    public int resolvedVersion() {
+        return version.orElseThrow(() -> new KilnException("feature reference '" + this + "' names no version"));
+    }
+
     @Override
     public String toString() {
         return set + version.map(v -> "@" + v).orElse("") + ":" + feature;

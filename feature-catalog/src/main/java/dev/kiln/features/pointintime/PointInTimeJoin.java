@@ -104,10 +104,10 @@ public final class PointInTimeJoin {
         List<ResolvedSet> resolved = resolve(refs);
         // Each event's period index per grain, computed once: converting a timestamp to a date is the costly
         // part, and as a join key expression it would be evaluated again by every shuffle, sort and join.
-        Set<Integer> grains = new java.util.TreeSet<>();
-        resolved.forEach(r -> grains.add(r.spec().grain().hours()));
-        for (int gh : grains) {
-            out = out.withColumn(PERIOD + gh, periodIndex(col(T), gh));
+        Set<dev.kiln.features.definition.Grain> grains = new java.util.TreeSet<>();
+        resolved.forEach(r -> grains.add(r.spec().grain()));
+        for (dev.kiln.features.definition.Grain g : grains) {
+            out = out.withColumn(PERIOD + g.hours(), g.index(col(T)));
         }
         for (ResolvedSet set : resolved) {
             for (String k : set.spec().entity()) {
@@ -118,8 +118,8 @@ public final class PointInTimeJoin {
             }
             out = joinSet(out, set, pinned);
         }
-        for (int gh : grains) {
-            out = out.drop(PERIOD + gh);
+        for (dev.kiln.features.definition.Grain g : grains) {
+            out = out.drop(PERIOD + g.hours());
         }
         return out.drop(T);
     }
@@ -127,20 +127,19 @@ public final class PointInTimeJoin {
     private Dataset<Row> joinSet(Dataset<Row> events, ResolvedSet set, Map<TableName, Long> pinned) {
         FeatureSetSpec spec = set.spec();
         int gh = spec.grain().hours();
-        String prefix = spec.name() + "__";
+        String prefix = spec.name() + "__"; // the join's own key columns, dropped by the select below
 
         // The feature rows, renamed so they cannot collide with event columns.
         List<Column> fcols = new ArrayList<>();
         for (String k : spec.entity()) {
             fcols.add(col(k).as(prefix + "key_" + k));
         }
-        fcols.add(periodIndex(col(Materializer.PERIOD_START), gh).as(prefix + "period"));
+        fcols.add(spec.grain().index(col(Materializer.PERIOD_START)).as(prefix + "period"));
         // The TTL is added on the feature side (hundreds of thousands of rows), not subtracted per event:
         // timestamp-interval arithmetic per event row was the join's most expensive expression.
-        fcols.add(col(Materializer.PERIOD_END).plus(expr("make_dt_interval(0, " + spec.ttl().hours() + ", 0, 0)"))
-                .as(prefix + "fresh_until"));
+        fcols.add(dev.kiln.features.definition.Grain.freshUntil(col(Materializer.PERIOD_END), spec.ttl()).as(prefix + "fresh_until"));
         for (String f : set.features()) {
-            fcols.add(col(f).as(prefix + f));
+            fcols.add(col(f).as(FeatureRef.column(spec.name(), f)));
         }
         Dataset<Row> table = pinned.containsKey(set.table())
                 ? lakehouse.readVersion(set.table(), pinned.get(set.table())) : lakehouse.read(set.table());
@@ -151,7 +150,7 @@ public final class PointInTimeJoin {
         }
         java.time.LocalDateTime lastStart = last.get(0) instanceof java.time.LocalDateTime t ? t
                 : ((java.sql.Date) last.get(0)).toLocalDate().atStartOfDay();
-        long lastPeriod = java.time.Duration.between(java.time.LocalDateTime.of(1970, 1, 1, 0, 0), lastStart).toHours() / gh;
+        long lastPeriod = spec.grain().index(lastStart);
         Dataset<Row> features = table.select(fcols.toArray(Column[]::new));
 
         // The period holding t minus one grain is the latest one that ended at or before t. Past the end of
@@ -169,19 +168,10 @@ public final class PointInTimeJoin {
             out.add(events.col(c));
         }
         for (String f : set.features()) {
-            out.add(org.apache.spark.sql.functions.when(fresh, features.col(prefix + f)).as(prefix + f));
+            String column = FeatureRef.column(spec.name(), f);
+            out.add(org.apache.spark.sql.functions.when(fresh, features.col(column)).as(column));
         }
-        out.add(org.apache.spark.sql.functions.not(fresh).as(prefix + "missing"));
+        out.add(org.apache.spark.sql.functions.not(fresh).as(FeatureRef.missingColumn(spec.name())));
         return events.join(features, on, "left").select(out.toArray(Column[]::new));
-    }
-
-    /** The index of the period holding a TIMESTAMP_NTZ, as the materializer numbers periods. */
-    private static Column periodIndex(Column ts, int gh) {
-        Column day = org.apache.spark.sql.functions.datediff(org.apache.spark.sql.functions.to_date(ts),
-                lit(java.sql.Date.valueOf("1970-01-01"))).cast(DataTypes.LongType);
-        if (gh == 24) {
-            return day;
-        }
-        return day.multiply(24).plus(org.apache.spark.sql.functions.hour(ts)).divide(gh).cast(DataTypes.LongType);
     }
 }

@@ -39,7 +39,7 @@ public record TrainingSet(
 
     /** The columns a model reads: {@code <set>__<feature>} per reference. */
     public List<String> featureColumns() {
-        return featureRefs.stream().map(r -> r.substring(0, r.indexOf('@')) + "__" + r.substring(r.indexOf(':') + 1)).toList();
+        return featureRefs.stream().map(r -> dev.kiln.features.pointintime.FeatureRef.parse(r).column()).toList();
     }
 
     public String summary() {

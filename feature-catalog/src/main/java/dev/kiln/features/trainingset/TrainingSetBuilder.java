@@ -130,6 +130,16 @@ public final class TrainingSetBuilder {
     }
 
     /**
+     * Rows to score from events the caller gives (not the set's own): the set's columns of {@code events} and
+     * the feature references joined point in time, as {@link #scoringRows(TrainingSetSpec, List, List)} does.
+     */
+    public Dataset<Row> scoringRows(TrainingSetSpec spec, List<String> refs, Dataset<Row> events) {
+        List<FeatureRef> featureRefs = refs.stream().map(FeatureRef::parse).toList();
+        List<ResolvedSet> resolved = pit.resolve(featureRefs);
+        return pit.join(select(spec, events, resolved, List.of()), spec.eventTime(), featureRefs, Map.of());
+    }
+
+    /**
      * The outcomes of the set's events with event time in {@code [from, until)}, as they are now: the event
      * columns (those scoring keeps) and the label, rows without a label left out. For evaluating predictions.
      */

@@ -10,6 +10,7 @@ import dev.kiln.features.pointintime.FeatureRef;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Identifiers;
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.catalog.TableOrQuery;
 import dev.kiln.lakehouse.config.ConfigException;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,8 +27,7 @@ import java.util.Optional;
  */
 public record TrainingSetSpec(
         String name,
-        Optional<TableName> events,
-        Optional<String> eventsQuery,
+        TableOrQuery events,
         String eventTime,
         List<String> columns,
         Optional<String> where,
@@ -40,7 +40,6 @@ public record TrainingSetSpec(
     public TrainingSetSpec {
         requireNonNull(name, "name is null");
         requireNonNull(events, "events is null");
-        requireNonNull(eventsQuery, "eventsQuery is null");
         requireNonNull(eventTime, "eventTime is null");
         columns = List.copyOf(columns);
         requireNonNull(where, "where is null");
@@ -53,7 +52,7 @@ public record TrainingSetSpec(
 
     /** The events as SQL: the query, or every column of the table. */
     public String eventsSql() {
-        return eventsQuery.orElseGet(() -> "SELECT * FROM " + events.orElseThrow());
+        return events.asSql();
     }
 
     /** Parses {@code training-sets.<name>} of a configuration. */
@@ -76,21 +75,7 @@ public record TrainingSetSpec(
     }
 
     private static TrainingSetSpec fromConfig(String name, Config s, String base) {
-        Optional<TableName> events = Optional.empty();
-        Optional<String> query = Optional.empty();
-        if (s.hasPath("events") && s.hasPath("events-query")) {
-            throw new ConfigException(base, "give either events (a table) or events-query, not both");
-        } else if (s.hasPath("events")) {
-            try {
-                events = Optional.of(TableName.parse(s.getString("events")));
-            } catch (KilnException e) {
-                throw new ConfigException(base + ".events", e.getMessage());
-            }
-        } else if (s.hasPath("events-query")) {
-            query = Optional.of(s.getString("events-query"));
-        } else {
-            throw new ConfigException(base + ".events", "missing (a table like raw.flights, or events-query)");
-        }
+        TableOrQuery events = TableOrQuery.parse(s, base, "events", "events-query");
         String eventTime = identifier(string(s, "event-time", base + ".event-time"), base + ".event-time");
         List<String> columns = new ArrayList<>();
         if (s.hasPath("columns")) {
@@ -118,7 +103,7 @@ public record TrainingSetSpec(
         }
         String description = s.hasPath("description") ? s.getString("description") : "";
         String text = s.root().render(ConfigRenderOptions.concise());
-        return new TrainingSetSpec(name, events, query, eventTime, columns, where, label, labelColumn, refs,
+        return new TrainingSetSpec(name, events, eventTime, columns, where, label, labelColumn, refs,
                 description, text);
     }
 

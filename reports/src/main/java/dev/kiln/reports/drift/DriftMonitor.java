@@ -13,6 +13,8 @@ import dev.kiln.features.trainingset.TrainingSetSpec;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.training.LoadedModel;
+import dev.kiln.training.ModelSignature;
 import dev.kiln.training.registry.ModelRegistry;
 import dev.kiln.training.registry.ModelUri;
 import dev.kiln.training.registry.ModelVersion;
@@ -139,32 +141,6 @@ public final class DriftMonitor {
         }
     }
 
-    /** The columns a model reads, taken from its saved pipeline: numeric inputs and categorical inputs. */
-    public record Inputs(List<String> numeric, List<String> categorical) {
-        public Inputs {
-            numeric = List.copyOf(numeric);
-            categorical = List.copyOf(categorical);
-        }
-
-        /** Kiln's pipelines assemble {@code __x_<column>} (nulls as 0) and one-hot {@code __oh_<column>}. */
-        public static Inputs of(PipelineModel model) {
-            Set<String> numeric = new LinkedHashSet<>();
-            Set<String> categorical = new LinkedHashSet<>();
-            for (Transformer stage : model.stages()) {
-                if (stage instanceof VectorAssembler va) {
-                    for (String c : va.getInputCols()) {
-                        if (c.startsWith("__x_") && !c.endsWith("__missing")) { // missing indicators are derived
-                            numeric.add(c.substring("__x_".length()));
-                        }
-                    }
-                } else if (stage instanceof StringIndexerModel si) {
-                    categorical.addAll(List.of(si.getInputCols()));
-                }
-            }
-            return new Inputs(List.copyOf(numeric), List.copyOf(categorical));
-        }
-    }
-
     public Outcome run(ModelUri uri, Optional<DriftWindow> referenceWindow, DriftWindow current, DriftThresholds thresholds,
             Optional<RetrainTrigger> trigger, String runId) {
         long begin = System.nanoTime();
@@ -172,17 +148,12 @@ public final class DriftMonitor {
         TrainingSetRegistry trainingSets = new TrainingSetRegistry(lakehouse);
         TrainingSetSpec spec = trainingSets.spec(m.trainingSetId());
         DriftWindow reference = referenceWindow.orElseGet(() -> trainingWindow(m, trainingSets.get(m.trainingSetId())));
-        PipelineModel model;
-        try {
-            model = PipelineModel.load(m.artifactPath());
-        } catch (Exception e) {
-            throw new KilnException("cannot load " + m.uri() + " from " + m.artifactPath() + ": " + KilnException.firstLine(e.getMessage()), e);
-        }
-        Inputs inputs = Inputs.of(model);
+        LoadedModel model = LoadedModel.load(m);
+        ModelSignature inputs = model.signature();
         progress.accept(String.format("drift %s: %d numeric and %d categorical inputs plus the score, reference %s, current %s"
-                + " (model resolved and loaded in %.1f s)", m.uri(), inputs.numeric().size(), inputs.categorical().size(), reference,
-                current, (System.nanoTime() - begin) / 1e9));
-        List<String> numeric = new ArrayList<>(inputs.numeric());
+                + " (model resolved and loaded in %.1f s)", m.uri(), inputs.observedNumericInputs().size(),
+                inputs.categoricalInputs().size(), reference, current, (System.nanoTime() - begin) / 1e9));
+        List<String> numeric = new ArrayList<>(inputs.observedNumericInputs());
         numeric.add(SCORE);
         // DriftStatistics reads its input once: the point-in-time join and the model run in the same Spark job
         // that counts the values of every column. Windows that do not overlap share one join, each row tagged
@@ -192,16 +163,16 @@ public final class DriftMonitor {
             long start = System.nanoTime();
             boolean overlap = !reference.to().isBefore(current.from()) && !current.to().isBefore(reference.from());
             if (overlap) {
-                result = DriftStatistics.compute(scored(spec, m, model, inputs, List.of(reference), "reference", List.of()),
-                        scored(spec, m, model, inputs, List.of(current), "current", List.of()), numeric, inputs.categorical());
+                result = DriftStatistics.compute(scored(spec, model, List.of(reference), "reference", List.of()),
+                        scored(spec, model, List.of(current), "current", List.of()), numeric, inputs.categoricalInputs());
             } else {
-                Dataset<Row> rows = scored(spec, m, model, inputs, List.of(reference, current), "compared", List.of(spec.eventTime()));
+                Dataset<Row> rows = scored(spec, model, List.of(reference, current), "compared", List.of(spec.eventTime()));
                 Column t = rows.col(dev.kiln.lakehouse.catalog.Identifiers.quote(spec.eventTime()));
                 Column window = when(within(t, reference), lit(0)).when(within(t, current), lit(1));
-                result = DriftStatistics.compute(rows, window, numeric, inputs.categorical());
+                result = DriftStatistics.compute(rows, window, numeric, inputs.categoricalInputs());
             }
             progress.accept(String.format("drift: both windows joined point in time, scored and compared over %d columns in %.1f s",
-                    numeric.size() + inputs.categorical().size(), (System.nanoTime() - start) / 1e9));
+                    numeric.size() + inputs.categoricalInputs().size(), (System.nanoTime() - start) / 1e9));
         } catch (KilnException e) {
             throw new KilnException("drift of " + m.uri() + " (reference " + reference + ", current " + current + "): " + e.getMessage(), e);
         }
@@ -235,17 +206,6 @@ public final class DriftMonitor {
                 result.referenceRows(), result.currentRows(), drift.size(), breaches.size()));
         return new Outcome(runId, m, reference, current, result.referenceRows(), result.currentRows(), drift, retrainRunId,
                 retrainError);
-    }
-
-    /**
-     * The rows {@link #run} compares for one window, not materialized: the window's events with the model's
-     * inputs joined point in time, and the model's score in column {@value #SCORE}.
-     */
-    public Dataset<Row> inputsAndScore(ModelUri uri, DriftWindow w) {
-        ModelVersion m = new ModelRegistry(lakehouse).resolve(uri);
-        TrainingSetSpec spec = new TrainingSetRegistry(lakehouse).spec(m.trainingSetId());
-        PipelineModel model = PipelineModel.load(m.artifactPath());
-        return scored(spec, m, model, Inputs.of(model), List.of(w), "current", List.of());
     }
 
     /** Event time {@code t} falls on a day of window {@code w}. */
@@ -285,31 +245,18 @@ public final class DriftMonitor {
     }
 
     /** The window's events with the model's inputs, point in time, the model's score, and the event columns in {@code keep}. */
-    private Dataset<Row> scored(TrainingSetSpec spec, ModelVersion m, PipelineModel model, Inputs inputs, List<DriftWindow> windows,
-            String which, List<String> keep) {
-        Dataset<Row> rows = new TrainingSetBuilder(lakehouse, sets, progress).scoringRows(spec, m.featureRefs(), windows.stream()
-                .map(w -> new TrainingSetBuilder.EventRange(w.start(), w.end())).toList());
+    private Dataset<Row> scored(TrainingSetSpec spec, LoadedModel model, List<DriftWindow> windows, String which, List<String> keep) {
+        Dataset<Row> rows = new TrainingSetBuilder(lakehouse, sets, progress).scoringRows(spec, model.version().featureRefs(),
+                windows.stream().map(w -> new TrainingSetBuilder.EventRange(w.start(), w.end())).toList());
         String w = String.join(" and ", windows.stream().map(DriftWindow::toString).toList());
-        List<String> available = List.of(rows.columns());
-        List<String> needed = new ArrayList<>(inputs.numeric());
-        needed.addAll(inputs.categorical());
-        for (String c : needed) {
-            if (!available.contains(c)) {
-                throw new KilnException("input '" + c + "' of " + m.uri() + " is missing from the " + which + " data " + w
-                        + " (columns: " + available + ")");
-            }
-        }
-        Dataset<Row> transformed;
-        try {
-            transformed = model.transform(rows);
-        } catch (Exception e) {
-            throw new KilnException(m.uri() + " cannot score the " + which + " window(s) " + w + ": " + KilnException.firstLine(e.getMessage()), e);
-        }
+        ModelSignature signature = model.signature();
+        List<String> needed = new ArrayList<>(signature.observedNumericInputs());
+        needed.addAll(signature.categoricalInputs());
+        Dataset<Row> transformed = model.transform(rows, "the " + which + " window(s) " + w);
         List<Column> out = new ArrayList<>();
         needed.forEach(c -> out.add(col(dev.kiln.lakehouse.catalog.Identifiers.quote(c))));
         keep.stream().filter(c -> !needed.contains(c)).forEach(c -> out.add(col(dev.kiln.lakehouse.catalog.Identifiers.quote(c))));
-        out.add((m.task().equals("regression") ? col("prediction")
-                : org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1)).as(SCORE));
+        out.add(signature.score().as(SCORE));
         return transformed.select(out.toArray(Column[]::new));
     }
 

@@ -1,6 +1,5 @@
 package dev.kiln.jobs.cli;
 
-import dev.kiln.features.definition.FeatureSets;
 import dev.kiln.jobs.airflow.AirflowClient;
 import dev.kiln.jobs.airflow.AirflowRetrainTrigger;
 import dev.kiln.jobs.airflow.AirflowSettings;
@@ -55,12 +54,9 @@ final class DriftCommand implements Callable<Integer> {
         DriftWindow cur = DriftWindow.parse("--current", current);
         Optional<DriftWindow> ref = reference == null ? Optional.empty() : Optional.of(DriftWindow.parse("--reference", reference));
         try (KilnContext ctx = parent.open(global)) {
-            DriftThresholds thresholds = DriftThresholds.parse(ctx.config().config(), uri.name());
+            DriftThresholds.parse(ctx.config().config(), uri.name()); // bad thresholds stop the job before Spark starts
             Optional<RetrainTrigger> trigger = triggerRetrain ? Optional.of(retrainTrigger(ctx)) : Optional.empty();
-            DriftMonitor.Outcome o = ctx.runJob("drift " + uri + " " + cur,
-                    runId -> new DriftMonitor(ctx.lakehouse(), FeatureSets.parse(ctx.config().config()), ctx::progress)
-                            .run(uri, ref, cur, thresholds, trigger, runId),
-                    x -> new KilnContext.Rows(x.referenceRows() + x.currentRows(), (long) x.drift().size(), null));
+            DriftMonitor.Outcome o = ctx.kiln().drift(uri.toString(), ref, cur, trigger);
             print(ctx, o);
             if (!o.breaches().isEmpty()) {
                 return noFailOnBreach ? ExitCodes.OK : ExitCodes.DRIFT_BREACHED;

@@ -1,6 +1,5 @@
 package dev.kiln.jobs.cli;
 
-import dev.kiln.features.definition.FeatureSets;
 import dev.kiln.reports.evaluation.Evaluator;
 import dev.kiln.training.registry.ModelUri;
 import java.time.LocalDate;
@@ -41,13 +40,10 @@ final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ModelUri uri = ModelUri.parse(model);
-        LocalDate f = ScoreCommand.date("--from", from);
-        LocalDate t = ScoreCommand.date("--to", to);
+        LocalDate f = Arguments.date("--from", from);
+        LocalDate t = Arguments.date("--to", to);
         try (KilnContext ctx = parent.open(global)) {
-            List<Evaluator.Metric> metrics = ctx.runJob("evaluate " + uri + " " + f + ".." + t,
-                    runId -> new Evaluator(ctx.lakehouse(), FeatureSets.parse(ctx.config().config()), ctx::progress)
-                            .evaluate(uri, f, t, sliceBy, top, runId),
-                    x -> new KilnContext.Rows(x.isEmpty() ? null : x.get(0).rows(), (long) x.size(), null));
+            List<Evaluator.Metric> metrics = ctx.kiln().evaluate(uri.toString(), f, t, sliceBy, top);
             ctx.out().printf("evaluation of %s, %s .. %s -> %s%n", uri, f, t, Evaluator.TABLE);
             for (Evaluator.Metric m : metrics) {
                 if (!m.metric().startsWith("calibration")) {

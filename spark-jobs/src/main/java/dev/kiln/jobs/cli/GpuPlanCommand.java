@@ -43,31 +43,7 @@ final class GpuPlanCommand implements Callable<Integer> {
     public Integer call() {
         try (KilnContext ctx = parent.open(global)) {
             Lakehouse lakehouse = ctx.lakehouse();
-            Map<String, Supplier<Dataset<Row>>> jobs = new LinkedHashMap<>();
-            for (String name : new TreeMap<>(ctx.config().datasets()).keySet()) {
-                DatasetSpec spec = ctx.config().dataset(name);
-                jobs.put("ingest " + name, () -> new Ingestion(lakehouse, m -> { }).plan(spec));
-            }
-            FeatureSets sets = FeatureSets.parse(ctx.config().config());
-            for (FeatureSetSpec spec : sets.all().values()) {
-                jobs.put("features materialize " + spec.name(), () -> new Materializer(lakehouse, m -> { }).plan(spec));
-            }
-            var config = ctx.config().config();
-            if (config.hasPath("training-sets")) {
-                for (String name : new TreeMap<>(config.getObject("training-sets")).keySet()) {
-                    TrainingSetSpec spec = TrainingSetSpec.parse(config, name);
-                    jobs.put("training-set build " + name, () -> TrainingSetCommand.builder(ctx).plan(spec));
-                }
-            }
-            if (config.hasPath("models")) {
-                for (String name : new TreeMap<>(config.getObject("models")).keySet()) {
-                    jobs.put("model transform models:/" + name + "@champion", () -> {
-                        ModelVersion m = new ModelRegistry(lakehouse).resolve(ModelUri.parse("models:/" + name + "@champion"));
-                        TrainingSet set = new TrainingSetRegistry(lakehouse).get(m.trainingSetId());
-                        return PipelineModel.load(m.artifactPath()).transform(lakehouse.read(set.table()));
-                    });
-                }
-            }
+            Map<String, Supplier<Dataset<Row>>> jobs = ctx.kiln().plans();
             String runId = java.util.UUID.randomUUID().toString();
             GpuPlanReport report = new GpuPlanReport(lakehouse);
             ctx.out().println("GPU plan (RAPIDS Accelerator, explain only), run " + runId + " -> " + GpuPlanReport.TABLE);

@@ -2,7 +2,6 @@ package dev.kiln.jobs.cli;
 
 import dev.kiln.lakehouse.ingest.DatasetSpec;
 import dev.kiln.lakehouse.ingest.IngestResult;
-import dev.kiln.lakehouse.ingest.Ingestion;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -43,15 +42,9 @@ final class IngestCommand implements Callable<Integer> {
             if (allowNewColumns) {
                 spec = spec.withAllowNewColumns(true);
             }
-            IngestResult result = ingest(ctx, spec, Optional.ofNullable(batchId));
+            IngestResult result = ctx.kiln().ingest(spec, Optional.ofNullable(batchId));
             ctx.out().println(result.summary());
             return ExitCodes.OK;
         }
-    }
-
-    static IngestResult ingest(KilnContext ctx, DatasetSpec spec, Optional<String> batchId) {
-        return ctx.runJob("ingest " + spec.name(),
-                runId -> new Ingestion(ctx.lakehouse(), ctx::progress).ingest(spec, batchId),
-                r -> new KilnContext.Rows(r.rowsRead(), r.rowsWritten(), r.rowsQuarantined()));
     }
 }

@@ -65,7 +65,7 @@ final class ModelsCommand implements Runnable {
         public Integer call() {
             ModelUri parsed = ModelUri.parse(uri);
             try (KilnContext ctx = parent.parent.open(global)) {
-                ctx.out().println(TrainCommand.describe(new ModelRegistry(ctx.lakehouse()).resolve(parsed)));
+                ctx.out().println(ctx.kiln().model(parsed.toString()).describe());
             }
             return ExitCodes.OK;
         }
@@ -105,12 +105,8 @@ final class ModelsCommand implements Runnable {
                         "VERSION: expected a version number or 'latest', got '" + version + "'");
             }
             try (KilnContext ctx = parent.parent.open(global)) {
-                ModelRegistry registry = new ModelRegistry(ctx.lakehouse());
-                int v = "latest".equals(version) ? latest(registry, name) : Integer.parseInt(version);
-                ModelRegistry.Promotion p = ctx.runJob("models promote " + name + " " + v + " --alias " + alias,
-                        runId -> registry.promote(name, v, alias, Optional.ofNullable(ifBetterThan),
-                                System.getProperty("user.name", "unknown")),
-                        x -> KilnContext.Rows.NONE);
+                int v = "latest".equals(version) ? latest(ctx, name) : Integer.parseInt(version);
+                ModelRegistry.Promotion p = ctx.kiln().promote(name, v, alias, Optional.ofNullable(ifBetterThan));
                 ctx.out().println(p.message());
                 return p.promoted() || noFailIfNotBetter ? ExitCodes.OK : ExitCodes.JOB_FAILED;
             }
@@ -119,8 +115,8 @@ final class ModelsCommand implements Runnable {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
-        private static int latest(ModelRegistry registry, String name) {
-            Row newest = registry.list().where(col("name").equalTo(name)).agg(max("version")).first();
+        private static int latest(KilnContext ctx, String name) {
+            Row newest = ctx.kiln().models().where(col("name").equalTo(name)).agg(max("version")).first();
             if (newest.isNullAt(0)) {
                 throw new KilnException("no registered version of model '" + name + "' (kiln train " + name
                         + " first)");

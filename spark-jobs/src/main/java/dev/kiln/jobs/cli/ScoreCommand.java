@@ -1,11 +1,8 @@
 package dev.kiln.jobs.cli;
 
-import dev.kiln.features.definition.FeatureSets;
-import dev.kiln.lakehouse.KilnException;
 import dev.kiln.scoring.BatchScorer;
 import dev.kiln.training.registry.ModelUri;
 import java.time.LocalDate;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -41,25 +38,12 @@ final class ScoreCommand implements Callable<Integer> {
         List<ModelUri> uris = new ArrayList<>();
         uris.add(ModelUri.parse(model));
         also.forEach(a -> uris.add(ModelUri.parse(a)));
-        LocalDate f = date("--from", from);
-        LocalDate t = date("--to", to);
+        LocalDate f = Arguments.date("--from", from);
+        LocalDate t = Arguments.date("--to", to);
         try (KilnContext ctx = parent.open(global)) {
-            BatchScorer.Scored s = ctx.runJob("score " + String.join(" ", uris.stream().map(ModelUri::toString).toList())
-                            + " " + f + ".." + t,
-                    runId -> new BatchScorer(ctx.lakehouse(), FeatureSets.parse(ctx.config().config()), ctx::progress)
-                            .score(uris, f, t, runId),
-                    x -> new KilnContext.Rows(null, x.rowsPerModel().values().stream().mapToLong(Long::longValue).sum(), null));
+            BatchScorer.Scored s = ctx.kiln().scoreDays(uris.stream().map(ModelUri::toString).toList(), f, t);
             ctx.out().println(s.summary());
         }
         return ExitCodes.OK;
-    }
-
-    /** A yyyy-mm-dd option value, or a clear error naming the option. */
-    static LocalDate date(String option, String text) {
-        try {
-            return LocalDate.parse(text);
-        } catch (DateTimeParseException e) {
-            throw new KilnException(option + " '" + text + "' is not a date like 2001-06-01");
-        }
     }
 }

@@ -2,7 +2,6 @@ package dev.kiln.jobs.cli;
 
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
-import dev.kiln.lakehouse.maintenance.TableMaintenance;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -105,11 +104,8 @@ final class TablesCommand implements Callable<Integer> {
         public Integer call() {
             TableName name = TableName.parse(table);
             try (KilnContext ctx = tables.parent.open(global)) {
-                ctx.runJob("optimize " + name, runId -> {
-                    Tables.print(ctx.out(), new TableMaintenance(ctx.lakehouse()).optimize(name, zOrderBy)
-                            .selectExpr("metrics.numFilesAdded", "metrics.numFilesRemoved", "metrics.totalConsideredFiles"), 1);
-                    return name;
-                }, r -> KilnContext.Rows.NONE);
+                Tables.print(ctx.out(), ctx.kiln().optimize(name.toString(), zOrderBy)
+                        .selectExpr("metrics.numFilesAdded", "metrics.numFilesRemoved", "metrics.totalConsideredFiles"), 1);
             }
             return ExitCodes.OK;
         }
@@ -133,11 +129,8 @@ final class TablesCommand implements Callable<Integer> {
         public Integer call() {
             TableName name = TableName.parse(table);
             try (KilnContext ctx = tables.parent.open(global)) {
-                ctx.runJob("vacuum " + name, runId -> {
-                    new TableMaintenance(ctx.lakehouse()).vacuum(name, retainHours);
-                    ctx.out().println("vacuumed " + name);
-                    return name;
-                }, r -> KilnContext.Rows.NONE);
+                ctx.kiln().vacuum(name.toString(), retainHours);
+                ctx.out().println("vacuumed " + name);
             }
             return ExitCodes.OK;
         }

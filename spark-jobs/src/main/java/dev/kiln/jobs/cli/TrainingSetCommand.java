@@ -1,10 +1,6 @@
 package dev.kiln.jobs.cli;
 
-import dev.kiln.features.definition.FeatureSets;
-import dev.kiln.features.trainingset.TrainingSet;
 import dev.kiln.features.trainingset.TrainingSetBuilder;
-import dev.kiln.features.trainingset.TrainingSetRegistry;
-import dev.kiln.features.trainingset.TrainingSetSpec;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -25,17 +21,6 @@ final class TrainingSetCommand implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
-    static TrainingSetBuilder builder(KilnContext ctx) {
-        return new TrainingSetBuilder(ctx.lakehouse(), FeatureSets.parse(ctx.config().config()), ctx::progress);
-    }
-
-    /** Builds (or finds already built) a declared training set, recorded in ops.job_runs. */
-    static TrainingSet build(KilnContext ctx, String name) {
-        TrainingSetSpec spec = TrainingSetSpec.parse(ctx.config().config(), name);
-        return ctx.runJob("training-set build " + name, runId -> builder(ctx).build(spec),
-                s -> new KilnContext.Rows(null, s.reused() ? 0L : s.rowCount(), null));
-    }
-
     @Command(name = "build", description = {"Build training-sets.NAME: events + label + point-in-time features ->"
             + " a Delta snapshot and a row in features.training_sets. Unchanged inputs: the registered set is reused."})
     static final class Build implements Callable<Integer> {
@@ -51,7 +36,7 @@ final class TrainingSetCommand implements Runnable {
         @Override
         public Integer call() {
             try (KilnContext ctx = parent.parent.open(global)) {
-                ctx.out().println(build(ctx, name).summary());
+                ctx.out().println(ctx.kiln().buildTrainingSet(name).summary());
             }
             return ExitCodes.OK;
         }
@@ -68,7 +53,7 @@ final class TrainingSetCommand implements Runnable {
         @Override
         public Integer call() {
             try (KilnContext ctx = parent.parent.open(global)) {
-                Tables.print(ctx.out(), new TrainingSetRegistry(ctx.lakehouse()).list().select("id", "name", "row_count",
+                Tables.print(ctx.out(), ctx.kiln().trainingSets().select("id", "name", "row_count",
                         "table_name", "inputs", "created_at"), 1_000);
             }
             return ExitCodes.OK;
@@ -91,8 +76,7 @@ final class TrainingSetCommand implements Runnable {
         @Override
         public Integer call() {
             try (KilnContext ctx = parent.parent.open(global)) {
-                TrainingSetBuilder.Rebuild r = ctx.runJob("training-set rebuild " + id, runId -> builder(ctx).rebuild(id),
-                        x -> new KilnContext.Rows(x.set().rowCount(), x.rebuiltRows(), null));
+                TrainingSetBuilder.Rebuild r = ctx.kiln().rebuildTrainingSet(id);
                 ctx.out().println(r.summary());
                 return r.identical() ? ExitCodes.OK : ExitCodes.JOB_FAILED;
             }

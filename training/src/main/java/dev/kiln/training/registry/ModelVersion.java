@@ -50,6 +50,18 @@ public record ModelVersion(
         return v == null ? Double.NaN : v;
     }
 
+    /** Several lines: URI, task and metric, every metric, lineage, params, artifact. */
+    public String describe() {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format("%s (%s, %s): %s %.6f on %s .. %s%n", uri(), task, algorithm, metric, metricValue(), trainUntil,
+                validateUntil));
+        metrics.forEach((k, x) -> sb.append(String.format("  %-14s %s%n", k, x)));
+        sb.append("  training set   ").append(trainingSetId).append(", inputs ").append(inputs).append('\n');
+        sb.append("  params         ").append(params).append('\n');
+        sb.append("  artifact       ").append(artifactPath);
+        return sb.toString();
+    }
+
     ModelVersion withVersion(int v, String path) {
         return new ModelVersion(name, v, task, algorithm, params, metric, metrics, trainingSetId, featureRefs, inputs,
                 trainUntil, validateUntil, seed, configHash, runId, createdAt, path);

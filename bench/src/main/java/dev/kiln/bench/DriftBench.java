@@ -1,25 +1,23 @@
-package dev.kiln.jobs.cli;
+package dev.kiln.bench;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 
+import dev.kiln.api.Kiln;
 import dev.kiln.features.trainingset.TrainingSet;
-import dev.kiln.features.trainingset.TrainingSetRegistry;
+import dev.kiln.features.trainingset.TrainingSetSpec;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Identifiers;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.reports.drift.DriftMonitor;
 import dev.kiln.reports.drift.DriftStatistics;
-import dev.kiln.training.registry.ModelRegistry;
-import dev.kiln.training.registry.ModelUri;
-import dev.kiln.training.registry.ModelVersion;
-import dev.kiln.features.definition.FeatureSets;
-import dev.kiln.reports.drift.DriftThresholds;
 import dev.kiln.reports.drift.DriftWindow;
+import dev.kiln.training.LoadedModel;
+import dev.kiln.training.ModelSignature;
+import dev.kiln.training.registry.ModelVersion;
 import java.util.ArrayList;
 import java.util.Optional;
 import java.util.List;
-import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -39,22 +37,22 @@ final class DriftBench {
     private DriftBench() {
     }
 
-    static int run(KilnContext ctx, String modelUri, int rounds) {
-        Lakehouse lakehouse = ctx.lakehouse();
-        ModelVersion m = new ModelRegistry(lakehouse).resolve(ModelUri.parse(modelUri));
-        TrainingSet set = new TrainingSetRegistry(lakehouse).get(m.trainingSetId());
-        PipelineModel model = PipelineModel.load(m.artifactPath());
-        DriftMonitor.Inputs inputs = DriftMonitor.Inputs.of(model);
-        List<String> numeric = new ArrayList<>(inputs.numeric());
+    static int run(BenchContext ctx, String modelUri, int rounds) {
+        Kiln kiln = ctx.kiln();
+        Lakehouse lakehouse = kiln.lakehouse();
+        LoadedModel model = kiln.loadModel(modelUri);
+        ModelVersion m = model.version();
+        TrainingSet set = kiln.trainingSetById(m.trainingSetId());
+        ModelSignature inputs = model.signature();
+        List<String> numeric = new ArrayList<>(inputs.observedNumericInputs());
         numeric.add(DriftMonitor.SCORE);
         List<Column> cols = new ArrayList<>(List.of(col(Identifiers.quote(set.eventTime()))));
-        inputs.numeric().forEach(c -> cols.add(col(Identifiers.quote(c))));
-        inputs.categorical().forEach(c -> cols.add(col(Identifiers.quote(c))));
-        cols.add((m.task().equals("regression") ? col("prediction")
-                : org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1)).as(DriftMonitor.SCORE));
+        inputs.observedNumericInputs().forEach(c -> cols.add(col(Identifiers.quote(c))));
+        inputs.categoricalInputs().forEach(c -> cols.add(col(Identifiers.quote(c))));
+        cols.add(inputs.score().as(DriftMonitor.SCORE));
         String path = lakehouse.settings().root() + "/bench/drift_input";
         ctx.progress("bench drift: scoring training set " + set.id() + " with " + m.uri() + " into " + path + " (not timed)");
-        model.transform(lakehouse.read(set.table())).select(cols.toArray(Column[]::new)).write().format("delta")
+        model.transform(kiln.rows(set), "training set " + set.id()).select(cols.toArray(Column[]::new)).write().format("delta")
                 .mode("overwrite").option("overwriteSchema", "true").save(path);
         Dataset<Row> data = lakehouse.spark().read().format("delta").load(path);
         if (m.trainUntil() == null) {
@@ -63,20 +61,20 @@ final class DriftBench {
         Column t = col(Identifiers.quote(set.eventTime()));
         Dataset<Row> reference = data.filter(t.lt(lit(m.trainUntil())));
         Dataset<Row> current = data.filter(t.geq(lit(m.trainUntil())));
-        int columns = numeric.size() + inputs.categorical().size();
-        BenchCommand.Timing[] live = live(ctx, m, data, t, numeric, inputs.categorical());
-        List<BenchCommand.Timing> kiln = new ArrayList<>();
+        int columns = numeric.size() + inputs.categoricalInputs().size();
+        BenchCommand.Timing[] live = live(ctx, model, data, t, numeric, inputs.categoricalInputs());
+        List<BenchCommand.Timing> allColumns = new ArrayList<>();
         List<BenchCommand.Timing> perFeature = new ArrayList<>();
         for (int round = 0; round <= rounds; round++) {
             DriftStatistics.Result[] all = new DriftStatistics.Result[1];
             List<DriftStatistics.Metric> one = new ArrayList<>();
-            Runnable together = () -> all[0] = DriftStatistics.compute(reference, current, numeric, inputs.categorical());
+            Runnable together = () -> all[0] = DriftStatistics.compute(reference, current, numeric, inputs.categoricalInputs());
             Runnable separately = () -> {
                 one.clear();
                 for (String c : numeric) {
                     one.addAll(PerFeatureDrift.numeric(reference, current, c));
                 }
-                for (String c : inputs.categorical()) {
+                for (String c : inputs.categoricalInputs()) {
                     one.addAll(PerFeatureDrift.categorical(reference, current, c));
                 }
             };
@@ -98,11 +96,11 @@ final class DriftBench {
             ctx.progress(String.format("%s: kiln drift (all columns) %s, one feature at a time %s",
                     round == 0 ? "warm-up" : "round " + round + "/" + rounds, k, p));
             if (round > 0) {
-                kiln.add(k);
+                allColumns.add(k);
                 perFeature.add(p);
             }
         }
-        BenchCommand.Timing km = BenchCommand.Timing.median(kiln);
+        BenchCommand.Timing km = BenchCommand.Timing.median(allColumns);
         BenchCommand.Timing pm = BenchCommand.Timing.median(perFeature);
         ctx.out().println();
         ctx.out().printf("bench drift: %d columns of %s (%d inputs + score)%n", columns, m.uri(), columns - 1);
@@ -115,31 +113,30 @@ final class DriftBench {
         ctx.out().printf("      one job per feature          %s%n", pm);
         ctx.out().printf("      kiln drift, all columns      %s%n", km);
         ctx.out().printf("      kiln / per-feature  %5.2fx wall, %5.2fx CPU%n", km.wall() / pm.wall(), km.cpu() / pm.cpu());
-        return ExitCodes.OK;
+        return 0;
     }
 
     /** Input (1): Kiln's drift run against the per-feature loop over the same unmaterialized rows. */
-    private static BenchCommand.Timing[] live(KilnContext ctx, ModelVersion m, Dataset<Row> data, Column t, List<String> numeric,
+    private static BenchCommand.Timing[] live(BenchContext ctx, LoadedModel model, Dataset<Row> data, Column t, List<String> numeric,
             List<String> categorical) {
+        ModelVersion m = model.version();
         Row range = data.agg(org.apache.spark.sql.functions.min(t), org.apache.spark.sql.functions.max(t)).first();
         java.time.LocalDate first = java.time.LocalDate.parse(range.get(0).toString().substring(0, 10));
         java.time.LocalDate last = java.time.LocalDate.parse(range.get(1).toString().substring(0, 10));
         java.time.LocalDate split = m.trainUntil().toLocalDate();
         DriftWindow ref = new DriftWindow(first, split.minusDays(1));
         DriftWindow cur = new DriftWindow(split, last);
-        ModelUri uri = ModelUri.parse(m.uri());
-        DriftMonitor monitor = new DriftMonitor(ctx.lakehouse(), FeatureSets.parse(ctx.config().config()), ctx::progress);
+        Kiln kiln = ctx.kiln();
         // Untimed warm-up on one day per window: the same code paths (code generation, JIT) for both sides.
         DriftWindow refDay = new DriftWindow(split.minusDays(1), split.minusDays(1));
         DriftWindow curDay = new DriftWindow(split, split);
         ctx.progress("bench drift (1): warm-up on " + refDay + " vs " + curDay + " (not timed)");
-        monitor.run(uri, Optional.of(refDay), curDay, new DriftThresholds(java.util.Map.of()), Optional.empty(), "bench-drift-warm-up");
-        PerFeatureDrift.numeric(monitor.inputsAndScore(uri, refDay), monitor.inputsAndScore(uri, curDay), DriftMonitor.SCORE);
+        kiln.drift(m.uri(), Optional.of(refDay), curDay, Optional.empty());
+        PerFeatureDrift.numeric(inputsAndScore(kiln, model, refDay), inputsAndScore(kiln, model, curDay), DriftMonitor.SCORE);
         ctx.progress("bench drift (1): reference " + ref + ", current " + cur + ", each computed from the feature tables");
-        BenchCommand.Timing kiln = BenchCommand.Timing.of(() -> monitor.run(uri, Optional.of(ref), cur,
-                new DriftThresholds(java.util.Map.of()), Optional.empty(), "bench-drift"));
-        Dataset<Row> reference = monitor.inputsAndScore(uri, ref);
-        Dataset<Row> current = monitor.inputsAndScore(uri, cur);
+        BenchCommand.Timing timed = BenchCommand.Timing.of(() -> kiln.drift(m.uri(), Optional.of(ref), cur, Optional.empty()));
+        Dataset<Row> reference = inputsAndScore(kiln, model, ref);
+        Dataset<Row> current = inputsAndScore(kiln, model, cur);
         BenchCommand.Timing perFeature = BenchCommand.Timing.of(() -> {
             for (String c : numeric) {
                 PerFeatureDrift.numeric(reference, current, c);
@@ -148,8 +145,30 @@ final class DriftBench {
                 PerFeatureDrift.categorical(reference, current, c);
             }
         });
-        ctx.progress("bench drift (1): kiln drift run " + kiln + ", one job per feature " + perFeature);
-        return new BenchCommand.Timing[] {kiln, perFeature};
+        ctx.progress("bench drift (1): kiln drift run " + timed + ", one job per feature " + perFeature);
+        return new BenchCommand.Timing[] {timed, perFeature};
+    }
+
+    /**
+     * What a hand-written drift job would compare for one window, through Kiln's public API: the training set's events of
+     * the window, their features point in time, and the model's score.
+     */
+    private static Dataset<Row> inputsAndScore(Kiln kiln, LoadedModel model, DriftWindow w) {
+        ModelVersion m = model.version();
+        TrainingSetSpec spec = kiln.trainingSetSpec(m.trainingSetId());
+        Dataset<Row> events = kiln.spark().sql(spec.eventsSql());
+        if (spec.where().isPresent()) {
+            events = events.filter(org.apache.spark.sql.functions.expr(spec.where().get()));
+        }
+        Column t = events.col(Identifiers.quote(spec.eventTime()));
+        events = events.filter(t.geq(lit(w.start())).and(t.lt(lit(w.end()))));
+        Dataset<Row> rows = kiln.historicalFeatures(events, spec.eventTime(), m.featureRefs());
+        ModelSignature s = model.signature();
+        List<Column> out = new ArrayList<>();
+        s.observedNumericInputs().forEach(c -> out.add(col(Identifiers.quote(c))));
+        s.categoricalInputs().forEach(c -> out.add(col(Identifiers.quote(c))));
+        out.add(s.score().as(DriftMonitor.SCORE));
+        return model.transform(rows, "window " + w).select(out.toArray(Column[]::new));
     }
 
     /** The two computations must agree, or the timing compares different work. */

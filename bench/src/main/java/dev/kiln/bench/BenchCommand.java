@@ -1,4 +1,4 @@
-package dev.kiln.jobs.cli;
+package dev.kiln.bench;
 
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
@@ -19,12 +19,11 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.functions;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
+import picocli.CommandLine;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
 
-@Command(name = "bench", description = {
+@Command(name = "kiln bench", mixinStandardHelpOptions = true, description = {
         "Measure and print. 'bench pit': the point-in-time join of raw.flights with both flights feature sets",
         "beside a hand-written equi-join on (entity, previous day).",
         "Measure and print. 'bench ingest': Kiln's ingest of a dataset (contract checks, quarantine, audit columns,",
@@ -35,12 +34,67 @@ import picocli.CommandLine.ParentCommand;
         "'bench pipeline': the reference pipeline (the demo's stages with one logistic regression at fixed parameters)",
         "in a fresh lakehouse under <root>/bench/pipeline-x<scale>, time per stage; --scale N replicates the flights",
         "N times with distinct airports; --rounds N runs it N times in the same JVM (the first run is the cold one)."})
-final class BenchCommand implements Callable<Integer> {
-    @ParentCommand
-    KilnCommand parent;
+public final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "Override a config key or pass a Spark setting. Repeatable.")
+    List<String> conf = new ArrayList<>();
 
-    @Mixin
-    GlobalOptions global;
+    @Option(names = "--env", paramLabel = "NAME", description = "Config overlay to load: local (default), cluster, ...")
+    String environment;
+
+    @Option(names = "--gpu", description = "Load conf/gpu.conf on top.")
+    boolean gpu;
+
+    @Option(names = "--conf-dir", paramLabel = "DIR", description = "Kiln's conf/ directory (default: $KILN_CONF_DIR,"
+            + " else <kiln home>/conf, else ./conf).")
+    java.nio.file.Path confDir;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec commandSpec;
+
+    /** {@code kiln bench ...}: bin/kiln runs this main class with the bench module on the classpath. */
+    public static void main(String[] args) {
+        CommandLine cli = new CommandLine(new BenchCommand());
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            if (e instanceof dev.kiln.lakehouse.config.ConfigException) {
+                System.err.println("kiln: config error: " + e.getMessage());
+                return 2;
+            }
+            if (e instanceof KilnException) {
+                System.err.println("kiln: bench failed: " + e.getMessage());
+                return 1;
+            }
+            System.err.println("kiln: internal error in bench:");
+            e.printStackTrace(System.err);
+            return 3;
+        });
+        System.exit(cli.execute(args));
+    }
+
+    /** The configuration of these options plus {@code extra} overrides; Spark starts on first use. */
+    BenchContext open(List<String> extra) {
+        List<String> settings = new ArrayList<>(conf);
+        settings.addAll(extra);
+        java.util.Map<String, String> overrides = dev.kiln.lakehouse.config.KilnConfigLoader.parseOverrides(settings);
+        dev.kiln.lakehouse.config.KilnConfig config = new dev.kiln.lakehouse.config.KilnConfigLoader(confDir())
+                .load(environment, gpu ? List.of("gpu") : List.of(), overrides);
+        return new BenchContext(config, "bench " + String.join(" ", commandSpec.commandLine().getParseResult().originalArgs()),
+                System.out);
+    }
+
+    private java.nio.file.Path confDir() {
+        if (confDir != null) {
+            return confDir;
+        }
+        String fromEnv = System.getenv("KILN_CONF_DIR");
+        if (fromEnv != null && !fromEnv.isBlank()) {
+            return java.nio.file.Path.of(fromEnv);
+        }
+        String home = System.getProperty("kiln.home");
+        if (home != null && java.nio.file.Files.isDirectory(java.nio.file.Path.of(home, "conf"))) {
+            return java.nio.file.Path.of(home, "conf");
+        }
+        return java.nio.file.Path.of("conf");
+    }
 
     @Parameters(index = "0", paramLabel = "WHAT", description = "pipeline, ingest, pit, train or drift")
     String what;
@@ -74,22 +128,22 @@ final class BenchCommand implements Callable<Integer> {
             return pointInTime();
         }
         if ("train".equals(what)) {
-            try (KilnContext ctx = parent.open(global)) {
+            try (BenchContext ctx = open(List.of())) {
                 return TrainBench.run(ctx, model, rounds);
             }
         }
         if ("pipeline".equals(what)) {
-            return PipelineBench.run(parent, global, scale, rounds);
+            return PipelineBench.run(this, scale, rounds);
         }
         if ("drift".equals(what)) {
-            try (KilnContext ctx = parent.open(global)) {
+            try (BenchContext ctx = open(List.of())) {
                 return DriftBench.run(ctx, model.startsWith("models:/") ? model : "models:/" + model + "@champion", rounds);
             }
         }
         if (!"ingest".equals(what)) {
             throw new KilnException("unknown benchmark '" + what + "' (known: pipeline, ingest, pit, train, drift)");
         }
-        try (KilnContext ctx = parent.open(global)) {
+        try (BenchContext ctx = open(List.of())) {
             DatasetSpec spec = ctx.config().dataset(dataset);
             if (!"parquet".equals(spec.format())) {
                 throw new KilnException("bench ingest compares against a plain Parquet-to-Delta copy; dataset '"
@@ -164,7 +218,7 @@ final class BenchCommand implements Callable<Integer> {
             ctx.out().printf("  kiln / same layout  %5.2fx wall, %5.2fx CPU (what the checks and bookkeeping cost)%n",
                     kilnMedian.wall() / layoutMedian.wall(), kilnMedian.cpu() / layoutMedian.cpu());
         }
-        return ExitCodes.OK;
+        return 0;
     }
 
     private static Dataset<Row> withDerived(Dataset<Row> source, DatasetSpec spec) {
@@ -180,7 +234,7 @@ final class BenchCommand implements Callable<Integer> {
      * equi-join on (entity, previous day) of the same data; both run to Spark's no-op sink.
      */
     private int pointInTime() {
-        try (KilnContext ctx = parent.open(global)) {
+        try (BenchContext ctx = open(List.of())) {
             Lakehouse lakehouse = ctx.lakehouse();
             dev.kiln.features.definition.FeatureSets sets =
                     dev.kiln.features.definition.FeatureSets.parse(ctx.config().config());
@@ -229,7 +283,7 @@ final class BenchCommand implements Callable<Integer> {
             ctx.out().printf("  kiln point-in-time join (TTL, missing indicators)  %s%n", km);
             ctx.out().printf("  kiln / equi-join  %5.2fx wall, %5.2fx CPU (target <= 1.20x)%n", km.wall() / hm.wall(), km.cpu() / hm.cpu());
         }
-        return ExitCodes.OK;
+        return 0;
     }
 
     /** The baseline: a left equi-join of each set on (entity, start of the previous day), nothing else. */

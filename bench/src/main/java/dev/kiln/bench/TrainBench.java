@@ -1,11 +1,11 @@
-package dev.kiln.jobs.cli;
+package dev.kiln.bench;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 
 import dev.kiln.features.trainingset.TrainingSet;
 import dev.kiln.lakehouse.catalog.Identifiers;
-import dev.kiln.training.Trainer;
+import dev.kiln.training.ModelSignature;
 import dev.kiln.training.spec.Algorithm;
 import dev.kiln.training.spec.ModelSpec;
 import java.util.ArrayList;
@@ -34,7 +34,7 @@ final class TrainBench {
     private TrainBench() {
     }
 
-    static int run(KilnContext ctx, String model, int rounds) {
+    static int run(BenchContext ctx, String model, int rounds) {
         ModelSpec declared = ModelSpec.parse(ctx.config().config(), model);
         Map<String, List<String>> fixed = new LinkedHashMap<>();
         declared.grid(Algorithm.LOGISTIC_REGRESSION).forEach((k, v) -> fixed.put(k, List.of(v.get(0))));
@@ -42,15 +42,14 @@ final class TrainBench {
                 declared.trainingSet(), declared.numeric(), List.of(), Algorithm.LOGISTIC_REGRESSION,
                 Map.of(Algorithm.LOGISTIC_REGRESSION, fixed), declared.timeColumn(), declared.trainUntil(),
                 declared.validateUntil(), declared.metric(), declared.seed(), 1, declared.reproducible(), declared.text());
-        TrainingSet set = TrainingSetCommand.build(ctx, spec.trainingSet());
+        TrainingSet set = ctx.kiln().buildTrainingSet(spec.trainingSet());
         ctx.out().println(set.summary());
         List<BenchCommand.Timing> kiln = new ArrayList<>();
         List<BenchCommand.Timing> hand = new ArrayList<>();
         for (int round = 0; round <= rounds; round++) {
             double[] aucs = new double[2];
-            BenchCommand.Timing k = BenchCommand.Timing.of(() -> aucs[0] = ctx.runJob("bench train " + spec.name(),
-                    runId -> new Trainer(ctx.lakehouse(), m -> { }).train(spec, Algorithm.LOGISTIC_REGRESSION, set, runId),
-                    v -> KilnContext.Rows.NONE).metricValue());
+            BenchCommand.Timing k = BenchCommand.Timing.of(() -> aucs[0] = ctx.kiln().withProgress(m -> { })
+                    .train(spec, Algorithm.LOGISTIC_REGRESSION, set).metricValue());
             BenchCommand.Timing h = BenchCommand.Timing.of(() -> aucs[1] = byHand(ctx, spec, set, fixed));
             ctx.progress(String.format("%s: kiln train %s (AUC %.6f), hand-written pipeline %s (AUC %.6f)",
                     round == 0 ? "warm-up" : "round " + round + "/" + rounds, k, aucs[0], h, aucs[1]));
@@ -66,19 +65,18 @@ final class TrainBench {
         ctx.out().printf("  hand-written MLlib pipeline (split, fit, AUC)                  %s%n", hm);
         ctx.out().printf("  kiln train (split, fit, 4 metrics, save, register in ml.models) %s%n", km);
         ctx.out().printf("  kiln / hand-written  %5.2fx wall, %5.2fx CPU (target <= 1.20x)%n", km.wall() / hm.wall(), km.cpu() / hm.cpu());
-        return ExitCodes.OK;
+        return 0;
     }
 
     /** What a user would write in a notebook: the same inputs, one fit, one metric. */
-    private static double byHand(KilnContext ctx, ModelSpec spec, TrainingSet set, Map<String, List<String>> fixed) {
+    private static double byHand(BenchContext ctx, ModelSpec spec, TrainingSet set, Map<String, List<String>> fixed) {
         Dataset<Row> data = ctx.lakehouse().read(set.table()).filter(col("label").isNotNull())
                 .withColumn("y", col("label").cast(DataTypes.DoubleType));
         String t = set.eventTime();
         Dataset<Row> train = data.filter(col(t).lt(lit(spec.trainUntil())));
         Dataset<Row> validate = data.filter(col(t).geq(lit(spec.trainUntil())).and(col(t).lt(lit(spec.validateUntil()))));
-        Set<String> inputs = new LinkedHashSet<>(set.featureColumns());
-        set.featureRefs().forEach(r -> inputs.add(r.substring(0, r.indexOf('@')) + "__missing"));
-        inputs.addAll(spec.numeric());
+        // The same inputs as Kiln's model: every feature, each set's missing indicator, the numeric event columns.
+        List<String> inputs = ModelSignature.of(spec.task(), set.featureRefs(), spec.numeric(), List.of()).numericInputs();
         List<String> casts = new ArrayList<>();
         List<String> names = new ArrayList<>();
         for (String c : inputs) {

@@ -1,4 +1,4 @@
-package dev.kiln.jobs.cli;
+package dev.kiln.bench;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.isnan;

@@ -1,4 +1,4 @@
-package dev.kiln.jobs.cli;
+package dev.kiln.bench;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat;
@@ -6,31 +6,18 @@ import static org.apache.spark.sql.functions.lower;
 import static org.apache.spark.sql.functions.substring;
 
 import com.typesafe.config.Config;
-import dev.kiln.features.definition.FeatureSets;
-import dev.kiln.features.materialize.MaterializedVersion;
-import dev.kiln.features.trainingset.TrainingSet;
+import dev.kiln.api.ReferencePipeline;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
-import dev.kiln.lakehouse.ingest.DatasetSpec;
-import dev.kiln.reports.drift.DriftMonitor;
-import dev.kiln.reports.drift.DriftThresholds;
-import dev.kiln.reports.drift.DriftWindow;
-import dev.kiln.reports.evaluation.Evaluator;
-import dev.kiln.scoring.BatchScorer;
-import dev.kiln.training.registry.ModelRegistry;
-import dev.kiln.training.registry.ModelUri;
-import dev.kiln.training.registry.ModelVersion;
 import dev.kiln.training.spec.Algorithm;
-import dev.kiln.training.spec.ModelSpec;
 import java.io.IOException;
-import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Column;
@@ -51,28 +38,30 @@ final class PipelineBench {
     private PipelineBench() {
     }
 
-    static int run(KilnCommand parent, GlobalOptions global, int scale, int rounds) {
+    static int run(BenchCommand bench, int scale, int rounds) {
         if (scale < 1 || scale > MAX_SCALE) {
             throw new KilnException("--scale must be between 1 and " + MAX_SCALE + ", got " + scale);
         }
         String root;
         String source;
+        ReferencePipeline.Plan plan;
         Map<String, String> fixedGrid = new LinkedHashMap<>();
-        try (KilnContext probe = parent.open(global)) { // configuration only: no Spark yet
+        try (BenchContext probe = bench.open(List.of())) { // configuration only: no Spark yet
             root = probe.config().lakehouse().root();
-            source = probe.config().dataset("flights").path();
-            Config grid = probe.config().config().getConfig("models." + DemoCommand.MODEL + ".grids.logistic-regression");
+            plan = ReferencePipeline.Plan.parse(probe.config().config()).single(Algorithm.LOGISTIC_REGRESSION);
+            source = probe.config().dataset(plan.dataset()).path();
+            Config grid = probe.config().config().getConfig("models." + plan.model() + ".grids.logistic-regression");
             grid.root().keySet().forEach(k -> fixedGrid.put(k, grid.getList(k).get(0).render()));
         }
         String benchRoot = root.replaceAll("/+$", "") + "/bench/pipeline-x" + scale;
-        String scaled = root.replaceAll("/+$", "") + "/bench/flights-x" + scale + ".parquet";
+        String scaled = root.replaceAll("/+$", "") + "/bench/" + plan.dataset() + "-x" + scale + ".parquet";
         delete(benchRoot);
-        global.conf.add("kiln.lakehouse.root=" + benchRoot);
+        List<String> overrides = new ArrayList<>(List.of("kiln.lakehouse.root=" + benchRoot));
         if (scale > 1) {
-            global.conf.add("datasets.flights.source.path=" + scaled);
+            overrides.add("datasets." + plan.dataset() + ".source.path=" + scaled);
         }
-        fixedGrid.forEach((k, v) -> global.conf.add("models." + DemoCommand.MODEL + ".grids.logistic-regression." + k + "=[" + v + "]"));
-        try (KilnContext ctx = parent.open(global)) {
+        fixedGrid.forEach((k, v) -> overrides.add("models." + plan.model() + ".grids.logistic-regression." + k + "=[" + v + "]"));
+        try (BenchContext ctx = bench.open(overrides)) {
             Lakehouse lakehouse = ctx.lakehouse();
             if (scale > 1) {
                 replicate(ctx, source, scaled, scale);
@@ -83,7 +72,7 @@ final class PipelineBench {
                     ctx.progress(String.format("bench pipeline: round %d/%d, in this JVM on an emptied lakehouse", round, rounds));
                     reset(lakehouse, benchRoot);
                 }
-                runs.add(stages(ctx));
+                runs.add(stages(ctx, plan));
             }
             Map<String, double[]> stages = runs.get(0);
             double total = stages.values().stream().mapToDouble(v -> v[0]).sum();
@@ -111,57 +100,27 @@ final class PipelineBench {
                 ctx.out().printf("  round 1 is the cold run (a new JVM, as every spark-submit); the others ran in the same"
                         + " JVM after it, on an emptied lakehouse%n");
             }
-            ctx.out().printf("  target (round 1): at most 90 s at --scale 1; at --scale 3 at most 3.3x the --scale 1 total%n");
             ctx.out().printf("  per job: bin/kiln sql --conf kiln.lakehouse.root=%s \"SELECT job, duration_s FROM ops.job_runs"
                     + " ORDER BY started_at\"%n", benchRoot);
         }
-        return ExitCodes.OK;
+        return 0;
     }
 
     /** One run of the reference pipeline in ctx's lakehouse: seconds and rows per stage. */
-    private static Map<String, double[]> stages(KilnContext ctx) {
-        Lakehouse lakehouse = ctx.lakehouse();
+    private static Map<String, double[]> stages(BenchContext ctx, ReferencePipeline.Plan plan) {
         Map<String, double[]> stages = new LinkedHashMap<>();
-        DatasetSpec flights = ctx.config().dataset("flights");
-        FeatureSets sets = FeatureSets.parse(ctx.config().config());
-        time(ctx, stages, "ingest", () -> IngestCommand.ingest(ctx, flights, Optional.empty()).rowsWritten());
-        time(ctx, stages, "features", () -> FeaturesCommand.materializeAll(ctx, List.copyOf(sets.all().values()))
-                .stream().mapToLong(MaterializedVersion::rowsWritten).sum());
-        TrainingSet[] set = new TrainingSet[1];
-        time(ctx, stages, "training set", () -> {
-            set[0] = TrainingSetCommand.build(ctx, DemoCommand.MODEL);
-            return set[0].rowCount();
-        });
-        ModelSpec spec = ModelSpec.parse(ctx.config().config(), DemoCommand.MODEL);
-        ModelVersion[] model = new ModelVersion[1];
-        time(ctx, stages, "train", () -> {
-            model[0] = DemoCommand.trainOrReuse(ctx, spec, Algorithm.LOGISTIC_REGRESSION, set[0]);
-            return model[0].metrics().get("n_train").longValue();
-        });
-        time(ctx, stages, "promote", () -> {
-            ctx.runJob("models promote " + spec.name() + " " + model[0].version() + " --alias champion",
-                    runId -> new ModelRegistry(lakehouse).promote(spec.name(), model[0].version(), "champion",
-                            Optional.of("champion"), "kiln bench"), x -> KilnContext.Rows.NONE);
-            return 0L;
-        });
-        ModelUri champion = ModelUri.parse("models:/" + spec.name() + "@champion");
-        LocalDate from = LocalDate.of(2001, 6, 1);
-        LocalDate to = LocalDate.of(2001, 6, 30);
-        time(ctx, stages, "score", () -> ctx.runJob("score " + champion + " " + from + ".." + to,
-                runId -> new BatchScorer(lakehouse, sets, ctx::progress).score(List.of(champion), from, to, runId),
-                x -> new KilnContext.Rows(null, x.rowsPerModel().values().iterator().next(), null))
-                .rowsPerModel().values().iterator().next());
-        time(ctx, stages, "evaluate", () -> ctx.runJob("evaluate " + champion + " " + from + ".." + to,
-                runId -> new Evaluator(lakehouse, sets, ctx::progress).evaluate(champion, from, to, List.of(), 0, runId),
-                x -> new KilnContext.Rows(x.get(0).rows(), (long) x.size(), null)).get(0).rows());
-        DriftWindow may = new DriftWindow(LocalDate.of(2001, 5, 1), LocalDate.of(2001, 5, 31));
-        DriftWindow june = new DriftWindow(from, to);
-        time(ctx, stages, "drift", () -> {
-            DriftMonitor.Outcome o = ctx.runJob("drift " + champion + " " + june,
-                    runId -> new DriftMonitor(lakehouse, sets, ctx::progress).run(champion, Optional.of(may), june,
-                            DriftThresholds.parse(ctx.config().config(), spec.name()), Optional.empty(), runId),
-                    x -> new KilnContext.Rows(x.referenceRows() + x.currentRows(), (long) x.drift().size(), null));
-            return o.referenceRows() + o.currentRows();
+        int count = plan.stageNames().size();
+        new ReferencePipeline(ctx.kiln()).run(plan, new ReferencePipeline.Stages() {
+            @Override
+            public <T> T run(String name, String what, Supplier<T> body, ToLongFunction<T> rows) {
+                ctx.progress(String.format("bench pipeline: stage %d/%d %s", stages.size() + 1, count, name));
+                long start = System.nanoTime();
+                T result = body.get();
+                double seconds = (System.nanoTime() - start) / 1e9;
+                stages.put(name, new double[] {seconds, rows.applyAsLong(result)});
+                ctx.progress(String.format("bench pipeline: %s took %.1f s", name, seconds));
+                return result;
+            }
         });
         return stages;
     }
@@ -187,17 +146,8 @@ final class PipelineBench {
         }
     }
 
-    private static void time(KilnContext ctx, Map<String, double[]> stages, String name, Supplier<Long> body) {
-        ctx.progress(String.format("bench pipeline: stage %d/8 %s", stages.size() + 1, name));
-        long start = System.nanoTime();
-        long rows = body.get();
-        double seconds = (System.nanoTime() - start) / 1e9;
-        stages.put(name, new double[] {seconds, rows});
-        ctx.progress(String.format("bench pipeline: %s took %.1f s", name, seconds));
-    }
-
     /** N copies of the flights with distinct airport codes, written once and kept (not timed). */
-    private static void replicate(KilnContext ctx, String source, String target, int scale) {
+    private static void replicate(BenchContext ctx, String source, String target, int scale) {
         Lakehouse lakehouse = ctx.lakehouse();
         try {
             Path path = new Path(target);

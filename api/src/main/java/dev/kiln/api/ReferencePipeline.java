@@ -1,0 +1,170 @@
+package dev.kiln.api;
+
+import static java.util.Objects.requireNonNull;
+
+import com.typesafe.config.Config;
+import dev.kiln.features.materialize.MaterializedVersion;
+import dev.kiln.features.trainingset.TrainingSet;
+import dev.kiln.lakehouse.config.ConfigException;
+import dev.kiln.lakehouse.ingest.IngestResult;
+import dev.kiln.reports.drift.DriftMonitor;
+import dev.kiln.reports.drift.DriftWindow;
+import dev.kiln.reports.evaluation.Evaluator;
+import dev.kiln.scoring.BatchScorer;
+import dev.kiln.training.registry.ModelRegistry;
+import dev.kiln.training.registry.ModelVersion;
+import dev.kiln.training.spec.Algorithm;
+import dev.kiln.training.spec.ModelSpec;
+import java.time.LocalDate;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
+
+/**
+ * The reference pipeline, stage by stage, through {@link Kiln}: ingest a dataset, materialize every feature set,
+ * build the model's training set, train (or reuse) one version per algorithm, promote the best through the gate
+ * to {@code champion} and the others to {@code challenger}, score a day range, evaluate it and measure drift
+ * against a reference window. {@code kiln demo} and {@code kiln bench pipeline} both run it; its windows are
+ * declared under {@code demo} in the pipeline config. Every stage is idempotent as its verb is, so a re-run adds
+ * nothing upstream and replaces the window's predictions and reports.
+ */
+public final class ReferencePipeline {
+    /** What the pipeline runs: the {@code demo} block of the configuration, or a variation of it. */
+    public record Plan(String dataset, String model, List<Algorithm> algorithms, boolean scoreChallengers, LocalDate scoreFrom,
+            LocalDate scoreTo, List<String> sliceBy, int top, DriftWindow driftReference) {
+        public Plan {
+            requireNonNull(dataset, "dataset is null");
+            requireNonNull(model, "model is null");
+            algorithms = List.copyOf(algorithms);
+            if (algorithms.isEmpty()) {
+                throw new ConfigException("demo.algorithms", "needs at least one algorithm");
+            }
+            requireNonNull(scoreFrom, "scoreFrom is null");
+            requireNonNull(scoreTo, "scoreTo is null");
+            sliceBy = List.copyOf(sliceBy);
+            requireNonNull(driftReference, "driftReference is null");
+        }
+
+        /** Parses {@code demo} of a configuration. */
+        public static Plan parse(Config config) {
+            if (!config.hasPath("demo")) {
+                throw new ConfigException("demo", "missing: the reference pipeline (see conf/pipelines/flights.conf)");
+            }
+            Config d = config.getConfig("demo");
+            String model = d.getString("model");
+            ModelSpec spec = ModelSpec.parse(config, model);
+            List<Algorithm> algorithms = new ArrayList<>();
+            List<String> names = d.getStringList("algorithms");
+            for (int i = 0; i < names.size(); i++) {
+                algorithms.add(Algorithm.parse(names.get(i), spec.task(), "demo.algorithms[" + i + "]"));
+            }
+            return new Plan(d.getString("dataset"), model, algorithms, d.getBoolean("score.challengers"),
+                    date(d, "score.from"), date(d, "score.to"), d.getStringList("evaluate.slice-by"), d.getInt("evaluate.top"),
+                    new DriftWindow(date(d, "drift-reference.from"), date(d, "drift-reference.to")));
+        }
+
+        private static LocalDate date(Config d, String key) {
+            try {
+                return LocalDate.parse(d.getString(key));
+            } catch (DateTimeParseException e) {
+                throw new ConfigException("demo." + key, "'" + d.getString(key) + "' is not a date like 2001-06-01");
+            }
+        }
+
+        /** The same plan with one algorithm, only the champion scored, no slices (what the bench times). */
+        public Plan single(Algorithm algorithm) {
+            return new Plan(dataset, model, List.of(algorithm), false, scoreFrom, scoreTo, List.of(), 0, driftReference);
+        }
+
+        public DriftWindow scoreWindow() {
+            return new DriftWindow(scoreFrom, scoreTo);
+        }
+
+        /** The stages in order, with what each does. */
+        public List<String> stageNames() {
+            List<String> out = new ArrayList<>(List.of("ingest", "features", "training set"));
+            algorithms.forEach(a -> out.add(algorithms.size() == 1 ? "train" : "train " + a.text()));
+            out.addAll(List.of("promote", "score", "evaluate", "drift"));
+            return out;
+        }
+    }
+
+    /** Runs one stage: the caller prints progress and times it; {@code rows} counts what the stage moved. */
+    public interface Stages {
+        <T> T run(String name, String what, Supplier<T> body, ToLongFunction<T> rows);
+    }
+
+    /** What a run did, stage by stage. */
+    public record Result(IngestResult ingest, List<MaterializedVersion> features, TrainingSet trainingSet,
+            List<ModelVersion> candidates, List<String> promotions, BatchScorer.Scored predictions, List<Evaluator.Metric> evaluation,
+            DriftMonitor.Outcome drift) {
+        public Result {
+            features = List.copyOf(features);
+            candidates = List.copyOf(candidates);
+            promotions = List.copyOf(promotions);
+            evaluation = List.copyOf(evaluation);
+        }
+    }
+
+    private final Kiln kiln;
+
+    public ReferencePipeline(Kiln kiln) {
+        this.kiln = requireNonNull(kiln, "kiln is null");
+    }
+
+    public Result run(Plan plan, Stages stages) {
+        List<String> names = plan.stageNames();
+        IngestResult ingest = stages.run("ingest", plan.dataset() + " -> raw." + plan.dataset(), () -> kiln.ingest(plan.dataset()),
+                IngestResult::rowsWritten);
+        List<MaterializedVersion> features = stages.run("features", "feature sets -> features.*", () -> kiln.materialize(List.of()),
+                l -> l.stream().mapToLong(MaterializedVersion::rowsWritten).sum());
+        ModelSpec spec = kiln.modelSpec(plan.model());
+        TrainingSet set = stages.run("training set", "point in time -> features.training__" + spec.trainingSet() + "__<id>",
+                () -> kiln.buildTrainingSet(spec.trainingSet()), TrainingSet::rowCount);
+        List<ModelVersion> candidates = new ArrayList<>();
+        for (int i = 0; i < plan.algorithms().size(); i++) {
+            Algorithm a = plan.algorithms().get(i);
+            candidates.add(stages.run(names.get(3 + i), spec.name() + " " + a.text() + ", split " + spec.trainUntil() + " / "
+                    + spec.validateUntil() + " -> ml.models", () -> kiln.trainOrReuse(plan.model(), a),
+                    v -> v.metrics().get("n_train").longValue()));
+        }
+        List<String> promotions = stages.run("promote", "the best candidate -> champion (gated)"
+                + (candidates.size() > 1 ? ", the others -> challenger" : ""), () -> promote(candidates), l -> 0L);
+        List<String> uris = new ArrayList<>(List.of("models:/" + spec.name() + "@champion"));
+        if (plan.scoreChallengers() && candidates.size() > 1) {
+            uris.add("models:/" + spec.name() + "@challenger");
+        }
+        BatchScorer.Scored predictions = stages.run("score", plan.scoreWindow() + " with " + String.join(" and ", uris)
+                + " -> ml.predictions", () -> kiln.scoreDays(uris, plan.scoreFrom(), plan.scoreTo()),
+                s -> s.rowsPerModel().values().stream().mapToLong(Long::longValue).sum());
+        List<Evaluator.Metric> evaluation = stages.run("evaluate", plan.scoreWindow() + " " + uris.get(0) + " vs outcomes"
+                + " -> reports.evaluation", () -> kiln.evaluate(uris.get(0), plan.scoreFrom(), plan.scoreTo(), plan.sliceBy(),
+                plan.top()), l -> l.isEmpty() ? 0L : l.get(0).rows());
+        DriftMonitor.Outcome drift = stages.run("drift", plan.driftReference() + " vs " + plan.scoreWindow()
+                + " -> reports.drift, reports.data_profile, reports.alerts", () -> kiln.drift(uris.get(0),
+                Optional.of(plan.driftReference()), plan.scoreWindow(), Optional.empty()), o -> o.referenceRows() + o.currentRows());
+        return new Result(ingest, features, set, candidates, promotions, predictions, evaluation, drift);
+    }
+
+    /** The better candidate becomes champion through the gate; the others challenger. */
+    private List<String> promote(List<ModelVersion> candidates) {
+        List<ModelVersion> ranked = new ArrayList<>(candidates);
+        ranked.sort(Comparator.comparingDouble(ModelVersion::metricValue));
+        if (ModelSpec.largerIsBetter(ranked.get(0).metric())) {
+            java.util.Collections.reverse(ranked);
+        }
+        ModelVersion best = ranked.get(0);
+        List<String> out = new ArrayList<>();
+        ModelRegistry.Promotion p = kiln.promote(best.name(), best.version(), "champion", Optional.of("champion"));
+        out.add(!p.promoted() && kiln.alias(best.name(), "champion").orElse(-1) == best.version()
+                ? "models:/" + best.name() + "@champion is already version " + best.version() : p.message());
+        for (ModelVersion other : ranked.subList(1, ranked.size())) {
+            out.add(kiln.promote(other.name(), other.version(), "challenger", Optional.empty()).message());
+        }
+        return out;
+    }
+}

@@ -1,0 +1,245 @@
+"""The Python face of ``dev.kiln.api.Kiln``: thin calls through py4j, Kiln's errors as KilnError."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, TypeVar
+
+T = TypeVar("T")
+
+_KILN_PACKAGES = ("dev.kiln.",)
+
+
+class KilnError(Exception):
+    """An error Kiln reported: an unknown name, a bad reference, a refused session, a failed job.
+
+    ``java_class`` names the Java exception (``dev.kiln.lakehouse.KilnException``, ``...ConfigException``).
+    """
+
+    def __init__(self, message: str, java_class: str = ""):
+        super().__init__(message)
+        self.java_class = java_class
+
+
+def _call(fn: Callable[[], T]) -> T:
+    """Runs a JVM call; an exception thrown by Kiln (or caused by it) becomes a KilnError with Kiln's message."""
+    from py4j.protocol import Py4JJavaError
+
+    try:
+        return fn()
+    except Py4JJavaError as e:
+        error = e.java_exception
+        seen = 0
+        while error is not None and seen < 10:
+            name = error.getClass().getName()
+            if name.startswith(_KILN_PACKAGES):
+                raise KilnError(str(error.getMessage()), name) from None
+            error = error.getCause()
+            seen += 1
+        raise
+
+
+@dataclass(frozen=True)
+class TrainingSetInfo:
+    """A built training set's registry row: what it was built from."""
+
+    id: str
+    name: str
+    table: str
+    label_column: str
+    event_time: str
+    feature_refs: List[str]
+    inputs: Dict[str, int]
+    row_count: int
+    reused: bool
+
+
+@dataclass(frozen=True)
+class KilnModel:
+    """A registered model version with its pipeline loaded (a pyspark ``PipelineModel``) and what it reads."""
+
+    uri: str
+    name: str
+    version: int
+    task: str
+    algorithm: str
+    metric: str
+    metrics: Dict[str, float]
+    training_set_id: str
+    feature_refs: List[str]
+    inputs: List[str]
+    pipeline: object
+
+
+def _kiln_home() -> str:
+    return os.environ.get("KILN_HOME") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def _default_jar() -> str:
+    jar = os.environ.get("KILN_JOBS_JAR") or os.path.join(_kiln_home(), "spark-jobs", "target", "kiln-jobs.jar")
+    if not os.path.isfile(jar):
+        raise KilnError(f"the Kiln job jar is not at {jar}: build it (mvn -DskipTests package) or set KILN_JOBS_JAR")
+    return jar
+
+
+def catalog_conf(conf_dir: Optional[str] = None, env: Optional[str] = None,
+                 conf: Optional[Dict[str, str]] = None, jar: Optional[str] = None) -> Dict[str, str]:
+    """The Spark settings that let a session see Kiln's catalog, as ``kiln catalog-conf`` prints them."""
+    import pyspark
+
+    jar = jar or _default_jar()
+    spark_jars = os.path.join(os.path.dirname(pyspark.__file__), "jars", "*")
+    command = ["java", "-cp", jar + os.pathsep + spark_jars, "dev.kiln.jobs.KilnMain"]
+    if conf_dir:
+        command += ["--conf-dir", conf_dir]
+    if env:
+        command += ["--env", env]
+    for key, value in (conf or {}).items():
+        command += ["--conf", f"{key}={value}"]
+    command.append("catalog-conf")
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.startswith("kiln:")]
+        raise KilnError(lines[-1] if lines else done.stderr.strip()[-500:])
+    out = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("--conf "):
+            key, _, value = line[len("--conf "):].partition("=")
+            out[key] = value
+    return out
+
+
+def session(conf_dir: Optional[str] = None, env: Optional[str] = None, conf: Optional[Dict[str, str]] = None,
+            jar: Optional[str] = None, app_name: str = "kiln-python", master: Optional[str] = None):
+    """A SparkSession with the Kiln job jar and Kiln's catalog settings (and UTC, as Kiln's jobs run)."""
+    from pyspark.sql import SparkSession
+
+    jar = jar or _default_jar()
+    builder = SparkSession.builder.appName(app_name).config("spark.jars", jar) \
+        .config("spark.sql.session.timeZone", "UTC")
+    if master:
+        builder = builder.master(master)
+    for key, value in catalog_conf(conf_dir, env, conf, jar).items():
+        builder = builder.config(key, value)
+    return builder.enableHiveSupport().getOrCreate()
+
+
+class Kiln:
+    """Kiln on a SparkSession: ``Kiln(spark)``, then the verbs below. The session stays the caller's."""
+
+    def __init__(self, spark, conf_dir: Optional[str] = None, env: Optional[str] = None,
+                 conf: Optional[Dict[str, str]] = None):
+        self._spark = spark
+        jvm = spark._jvm
+        overrides = jvm.java.util.HashMap()
+        for key, value in (conf or {}).items():
+            overrides.put(key, str(value))
+        self._j = _call(lambda: jvm.dev.kiln.api.Kiln.open(spark._jsparkSession, conf_dir, env, overrides))
+
+    def _df(self, jdf):
+        from pyspark.sql import DataFrame
+
+        return DataFrame(jdf, self._spark)
+
+    def _list(self, items: Sequence[str]):
+        out = self._spark._jvm.java.util.ArrayList()
+        for item in items:
+            out.add(item)
+        return out
+
+    # ------------------------------------------------------------------ features
+
+    def get_historical_features(self, entity_df, features: Sequence[str], event_time: Optional[str] = None):
+        """Point-in-time features for entity rows, Feast-style: columns ``<set>__<feature>`` and ``<set>__missing``.
+
+        ``event_time`` names the rows' timestamp column; by default the one timestamp (or date) column they have.
+        """
+        if event_time is None:
+            times = [f.name for f in entity_df.schema.fields
+                     if f.dataType.typeName() in ("timestamp", "timestamp_ntz", "date")]
+            if len(times) != 1:
+                raise KilnError(f"name the event time column (event_time=...): the entity rows have {len(times)}"
+                                f" timestamp columns {times}")
+            event_time = times[0]
+        return self._df(_call(lambda: self._j.historicalFeatures(entity_df._jdf, event_time, self._list(features))))
+
+    def materialize(self, feature_sets: Optional[Sequence[str]] = None) -> List[str]:
+        """Materializes the feature sets' new periods (all sets by default); returns one summary line per set."""
+        result = _call(lambda: self._j.materialize(self._list(feature_sets or [])))
+        return [str(v.summary()) for v in result]
+
+    def feature_catalog(self):
+        return self._df(_call(lambda: self._j.featureCatalog()))
+
+    # ------------------------------------------------------------------ training sets
+
+    def training_set(self, name: str):
+        """The rows of the newest build of a training set, as a DataFrame."""
+        return self._df(_call(lambda: self._j.rows(self._j.trainingSet(name))))
+
+    def training_set_info(self, name: str) -> TrainingSetInfo:
+        return _info(_call(lambda: self._j.trainingSet(name)))
+
+    def build_training_set(self, name: str) -> TrainingSetInfo:
+        """Builds (or, over unchanged inputs, reuses) a declared training set."""
+        return _info(_call(lambda: self._j.buildTrainingSet(name)))
+
+    # ------------------------------------------------------------------ models
+
+    def train(self, model: str) -> str:
+        """Trains and registers a new version of a declared model; returns its URI (models:/name/version)."""
+        return str(_call(lambda: self._j.train(model)).uri())
+
+    def load_model(self, uri: str) -> KilnModel:
+        """A registered model by URI (models:/name/version or models:/name@alias) with its pipeline loaded."""
+        from pyspark.ml import PipelineModel
+
+        loaded = _call(lambda: self._j.loadModel(uri))
+        v = loaded.version()
+        return KilnModel(
+            uri=str(v.uri()), name=str(v.name()), version=int(v.version()), task=str(v.task()),
+            algorithm=str(v.algorithm()), metric=str(v.metric()),
+            metrics={str(k): float(x) for k, x in dict(v.metrics()).items()},
+            training_set_id=str(v.trainingSetId()), feature_refs=[str(r) for r in v.featureRefs()],
+            inputs=[str(c) for c in loaded.signature().inputs()],
+            pipeline=PipelineModel._from_java(loaded.pipeline()))
+
+    def score(self, df, uri: str):
+        """Scores rows with a registered model, writing nothing: ml.predictions' columns for those rows."""
+        return self._df(_call(lambda: self._j.score(df._jdf, uri)))
+
+    # ------------------------------------------------------------------ tables
+
+    def table(self, name: str):
+        """Any Kiln table by name (raw.flights, features.catalog, ml.predictions, reports.drift, ...)."""
+        return self._df(_call(lambda: self._j.table(name)))
+
+    def predictions(self):
+        return self._df(_call(lambda: self._j.predictions()))
+
+    def models(self):
+        return self._df(_call(lambda: self._j.models()))
+
+    def evaluation_report(self):
+        return self._df(_call(lambda: self._j.evaluationReport()))
+
+    def drift_report(self):
+        return self._df(_call(lambda: self._j.driftReport()))
+
+    def data_profile(self):
+        return self._df(_call(lambda: self._j.dataProfile()))
+
+    def alerts(self):
+        return self._df(_call(lambda: self._j.alerts()))
+
+    def runs(self):
+        return self._df(_call(lambda: self._j.runs()))
+
+
+def _info(j) -> TrainingSetInfo:
+    return TrainingSetInfo(
+        id=str(j.id()), name=str(j.name()), table=str(j.table().toString()), label_column=str(j.labelColumn()),
+        event_time=str(j.eventTime()), feature_refs=[str(r) for r in j.featureRefs()],
+        inputs={str(k): int(v) for k, v in dict(j.inputs()).items()}, row_count=int(j.rowCount()), reused=bool(j.reused()))

@@ -1,0 +1,68 @@
+"""Kiln from PySpark against a lakehouse that the CLI built (see conftest.py)."""
+
+import pytest
+from pyspark.sql import functions as F
+
+from kiln import KilnError
+
+
+def _feature_columns(df, info):
+    sets = {ref.split("@")[0] for ref in info.feature_refs}
+    return [c for c in df.columns if any(c.startswith(s + "__") for s in sets)]
+
+
+def test_historical_features_equal_the_training_set_the_cli_built(kiln):
+    info = kiln.training_set_info("py_sales")
+    built = kiln.training_set("py_sales")
+    assert built.count() == info.row_count == 40
+    events = built.drop(*_feature_columns(built, info))
+    again = kiln.get_historical_features(events, info.feature_refs)
+    assert sorted(again.columns) == sorted(built.columns)
+    again = again.select(*built.columns)
+    assert again.count() == built.count()
+    assert again.exceptAll(built).count() == 0
+    assert built.exceptAll(again).count() == 0
+
+
+def test_historical_features_have_the_known_values(kiln):
+    events = kiln._spark.sql("SELECT 'A' AS store, timestamp_ntz'2024-01-05 10:00:00' AS ts"
+                             " UNION ALL SELECT 'B', timestamp_ntz'2024-01-05 00:00:00'")
+    rows = {r["store"]: r for r in kiln.get_historical_features(events, ["py_store:sales_1d", "py_store:amount_2d"]).collect()}
+    assert rows["A"]["py_store__sales_1d"] == 1 and rows["A"]["py_store__amount_2d"] == 7.0
+    assert rows["B"]["py_store__sales_1d"] == 2 and rows["B"]["py_store__missing"] is False
+
+
+def test_score_equals_the_predictions_the_cli_wrote(kiln):
+    model = kiln.load_model("models:/py_big_sale/1")
+    assert model.version == 1 and "amount" in model.inputs and model.metrics["areaUnderROC"] == 1.0
+    events = kiln.table("raw.py_sales").where("ts >= timestamp_ntz'2024-01-15 00:00:00'")
+    scored = kiln.score(events, model.uri).select("store", "ts", F.col("score").alias("scored"))
+    written = kiln.predictions().where("model_name = 'py_big_sale' AND model_version = 1").select("store", "ts", "score")
+    assert written.count() == 12
+    joined = written.join(scored, ["store", "ts"], "full_outer")
+    assert joined.count() == 12
+    assert joined.where("scored IS NULL OR score IS NULL OR scored <> score").count() == 0
+
+
+def test_the_loaded_pipeline_is_a_pyspark_model(kiln):
+    model = kiln.load_model("models:/py_big_sale/1")
+    rows = kiln.get_historical_features(kiln.table("raw.py_sales").limit(3), model.feature_refs)
+    assert model.pipeline.transform(rows).select("probability").count() == 3
+
+
+def test_kiln_errors_arrive_as_python_exceptions_with_kilns_message(kiln):
+    with pytest.raises(KilnError) as e:
+        kiln.training_set("no_such_set")
+    assert "unknown training set 'no_such_set'" in str(e.value) and "py_sales" in str(e.value)
+    assert "py4j" not in str(e.value) and "at dev.kiln" not in str(e.value)
+    with pytest.raises(KilnError, match="must look like set:feature"):
+        kiln.get_historical_features(kiln.table("raw.py_sales"), ["not a reference"], event_time="ts")
+    with pytest.raises(KilnError, match="models:/"):
+        kiln.load_model("py_big_sale")
+
+
+def test_report_tables_are_dataframes(kiln):
+    jobs = {r["job"] for r in kiln.runs().select("job").collect()}
+    assert {"ingest py_sales", "training-set build py_sales", "train py_big_sale logistic-regression"} <= jobs
+    assert kiln.feature_catalog().where("feature_set = 'py_store'").count() == 2
+    assert kiln.models().count() == 1
