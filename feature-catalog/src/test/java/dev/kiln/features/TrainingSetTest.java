@@ -43,6 +43,19 @@ class TrainingSetTest {
               events-query = "SELECT s.store, s.ts, s.amount FROM raw.ts_sales s WHERE s.amount > 5"
               event-time = ts, label = "amount > 50", label-column = big, features = ["ts_store@1:n_1d"]
             }
+            training-sets.tricky_query {
+              # A comment and a string literal that name the table, a CTE, and the table as quoted identifiers.
+              events-query = \"""
+                -- reads raw.tt_events (this comment names it)
+                WITH recent AS (SELECT * FROM `raw`.`tt_events` WHERE store <> 'raw.tt_events')
+                SELECT r.store, r.ts, r.amount, 'from raw.tt_events' AS origin FROM recent r
+                WHERE r.store IN (SELECT store FROM raw.tt_events WHERE amount > 0)
+              \"""
+              event-time = ts, label = "amount > 5", features = ["ts_store@1:n_1d"]
+            }
+            training-sets.bump {
+              events = "raw.bump_events", event-time = ts, label = "amount > 5", features = ["ts_store:n_1d"]
+            }
             training-sets.bad_label {
               events = "raw.ts_sales", event-time = ts, label = "no_such_column > 1", features = ["ts_store:n_1d"]
             }
@@ -125,9 +138,61 @@ class TrainingSetTest {
     }
 
     @Test
+    void queryDefinedSetsArePinnedThroughTheParserNotTheText() {
+        setUp();
+        TableName events = TableName.parse("raw.tt_events");
+        LAKEHOUSE.spark().sql("CREATE TABLE raw.tt_events (store STRING, ts TIMESTAMP_NTZ, amount DOUBLE)"
+                + " USING delta LOCATION '" + LAKEHOUSE.locationOf(events) + "'");
+        LAKEHOUSE.spark().sql("INSERT INTO raw.tt_events VALUES ('A', TIMESTAMP_NTZ'2024-01-02 09:00:00', 8.0),"
+                + " ('B', TIMESTAMP_NTZ'2024-01-02 12:00:00', 2.0)");
+        TrainingSet set = builder().build(TrainingSetSpec.parse(CONFIG, "tricky_query"));
+        assertEquals(2, set.rowCount());
+        assertEquals(List.of("from raw.tt_events"), Arrays.stream((Row[]) LAKEHOUSE.read(set.table()).select("origin").distinct()
+                .collect()).map(r -> r.getString(0)).toList(), "string literals are not rewritten");
+        // The events move on; the registered set still rebuilds exactly from the version it pinned.
+        LAKEHOUSE.spark().sql("INSERT INTO raw.tt_events VALUES ('A', TIMESTAMP_NTZ'2024-01-02 10:00:00', 9.0)");
+        TrainingSetBuilder.Rebuild rebuild = builder().rebuild(set.id());
+        assertTrue(rebuild.identical(), rebuild.summary());
+        assertEquals(3, builder().build(TrainingSetSpec.parse(CONFIG, "tricky_query")).rowCount());
+    }
+
+    @Test
+    void aPinnedVersionKeepsItsOwnDefinitionAfterTheSetIsBumped() {
+        setUp();
+        // An event 36 hours after the end of the last materialized period: fresh under v1's TTL (2d), not under 1d.
+        java.time.LocalDateTime lastEnd = LAKEHOUSE.read(TableName.parse("features.ts_store__v1"))
+                .agg(org.apache.spark.sql.functions.max("period_end")).first().getAs(0);
+        TableName events = TableName.parse("raw.bump_events");
+        LAKEHOUSE.spark().sql("CREATE TABLE raw.bump_events (store STRING, ts TIMESTAMP_NTZ, amount DOUBLE)"
+                + " USING delta LOCATION '" + LAKEHOUSE.locationOf(events) + "'");
+        LAKEHOUSE.spark().sql("INSERT INTO raw.bump_events VALUES ('A', TIMESTAMP_NTZ'2024-01-02 09:00:00', 8.0),"
+                + " ('A', TIMESTAMP_NTZ'" + lastEnd.plusHours(36).toString().replace('T', ' ') + "', 2.0)");
+        TrainingSet v1 = builder().build(TrainingSetSpec.parse(CONFIG, "bump"));
+        assertEquals(List.of("ts_store@1:n_1d"), v1.featureRefs());
+        assertEquals(0, LAKEHOUSE.read(v1.table()).filter("ts_store__missing").count(), "both events see a fresh v1 row");
+
+        // v2: a shorter TTL and one more feature, materialized beside v1.
+        Config bumped = ConfigFactory.parseString("""
+                feature-sets.ts_store { version = 2, ttl = 1d, features = ${feature-sets.ts_store.features} [
+                  { name = amount_1d, agg = "sum(amount)", window = 1d } ] }
+                """).withFallback(CONFIG).resolve();
+        FeatureSets sets = FeatureSets.parse(bumped);
+        new Materializer(LAKEHOUSE, m -> { }).materialize(sets.get("ts_store"));
+        TrainingSetBuilder bumpedBuilder = new TrainingSetBuilder(LAKEHOUSE, sets, m -> { });
+        TrainingSetBuilder.Rebuild rebuild = bumpedBuilder.rebuild(v1.id());
+        assertTrue(rebuild.identical(), "v1 joined with v1's TTL, not v2's: " + rebuild.summary());
+        // v1 never had amount_1d: asking v1 for it is refused, naming what v1 has.
+        KilnException e = assertThrows(KilnException.class, () -> new dev.kiln.features.pointintime.PointInTimeJoin(LAKEHOUSE, sets)
+                .resolve(List.of(dev.kiln.features.pointintime.FeatureRef.parse("ts_store@1:amount_1d"))));
+        assertTrue(e.getMessage().startsWith("unknown feature 'amount_1d' in feature set 'ts_store' v1"), e.getMessage());
+        // A new build follows the configured version.
+        assertEquals(List.of("ts_store@2:n_1d"), bumpedBuilder.build(TrainingSetSpec.parse(bumped, "bump")).featureRefs());
+    }
+
+    @Test
     void badDeclarationsAreClearErrors() {
         setUp();
-        assertEquals("unknown training set 'nope' (known: bad_column, bad_label, bad_ref, big_sales, late_sales)",
+        assertEquals("unknown training set 'nope' (known: bad_column, bad_label, bad_ref, big_sales, bump, late_sales, tricky_query)",
                 assertThrows(KilnException.class, () -> TrainingSetSpec.parse(CONFIG, "nope")).getMessage());
         assertTrue(assertThrows(KilnException.class, () -> builder().build(TrainingSetSpec.parse(CONFIG, "bad_label")))
                 .getMessage().startsWith("training-sets.bad_label.label: 'no_such_column > 1' does not fit the events"));

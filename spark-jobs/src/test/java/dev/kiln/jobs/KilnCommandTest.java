@@ -54,6 +54,58 @@ class KilnCommandTest {
     }
 
     @Test
+    void unknownNamesOfEveryKindAreConfigErrorsBeforeSparkStarts() {
+        String[][] cases = {
+                {"features", "materialize", "nope"}, {"features", "backfill", "nope", "--from", "2001-01-01", "--to", "2001-01-02"},
+                {"training-set", "build", "nope"}, {"train", "nope"}};
+        String[] wants = {"unknown feature set 'nope' (known: origin_delay_stats, route_delay_stats)",
+                "unknown feature set 'nope'", "unknown training set 'nope' (known: flight_delay)", "unknown model 'nope' (known: flight_delay)"};
+        for (int i = 0; i < cases.length; i++) {
+            String[] args = new String[cases[i].length + 2];
+            args[0] = "--conf-dir";
+            args[1] = CONF_DIR;
+            System.arraycopy(cases[i], 0, args, 2, cases[i].length);
+            Outcome o = run(args);
+            assertEquals(ExitCodes.USAGE, o.code(), String.join(" ", cases[i]) + ": " + o.err());
+            assertTrue(o.err().contains("kiln: config error: " + wants[i]), o.err());
+            assertTrue(!o.err().contains("starting Spark") && !o.err().contains("\tat "), o.err());
+        }
+    }
+
+    @Test
+    void everyCommandAndGroupAnswersHelp() {
+        java.util.List<String[]> paths = new java.util.ArrayList<>();
+        collect(new picocli.CommandLine(new KilnCommand()), new java.util.ArrayList<>(), paths);
+        assertTrue(paths.size() > 30, "commands found: " + paths.size());
+        PrintStream original = System.out;
+        try {
+            for (String[] path : paths) {
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+                String[] args = java.util.Arrays.copyOf(path, path.length + 1);
+                args[path.length] = "--help";
+                Outcome o = run(args);
+                assertEquals(ExitCodes.OK, o.code(), String.join(" ", args) + ": " + o.err());
+                assertTrue(out.toString(StandardCharsets.UTF_8).contains("Usage: kiln"), String.join(" ", args));
+            }
+        } finally {
+            System.setOut(original);
+        }
+    }
+
+    private static void collect(picocli.CommandLine cli, java.util.List<String> prefix, java.util.List<String[]> out) {
+        for (java.util.Map.Entry<String, picocli.CommandLine> sub : cli.getSubcommands().entrySet()) {
+            if (sub.getKey().equals("help")) {
+                continue;
+            }
+            java.util.List<String> path = new java.util.ArrayList<>(prefix);
+            path.add(sub.getKey());
+            out.add(path.toArray(String[]::new));
+            collect(sub.getValue(), path, out);
+        }
+    }
+
+    @Test
     void anUnknownCommandIsAUsageError() {
         assertEquals(ExitCodes.USAGE, run("frobnicate").code());
     }

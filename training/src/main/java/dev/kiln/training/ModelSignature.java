@@ -150,6 +150,11 @@ public final class ModelSignature {
      * prediction for a regression.
      */
     public Column score() {
+        return score(task);
+    }
+
+    /** The score of a Kiln model of {@code task} on rows it transformed. */
+    public static Column score(Task task) {
         return task == Task.REGRESSION ? col("prediction")
                 : org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1);
     }

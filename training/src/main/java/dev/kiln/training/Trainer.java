@@ -389,7 +389,7 @@ public final class Trainer {
         // Summed by ascending score, then predicted label, not in the order Spark returns the groups (this order is
         // part of what --reproduce compares: log loss of registered versions was summed in it).
         ScoreGroups.Group[] sorted = ScoreGroups.of(predictions.select(
-                org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1), col("prediction"),
+                ModelSignature.score(Task.BINARY_CLASSIFICATION), col("prediction"),
                 col(LABEL)));
         BinaryCurves.Point[] points = new BinaryCurves.Point[sorted.length];
         long rows = 0;

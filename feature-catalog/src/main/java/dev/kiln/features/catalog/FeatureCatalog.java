@@ -150,6 +150,42 @@ public final class FeatureCatalog {
         lakehouse.createIfMissing(TABLE, SCHEMA, List.of(), "One row per feature of each feature set version", Map.of());
     }
 
+    /** What the point-in-time join needs of a set version: as it was materialized, or as it is configured. */
+    public record Definition(List<String> entity, dev.kiln.features.definition.Grain grain, dev.kiln.features.definition.Span ttl,
+            List<String> features) {
+        public Definition {
+            entity = List.copyOf(entity);
+            features = List.copyOf(features);
+        }
+
+        public static Definition of(FeatureSetSpec spec) {
+            return new Definition(spec.entity(), spec.grain(), spec.ttl(), spec.features().stream().map(FeatureSpec::name).toList());
+        }
+    }
+
+    /**
+     * The definition a set version was materialized with, from its catalog rows (entity, grain, TTL, features),
+     * whatever the configuration says now; empty when the catalog has no rows of that version.
+     */
+    public java.util.Optional<Definition> definition(String featureSet, int version) {
+        if (!lakehouse.exists(TABLE)) {
+            return java.util.Optional.empty();
+        }
+        Row[] rows = (Row[]) lakehouse.read(TABLE).filter(col("feature_set").equalTo(featureSet).and(col("version").equalTo(version)))
+                .select("feature", "entity", "grain", "ttl").orderBy("feature").collect();
+        if (rows.length == 0) {
+            return java.util.Optional.empty();
+        }
+        Row first = rows[0];
+        List<String> entity = scala.jdk.javaapi.CollectionConverters.asJava(first.<scala.collection.Seq<String>>getAs("entity"));
+        dev.kiln.features.definition.Grain grain = dev.kiln.features.definition.Grain.valueOf(
+                first.getString(2).toUpperCase(java.util.Locale.ROOT));
+        dev.kiln.features.definition.Span ttl = dev.kiln.features.definition.Span.parse(first.getString(3),
+                TABLE + " (" + featureSet + " v" + version + ").ttl");
+        List<String> features = java.util.Arrays.stream(rows).map(r -> r.getString(0)).toList();
+        return java.util.Optional.of(new Definition(entity, grain, ttl, features));
+    }
+
     /** The catalog, by set, version and feature. */
     public Dataset<Row> list() {
         return lakehouse.read(TABLE).orderBy("feature_set", "version", "feature");

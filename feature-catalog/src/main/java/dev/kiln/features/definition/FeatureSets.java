@@ -43,7 +43,7 @@ public final class FeatureSets {
     public FeatureSetSpec get(String name) {
         FeatureSetSpec spec = sets.get(name);
         if (spec == null) {
-            throw new KilnException("unknown feature set '" + name + "' (known: " + String.join(", ", new TreeMap<>(sets).keySet()) + ")");
+            throw new dev.kiln.lakehouse.UnknownNameException("unknown feature set '" + name + "' (known: " + String.join(", ", new TreeMap<>(sets).keySet()) + ")");
         }
         return spec;
     }

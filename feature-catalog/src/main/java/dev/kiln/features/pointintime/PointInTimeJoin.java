@@ -5,9 +5,11 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.expr;
 import static org.apache.spark.sql.functions.lit;
 
+import dev.kiln.features.catalog.FeatureCatalog;
 import dev.kiln.features.definition.FeatureSetSpec;
 import dev.kiln.features.definition.FeatureSets;
-import dev.kiln.features.definition.FeatureSpec;
+import dev.kiln.features.definition.Grain;
+import dev.kiln.features.definition.Span;
 import dev.kiln.features.materialize.Materializer;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
@@ -42,26 +44,49 @@ public final class PointInTimeJoin {
 
     private final Lakehouse lakehouse;
     private final FeatureSets sets;
+    private final FeatureCatalog catalog;
 
     public PointInTimeJoin(Lakehouse lakehouse, FeatureSets sets) {
         this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
         this.sets = requireNonNull(sets, "sets is null");
+        this.catalog = new FeatureCatalog(lakehouse);
     }
 
-    /** A set version and the features asked of it. */
-    public record ResolvedSet(FeatureSetSpec spec, int version, TableName table, List<String> features) {}
+    /**
+     * A set version and the features asked of it, with the definition that version was materialized with (entity
+     * keys, grain, TTL: from {@code features.catalog}, whatever the configuration says now).
+     */
+    public record ResolvedSet(String name, int version, TableName table, List<String> entity, Grain grain, Span ttl,
+            List<String> features) {
+        public ResolvedSet {
+            entity = List.copyOf(entity);
+            features = List.copyOf(features);
+        }
+    }
 
-    /** Resolves references to set versions that exist, with clear errors for what does not. */
+    /**
+     * Resolves references to set versions that exist, with clear errors for what does not. A version's entity, grain,
+     * TTL and features are the ones it was materialized with, as {@code features.catalog} records them, so a
+     * reference pinned to an old version ({@code set@1:feature}) keeps its meaning after the set was bumped; the
+     * configuration is the fallback for a version the catalog does not know.
+     */
     public List<ResolvedSet> resolve(List<FeatureRef> refs) {
         Map<String, ResolvedSet> out = new LinkedHashMap<>();
+        Map<String, FeatureCatalog.Definition> definitions = new java.util.HashMap<>();
         Set<String> seen = new LinkedHashSet<>();
         for (FeatureRef ref : refs) {
             FeatureSetSpec spec = sets.get(ref.set());
             int version = ref.version().orElse(spec.version());
-            List<String> known = spec.features().stream().map(FeatureSpec::name).toList();
+            FeatureCatalog.Definition definition = definitions.computeIfAbsent(spec.name() + "@" + version,
+                    k -> catalog.definition(spec.name(), version).orElseGet(() -> FeatureCatalog.Definition.of(spec)));
+            // In the configured order where the configuration still declares them (the catalog keeps no order).
+            List<String> configured = spec.features().stream().map(dev.kiln.features.definition.FeatureSpec::name).toList();
+            List<String> known = definition.features().stream().sorted(java.util.Comparator.comparingInt(f ->
+                    configured.contains(f) ? configured.indexOf(f) : configured.size())).toList();
             if (!known.contains(ref.feature())) {
-                throw new KilnException("unknown feature '" + ref.feature() + "' in feature set '" + spec.name()
-                        + "' (known: " + String.join(", ", known) + ")");
+                throw new dev.kiln.lakehouse.UnknownNameException("unknown feature '" + ref.feature() + "' in feature set '"
+                        + spec.name() + "'" + (version == spec.version() ? "" : " v" + version) + " (known: "
+                        + String.join(", ", known) + ")");
             }
             if (!seen.add(spec.name() + ":" + ref.feature())) {
                 throw new KilnException("feature " + spec.name() + ":" + ref.feature() + " is asked for twice");
@@ -78,7 +103,8 @@ public final class PointInTimeJoin {
             }
             List<String> features = new ArrayList<>(prev == null ? List.of() : prev.features());
             features.add(ref.feature());
-            out.put(spec.name(), new ResolvedSet(spec, version, table, List.copyOf(features)));
+            out.put(spec.name(), new ResolvedSet(spec.name(), version, table, definition.entity(), definition.grain(),
+                    definition.ttl(), features));
         }
         return List.copyOf(out.values());
     }
@@ -104,53 +130,52 @@ public final class PointInTimeJoin {
         List<ResolvedSet> resolved = resolve(refs);
         // Each event's period index per grain, computed once: converting a timestamp to a date is the costly
         // part, and as a join key expression it would be evaluated again by every shuffle, sort and join.
-        Set<dev.kiln.features.definition.Grain> grains = new java.util.TreeSet<>();
-        resolved.forEach(r -> grains.add(r.spec().grain()));
-        for (dev.kiln.features.definition.Grain g : grains) {
+        Set<Grain> grains = new java.util.TreeSet<>();
+        resolved.forEach(r -> grains.add(r.grain()));
+        for (Grain g : grains) {
             out = out.withColumn(PERIOD + g.hours(), g.index(col(T)));
         }
         for (ResolvedSet set : resolved) {
-            for (String k : set.spec().entity()) {
+            for (String k : set.entity()) {
                 if (!columns.contains(k)) {
                     throw new KilnException("the events lack entity column '" + k + "' of feature set '"
-                            + set.spec().name() + "' (event columns: " + columns + ")");
+                            + set.name() + "' (event columns: " + columns + ")");
                 }
             }
             out = joinSet(out, set, pinned);
         }
-        for (dev.kiln.features.definition.Grain g : grains) {
+        for (Grain g : grains) {
             out = out.drop(PERIOD + g.hours());
         }
         return out.drop(T);
     }
 
     private Dataset<Row> joinSet(Dataset<Row> events, ResolvedSet set, Map<TableName, Long> pinned) {
-        FeatureSetSpec spec = set.spec();
-        int gh = spec.grain().hours();
-        String prefix = spec.name() + "__"; // the join's own key columns, dropped by the select below
+        int gh = set.grain().hours();
+        String prefix = set.name() + "__"; // the join's own key columns, dropped by the select below
 
         // The feature rows, renamed so they cannot collide with event columns.
         List<Column> fcols = new ArrayList<>();
-        for (String k : spec.entity()) {
+        for (String k : set.entity()) {
             fcols.add(col(k).as(prefix + "key_" + k));
         }
-        fcols.add(spec.grain().index(col(Materializer.PERIOD_START)).as(prefix + "period"));
+        fcols.add(set.grain().index(col(Materializer.PERIOD_START)).as(prefix + "period"));
         // The TTL is added on the feature side (hundreds of thousands of rows), not subtracted per event:
         // timestamp-interval arithmetic per event row was the join's most expensive expression.
-        fcols.add(dev.kiln.features.definition.Grain.freshUntil(col(Materializer.PERIOD_END), spec.ttl()).as(prefix + "fresh_until"));
+        fcols.add(Grain.freshUntil(col(Materializer.PERIOD_END), set.ttl()).as(prefix + "fresh_until"));
         for (String f : set.features()) {
-            fcols.add(col(f).as(FeatureRef.column(spec.name(), f)));
+            fcols.add(col(f).as(FeatureRef.column(set.name(), f)));
         }
         Dataset<Row> table = pinned.containsKey(set.table())
                 ? lakehouse.readVersion(set.table(), pinned.get(set.table())) : lakehouse.read(set.table());
         // Daily sets: the last partition value, which Delta answers from its log without reading data.
         Row last = table.agg(org.apache.spark.sql.functions.max(gh == 24 ? Materializer.PERIOD_DATE : Materializer.PERIOD_START)).head();
         if (last.isNullAt(0)) {
-            throw new KilnException(set.table() + " is empty; run kiln features materialize " + spec.name());
+            throw new KilnException(set.table() + " is empty; run kiln features materialize " + set.name());
         }
         java.time.LocalDateTime lastStart = last.get(0) instanceof java.time.LocalDateTime t ? t
                 : ((java.sql.Date) last.get(0)).toLocalDate().atStartOfDay();
-        long lastPeriod = spec.grain().index(lastStart);
+        long lastPeriod = set.grain().index(lastStart);
         Dataset<Row> features = table.select(fcols.toArray(Column[]::new));
 
         // The period holding t minus one grain is the latest one that ended at or before t. Past the end of
@@ -158,7 +183,7 @@ public final class PointInTimeJoin {
         // Periods are aligned from 1970-01-01, so the one holding t minus a grain is t's own index minus one.
         Column lookup = org.apache.spark.sql.functions.least(events.col(PERIOD + gh).minus(1), lit(lastPeriod));
         Column on = lookup.equalTo(features.col(prefix + "period"));
-        for (String k : spec.entity()) {
+        for (String k : set.entity()) {
             on = on.and(events.col(k).equalTo(features.col(prefix + "key_" + k)));
         }
         Column fresh = org.apache.spark.sql.functions.coalesce(features.col(prefix + "period").isNotNull()
@@ -168,10 +193,10 @@ public final class PointInTimeJoin {
             out.add(events.col(c));
         }
         for (String f : set.features()) {
-            String column = FeatureRef.column(spec.name(), f);
+            String column = FeatureRef.column(set.name(), f);
             out.add(org.apache.spark.sql.functions.when(fresh, features.col(column)).as(column));
         }
-        out.add(org.apache.spark.sql.functions.not(fresh).as(FeatureRef.missingColumn(spec.name())));
+        out.add(org.apache.spark.sql.functions.not(fresh).as(FeatureRef.missingColumn(set.name())));
         return events.join(features, on, "left").select(out.toArray(Column[]::new));
     }
 }

@@ -22,8 +22,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -203,7 +201,7 @@ public final class TrainingSetBuilder {
             featurePins.put(set.table(), v);
             eventPins.remove(set.table().toString());
         }
-        Dataset<Row> events = events(spec, pin(spec, eventPins));
+        Dataset<Row> events = filtered(spec, pinned(spec, eventPins));
         String at = "training-sets." + spec.name();
         try {
             Column label = expr(spec.label()).as(spec.labelColumn());
@@ -221,12 +219,17 @@ public final class TrainingSetBuilder {
     /** The events of a set from the given SQL, filtered by its {@code where}. */
     private Dataset<Row> events(TrainingSetSpec spec, String sql) {
         try {
-            Dataset<Row> events = lakehouse.spark().sql(sql);
-            return spec.where().isPresent() ? events.filter(expr(spec.where().get())) : events;
+            return filtered(spec, lakehouse.spark().sql(sql));
+        } catch (KilnException e) {
+            throw e;
         } catch (Exception e) { // AnalysisException, ParseException
             throw new KilnException("training-sets." + spec.name() + ": the events could not be read: "
                     + KilnException.firstLine(e.getMessage()), e);
         }
+    }
+
+    private static Dataset<Row> filtered(TrainingSetSpec spec, Dataset<Row> events) {
+        return spec.where().isPresent() ? events.filter(expr(spec.where().get())) : events;
     }
 
     /** The declared columns (all when none are declared), the sets' entity keys and the event time, then {@code extra}. */
@@ -234,7 +237,7 @@ public final class TrainingSetBuilder {
         List<String> available = List.of(events.columns());
         Set<String> keep = new LinkedHashSet<>(spec.columns().isEmpty() ? available : spec.columns());
         for (ResolvedSet set : resolved) {
-            keep.addAll(set.spec().entity());
+            keep.addAll(set.entity());
         }
         keep.add(spec.eventTime());
         keep.remove(spec.labelColumn());
@@ -255,8 +258,8 @@ public final class TrainingSetBuilder {
     private static List<String> resolvedRefs(TrainingSetSpec spec, List<ResolvedSet> resolved) {
         List<String> out = new ArrayList<>();
         for (FeatureRef ref : spec.features()) {
-            ResolvedSet set = resolved.stream().filter(s -> s.spec().name().equals(ref.set())).findFirst().orElseThrow();
-            out.add(set.spec().name() + "@" + set.version() + ":" + ref.feature());
+            ResolvedSet set = resolved.stream().filter(s -> s.name().equals(ref.set())).findFirst().orElseThrow();
+            out.add(set.name() + "@" + set.version() + ":" + ref.feature());
         }
         return out;
     }
@@ -285,22 +288,87 @@ public final class TrainingSetBuilder {
         return out;
     }
 
-    /** The events SQL with each input table read {@code VERSION AS OF} its pinned version. */
-    static String pin(TrainingSetSpec spec, Map<String, Long> tables) {
-        String sql = spec.eventsSql();
-        for (Map.Entry<String, Long> t : tables.entrySet()) {
-            String[] parts = t.getKey().split("\\.");
-            Pattern p = Pattern.compile("(?i)(?<![\\w.`])" + Pattern.quote(parts[0]) + "\\s*\\.\\s*"
-                    + Pattern.quote(parts[1]) + "(?![\\w`]|\\s*\\.)");
-            Matcher m = p.matcher(sql);
-            if (!m.find()) {
-                throw new KilnException("training-sets." + spec.name() + ": the events read " + t.getKey()
-                        + " without naming it as " + t.getKey() + " (through a view?), so it cannot be pinned to a"
-                        + " version; name the table itself");
-            }
-            sql = m.replaceAll(Matcher.quoteReplacement(t.getKey() + " VERSION AS OF " + t.getValue()));
+    /**
+     * The events as the set's query reads them, each input table read at its pinned Delta version. The query is
+     * parsed by Spark's own parser and every reference to a pinned table (in the main query, CTEs and subqueries,
+     * however it is quoted) becomes a time travel to that version in the plan; comments and string literals are
+     * never touched, because no text is rewritten.
+     */
+    private Dataset<Row> pinned(TrainingSetSpec spec, Map<String, Long> tables) {
+        String at = "training-sets." + spec.name();
+        LogicalPlan parsed;
+        try {
+            parsed = lakehouse.spark().sessionState().sqlParser().parsePlan(spec.eventsSql());
+        } catch (Exception e) {
+            throw new KilnException(at + ": the events could not be read: " + KilnException.firstLine(e.getMessage()), e);
         }
-        return sql;
+        String database = lakehouse.spark().catalog().currentDatabase();
+        Set<String> seen = new java.util.TreeSet<>();
+        LogicalPlan plan = new PinVersions(tables, database, seen).pin(parsed);
+        for (String t : tables.keySet()) {
+            if (!seen.contains(t)) {
+                throw new KilnException(at + ": the events read " + t + " without naming it (through a view?), so it"
+                        + " cannot be pinned to a version; name the table itself");
+            }
+        }
+        try {
+            return org.apache.spark.sql.classic.Dataset.ofRows((org.apache.spark.sql.classic.SparkSession) lakehouse.spark(), plan);
+        } catch (Exception e) {
+            throw new KilnException(at + ": the events could not be read at their pinned versions " + tables + ": "
+                    + KilnException.firstLine(e.getMessage()), e);
+        }
+    }
+
+    /** Rewrites a parsed plan so that relations naming a pinned table read it at its version. */
+    private static final class PinVersions extends scala.runtime.AbstractPartialFunction<LogicalPlan, LogicalPlan> {
+        private final Map<String, Long> tables;
+        private final String database;
+        private final Set<String> seen;
+
+        PinVersions(Map<String, Long> tables, String database, Set<String> seen) {
+            this.tables = tables;
+            this.database = database;
+            this.seen = seen;
+        }
+
+        LogicalPlan pin(LogicalPlan plan) {
+            return plan.transformUpWithSubqueries(this);
+        }
+
+        private String table(org.apache.spark.sql.catalyst.analysis.UnresolvedRelation r) {
+            List<String> parts = new ArrayList<>(CollectionConverters.asJava(r.multipartIdentifier()));
+            if (parts.size() == 3 && parts.get(0).equalsIgnoreCase("spark_catalog")) {
+                parts.remove(0);
+            }
+            if (parts.size() == 1) {
+                parts.add(0, database);
+            }
+            return parts.size() == 2 ? (parts.get(0) + "." + parts.get(1)).toLowerCase(java.util.Locale.ROOT) : "";
+        }
+
+        @Override
+        public boolean isDefinedAt(LogicalPlan p) {
+            return p instanceof org.apache.spark.sql.catalyst.analysis.UnresolvedRelation r && tables.containsKey(table(r))
+                    || p instanceof org.apache.spark.sql.catalyst.plans.logical.UnresolvedWith;
+        }
+
+        @Override
+        public LogicalPlan apply(LogicalPlan p) {
+            if (p instanceof org.apache.spark.sql.catalyst.plans.logical.UnresolvedWith with) {
+                // CTE definitions are not children of the WITH node: pin inside each of them too.
+                List<scala.Tuple2<String, org.apache.spark.sql.catalyst.plans.logical.SubqueryAlias>> ctes = new ArrayList<>();
+                for (scala.Tuple2<String, org.apache.spark.sql.catalyst.plans.logical.SubqueryAlias> cte
+                        : CollectionConverters.asJava(with.cteRelations())) {
+                    ctes.add(new scala.Tuple2<>(cte._1(), (org.apache.spark.sql.catalyst.plans.logical.SubqueryAlias) pin(cte._2())));
+                }
+                return with.copy(with.child(), CollectionConverters.asScala(ctes).toSeq(), with.allowRecursion());
+            }
+            org.apache.spark.sql.catalyst.analysis.UnresolvedRelation r = (org.apache.spark.sql.catalyst.analysis.UnresolvedRelation) p;
+            String name = table(r);
+            seen.add(name);
+            return new org.apache.spark.sql.catalyst.analysis.RelationTimeTravel(r, scala.Option.empty(),
+                    scala.Option.apply(String.valueOf(tables.get(name))));
+        }
     }
 
     private long writtenRows(TableName table) {

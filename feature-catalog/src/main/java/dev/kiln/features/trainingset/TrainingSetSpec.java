@@ -64,7 +64,7 @@ public record TrainingSetSpec(
         if (!config.hasPath(base)) {
             List<String> known = config.hasPath("training-sets")
                     ? new ArrayList<>(new java.util.TreeSet<>(config.getObject("training-sets").keySet())) : List.of();
-            throw new KilnException("unknown training set '" + name + "' (known: " + String.join(", ", known) + ")");
+            throw new dev.kiln.lakehouse.UnknownNameException("unknown training set '" + name + "' (known: " + String.join(", ", known) + ")");
         }
         return fromConfig(name, config.getConfig(base), base);
     }

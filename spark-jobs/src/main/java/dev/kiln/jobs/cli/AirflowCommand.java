@@ -30,7 +30,7 @@ import picocli.CommandLine.ParentCommand;
  * {@code kiln airflow}: Kiln's DAGs through Airflow's REST API. None of these start Spark. Credentials come
  * from KILN_AIRFLOW_USERNAME / KILN_AIRFLOW_PASSWORD or kiln.airflow.credentials-file, never from the command line.
  */
-@Command(name = "airflow", description = {"Trigger Kiln's Airflow DAGs and read their runs (Airflow 3 REST API at kiln.airflow.url).",
+@Command(name = "airflow", mixinStandardHelpOptions = true, description = {"Trigger Kiln's Airflow DAGs and read their runs (Airflow 3 REST API at kiln.airflow.url).",
         "Credentials: KILN_AIRFLOW_USERNAME and KILN_AIRFLOW_PASSWORD, or kiln.airflow.credentials-file."},
         subcommands = {AirflowCommand.Trigger.class, AirflowCommand.Status.class, AirflowCommand.Runs.class})
 final class AirflowCommand implements Runnable {
@@ -51,7 +51,7 @@ final class AirflowCommand implements Runnable {
         }
     }
 
-    @Command(name = "trigger", description = {"Start a run of DAG with the given conf. With --wait, follow it until it ends:"
+    @Command(name = "trigger", mixinStandardHelpOptions = true, description = {"Start a run of DAG with the given conf. With --wait, follow it until it ends:"
             + " exit 0 when it succeeded, 1 when it failed or did not end within --timeout.",
             "Kiln config overrides go before the command name here (kiln --conf kiln.airflow.url=... airflow trigger ...):"
                     + " --conf after it is the DAG run's conf."})
@@ -122,7 +122,7 @@ final class AirflowCommand implements Runnable {
         }
     }
 
-    @Command(name = "status", description = "A DAG run's state and its task instances.")
+    @Command(name = "status", mixinStandardHelpOptions = true, description = "A DAG run's state and its task instances.")
     static final class Status implements Callable<Integer> {
         @ParentCommand
         AirflowCommand parent;
@@ -150,7 +150,7 @@ final class AirflowCommand implements Runnable {
         }
     }
 
-    @Command(name = "runs", description = "A DAG's most recent runs, newest first.")
+    @Command(name = "runs", mixinStandardHelpOptions = true, description = "A DAG's most recent runs, newest first.")
     static final class Runs implements Callable<Integer> {
         @ParentCommand
         AirflowCommand parent;

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "catalog-conf", description = {
+@Command(name = "catalog-conf", mixinStandardHelpOptions = true, description = {
         "Print the --conf flags that let any Spark session (spark-sql, spark-shell, pyspark) see Kiln's catalog.",
         "Delta must be on that session's classpath too (e.g. --jars spark-jobs/target/kiln-jobs.jar)."})
 final class CatalogConfCommand implements Callable<Integer> {

@@ -25,7 +25,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "demo", description = {
+@Command(name = "demo", mixinStandardHelpOptions = true, description = {
         "Run the reference pipeline (demo in conf/pipelines/flights.conf) end to end on the configured lakehouse: ingest flights-3m (Jan-Jun 2001)",
         "into raw.flights, materialize its feature sets, build the point-in-time training set, train logistic",
         "regression and GBT (Jan-Apr train, May validation), promote the better to champion through the gate (the",

@@ -18,7 +18,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "drift", description = {"Compare a model's inputs and score in a current window with a reference window"
+@Command(name = "drift", mixinStandardHelpOptions = true, description = {"Compare a model's inputs and score in a current window with a reference window"
         + " (default: the model's training window): PSI, KS, mean/std shift and null-rate change of numeric inputs;"
         + " Jensen-Shannon distance, chi-square, unseen share and null-rate change of categorical ones. Writes"
         + " reports.drift and reports.data_profile (replacing the same model version and windows) and, for every"

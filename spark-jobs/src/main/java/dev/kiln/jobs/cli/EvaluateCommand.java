@@ -11,7 +11,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "evaluate", description = {"Join a model's predictions of a day range to the outcomes (its training set's"
+@Command(name = "evaluate", mixinStandardHelpOptions = true, description = {"Join a model's predictions of a day range to the outcomes (its training set's"
         + " label over the events, once they exist) and write reports.evaluation: AUC-ROC, AUC-PR, log loss, Brier,"
         + " accuracy, precision, recall, F1 at the model's threshold and calibration bins (RMSE, R2 for regression),"
         + " overall and per slice. Re-running replaces that model version's rows for that window."})

@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "features", description = "Feature sets: materialize, backfill, and read the features.catalog.",
+@Command(name = "features", mixinStandardHelpOptions = true, description = "Feature sets: materialize, backfill, and read the features.catalog.",
         subcommands = {FeaturesCommand.Materialize.class, FeaturesCommand.Backfill.class, FeaturesCommand.ListSets.class,
                 FeaturesCommand.Describe.class})
 final class FeaturesCommand implements Runnable {
@@ -29,7 +29,7 @@ final class FeaturesCommand implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
-    @Command(name = "materialize", description = {"Compute the periods of a feature set not materialized yet (all sets"
+    @Command(name = "materialize", mixinStandardHelpOptions = true, description = {"Compute the periods of a feature set not materialized yet (all sets"
             + " without a name). A re-run writes nothing."})
     static final class Materialize implements Callable<Integer> {
         @ParentCommand
@@ -44,6 +44,8 @@ final class FeaturesCommand implements Runnable {
         @Override
         public Integer call() {
             try (KilnContext ctx = features.parent.open(global)) {
+                FeatureSets declared = FeatureSets.parse(ctx.config().config());
+                sets.forEach(declared::get); // unknown names stop here, before Spark starts
                 for (MaterializedVersion v : ctx.kiln().materialize(sets)) {
                     ctx.out().println(v.summary());
                 }
@@ -52,7 +54,7 @@ final class FeaturesCommand implements Runnable {
         }
     }
 
-    @Command(name = "backfill", description = "Recompute a feature set for the periods of a date range, replacing them.")
+    @Command(name = "backfill", mixinStandardHelpOptions = true, description = "Recompute a feature set for the periods of a date range, replacing them.")
     static final class Backfill implements Callable<Integer> {
         @ParentCommand
         FeaturesCommand features;
@@ -74,13 +76,14 @@ final class FeaturesCommand implements Runnable {
             LocalDate f = Arguments.date("--from", from);
             LocalDate t = Arguments.date("--to", to);
             try (KilnContext ctx = features.parent.open(global)) {
+                FeatureSets.parse(ctx.config().config()).get(set);
                 ctx.out().println(ctx.kiln().backfill(set, f, t).summary());
             }
             return ExitCodes.OK;
         }
     }
 
-    @Command(name = "list", description = "Every materialized feature with its set, version and lineage.")
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "Every materialized feature with its set, version and lineage.")
     static final class ListSets implements Callable<Integer> {
         @ParentCommand
         FeaturesCommand features;
@@ -99,7 +102,7 @@ final class FeaturesCommand implements Runnable {
         }
     }
 
-    @Command(name = "describe", description = "One feature set (SET or SET:VERSION): definition, features, lineage.")
+    @Command(name = "describe", mixinStandardHelpOptions = true, description = "One feature set (SET or SET:VERSION): definition, features, lineage.")
     static final class Describe implements Callable<Integer> {
         @ParentCommand
         FeaturesCommand features;

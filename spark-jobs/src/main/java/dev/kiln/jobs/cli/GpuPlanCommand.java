@@ -28,7 +28,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "gpu-plan", description = {"For each Kiln job of the configured pipelines (ingest, feature"
+@Command(name = "gpu-plan", mixinStandardHelpOptions = true, description = {"For each Kiln job of the configured pipelines (ingest, feature"
         + " materialization, training-set build, the champion model's transform), ask the RAPIDS Accelerator which"
         + " operators would run on a GPU and why the others would stay on the CPU; write reports.gpu_plan and print a"
         + " summary. Needs no GPU; needs the RAPIDS jar on the classpath (bin/kiln adds it; spark-submit --jars)."})

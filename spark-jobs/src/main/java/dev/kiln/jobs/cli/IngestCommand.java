@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "ingest", description = {
+@Command(name = "ingest", mixinStandardHelpOptions = true, description = {
         "Ingest a dataset's source files into raw.<dataset>; rows that break the contract go to raw.<dataset>_quarantine.",
         "Re-running the same batch (same files, or the same --batch-id) adds nothing."})
 final class IngestCommand implements Callable<Integer> {

@@ -72,7 +72,7 @@ public final class KilnCommand implements Runnable {
         CommandLine cli = new CommandLine(root);
         PrintStream err = System.err;
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            if (e instanceof ConfigException) {
+            if (e instanceof ConfigException || e instanceof dev.kiln.lakehouse.UnknownNameException) {
                 err.println("kiln: config error: " + e.getMessage());
                 return ExitCodes.USAGE;
             }

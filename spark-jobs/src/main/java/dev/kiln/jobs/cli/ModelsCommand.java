@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "models", description = "The model registry: list, describe, promote.",
+@Command(name = "models", mixinStandardHelpOptions = true, description = "The model registry: list, describe, promote.",
         subcommands = {ModelsCommand.ListModels.class, ModelsCommand.Describe.class, ModelsCommand.Promote.class})
 final class ModelsCommand implements Runnable {
     @ParentCommand
@@ -30,7 +30,7 @@ final class ModelsCommand implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
-    @Command(name = "list", description = "Registered versions (ml.models) and aliases (ml.model_aliases).")
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "Registered versions (ml.models) and aliases (ml.model_aliases).")
     static final class ListModels implements Callable<Integer> {
         @ParentCommand
         ModelsCommand parent;
@@ -50,7 +50,7 @@ final class ModelsCommand implements Runnable {
         }
     }
 
-    @Command(name = "describe", description = "One version: models:/NAME/VERSION or models:/NAME@ALIAS.")
+    @Command(name = "describe", mixinStandardHelpOptions = true, description = "One version: models:/NAME/VERSION or models:/NAME@ALIAS.")
     static final class Describe implements Callable<Integer> {
         @ParentCommand
         ModelsCommand parent;
@@ -71,7 +71,7 @@ final class ModelsCommand implements Runnable {
         }
     }
 
-    @Command(name = "promote", description = {"Point --alias at NAME's VERSION. With --if-better-than ALIAS, only when the"
+    @Command(name = "promote", mixinStandardHelpOptions = true, description = {"Point --alias at NAME's VERSION. With --if-better-than ALIAS, only when the"
             + " version beats that alias's version on the same metric over the same validation window; exit 1 otherwise."})
     static final class Promote implements Callable<Integer> {
         @ParentCommand

@@ -7,7 +7,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "runs", description = "Show recent job runs from ops.job_runs.")
+@Command(name = "runs", mixinStandardHelpOptions = true, description = "Show recent job runs from ops.job_runs.")
 final class RunsCommand implements Callable<Integer> {
     @ParentCommand
     KilnCommand parent;

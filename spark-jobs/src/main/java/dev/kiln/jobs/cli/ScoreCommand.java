@@ -11,7 +11,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "score", description = {"Score the events of a day range with a registered model (and, with --also,"
+@Command(name = "score", mixinStandardHelpOptions = true, description = {"Score the events of a day range with a registered model (and, with --also,"
         + " more models in the same pass) into ml.predictions, partitioned by day. Re-scoring replaces those models'"
         + " rows for those days and nothing else."})
 final class ScoreCommand implements Callable<Integer> {

@@ -4,7 +4,6 @@ import dev.kiln.lakehouse.KilnException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.Dataset;
@@ -16,7 +15,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "sql", description = "Run SQL against the lakehouse catalog and print the results as a table.")
+@Command(name = "sql", mixinStandardHelpOptions = true, description = "Run SQL against the lakehouse catalog and print the results as a table.")
 final class SqlCommand implements Callable<Integer> {
     @ParentCommand
     KilnCommand parent;
@@ -31,7 +30,7 @@ final class SqlCommand implements Callable<Integer> {
         @Parameters(paramLabel = "QUERY", description = "The SQL to run.")
         String query;
 
-        @Option(names = "-f", paramLabel = "FILE", description = "Run the ;-separated statements in FILE.")
+        @Option(names = "-f", paramLabel = "FILE", description = "Run the ;-separated statements in FILE (semicolons in strings, quoted identifiers and comments do not count).")
         Path file;
     }
 
@@ -40,7 +39,7 @@ final class SqlCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<String> statements = input.file != null ? split(read(input.file)) : List.of(input.query);
+        List<String> statements = input.file != null ? SqlScript.split(read(input.file)) : List.of(input.query);
         try (KilnContext ctx = parent.open(global)) {
             for (String statement : statements) {
                 try {
@@ -62,32 +61,5 @@ final class SqlCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new KilnException("cannot read SQL file " + file + ": " + e.getMessage());
         }
-    }
-
-    /** Splits on semicolons outside quotes. */
-    static List<String> split(String sql) {
-        List<String> out = new ArrayList<>();
-        StringBuilder cur = new StringBuilder();
-        char quote = 0;
-        for (char ch : sql.toCharArray()) {
-            if (quote != 0) {
-                if (ch == quote) {
-                    quote = 0;
-                }
-            } else if (ch == '\'' || ch == '"' || ch == '`') {
-                quote = ch;
-            } else if (ch == ';') {
-                if (!cur.toString().isBlank()) {
-                    out.add(cur.toString().trim());
-                }
-                cur.setLength(0);
-                continue;
-            }
-            cur.append(ch);
-        }
-        if (!cur.toString().isBlank()) {
-            out.add(cur.toString().trim());
-        }
-        return out;
     }
 }

@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "tables", description = "List, inspect and maintain the lakehouse tables.",
+@Command(name = "tables", mixinStandardHelpOptions = true, description = "List, inspect and maintain the lakehouse tables.",
         subcommands = {TablesCommand.Describe.class, TablesCommand.History.class, TablesCommand.Optimize.class,
                 TablesCommand.Vacuum.class})
 final class TablesCommand implements Callable<Integer> {
@@ -35,7 +35,7 @@ final class TablesCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    @Command(name = "describe", description = "Columns, partitioning, size and location of a table.")
+    @Command(name = "describe", mixinStandardHelpOptions = true, description = "Columns, partitioning, size and location of a table.")
     static final class Describe implements Callable<Integer> {
         @ParentCommand
         TablesCommand tables;
@@ -60,7 +60,7 @@ final class TablesCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "history", description = "Delta history of a table (DESCRIBE HISTORY), newest first.")
+    @Command(name = "history", mixinStandardHelpOptions = true, description = "Delta history of a table (DESCRIBE HISTORY), newest first.")
     static final class History implements Callable<Integer> {
         @ParentCommand
         TablesCommand tables;
@@ -86,7 +86,7 @@ final class TablesCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "optimize", description = "Compact small files (OPTIMIZE), optionally Z-ordered by columns.")
+    @Command(name = "optimize", mixinStandardHelpOptions = true, description = "Compact small files (OPTIMIZE), optionally Z-ordered by columns.")
     static final class Optimize implements Callable<Integer> {
         @ParentCommand
         TablesCommand tables;
@@ -111,7 +111,7 @@ final class TablesCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "vacuum", description = "Delete files no longer referenced by recent versions (VACUUM).")
+    @Command(name = "vacuum", mixinStandardHelpOptions = true, description = "Delete files no longer referenced by recent versions (VACUUM).")
     static final class Vacuum implements Callable<Integer> {
         @ParentCommand
         TablesCommand tables;

@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "train", description = {"Train models.MODEL: build (or reuse) its training set, tune the algorithm's grid on"
+@Command(name = "train", mixinStandardHelpOptions = true, description = {"Train models.MODEL: build (or reuse) its training set, tune the algorithm's grid on"
         + " the time-based validation window, save the best PipelineModel under <root>/models/MODEL/<version> and register it"
         + " in ml.models. With --reproduce VERSION: retrain that version from its pinned training set and seed and report"
         + " whether params and metrics match (exit 1 if not); nothing is registered."})
@@ -35,7 +35,7 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (KilnContext ctx = parent.open(global)) {
-            ModelSpec spec = ctx.kiln().modelSpec(model);
+            ModelSpec spec = ModelSpec.parse(ctx.config().config(), model); // before Spark starts
             if (reproduce != null) {
                 Trainer.Reproduction r = ctx.kiln().reproduce(spec.name(), reproduce);
                 ctx.out().println(r.summary());

@@ -7,7 +7,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "training-set", description = "Point-in-time training sets: build, list, rebuild from the registry.",
+@Command(name = "training-set", mixinStandardHelpOptions = true, description = "Point-in-time training sets: build, list, rebuild from the registry.",
         subcommands = {TrainingSetCommand.Build.class, TrainingSetCommand.ListSets.class, TrainingSetCommand.Rebuild.class})
 final class TrainingSetCommand implements Runnable {
     @ParentCommand
@@ -21,7 +21,7 @@ final class TrainingSetCommand implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
-    @Command(name = "build", description = {"Build training-sets.NAME: events + label + point-in-time features ->"
+    @Command(name = "build", mixinStandardHelpOptions = true, description = {"Build training-sets.NAME: events + label + point-in-time features ->"
             + " a Delta snapshot and a row in features.training_sets. Unchanged inputs: the registered set is reused."})
     static final class Build implements Callable<Integer> {
         @ParentCommand
@@ -36,13 +36,14 @@ final class TrainingSetCommand implements Runnable {
         @Override
         public Integer call() {
             try (KilnContext ctx = parent.parent.open(global)) {
+                dev.kiln.features.trainingset.TrainingSetSpec.parse(ctx.config().config(), name); // before Spark starts
                 ctx.out().println(ctx.kiln().buildTrainingSet(name).summary());
             }
             return ExitCodes.OK;
         }
     }
 
-    @Command(name = "list", description = "Registered training sets, newest first.")
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "Registered training sets, newest first.")
     static final class ListSets implements Callable<Integer> {
         @ParentCommand
         TrainingSetCommand parent;
@@ -60,7 +61,7 @@ final class TrainingSetCommand implements Runnable {
         }
     }
 
-    @Command(name = "rebuild", description = {"Recompute a registered training set from its registry row (the same"
+    @Command(name = "rebuild", mixinStandardHelpOptions = true, description = {"Recompute a registered training set from its registry row (the same"
             + " declaration, feature versions and input Delta versions) and compare it row for row with its snapshot."
             + " Exits 1 when they differ."})
     static final class Rebuild implements Callable<Integer> {

@@ -91,7 +91,7 @@ public record ModelSpec(
         }
         if (!config.hasPath(base)) {
             List<String> known = config.hasPath("models") ? new ArrayList<>(new TreeSet<>(config.getObject("models").keySet())) : List.of();
-            throw new KilnException("unknown model '" + name + "' (known: " + String.join(", ", known) + ")");
+            throw new dev.kiln.lakehouse.UnknownNameException("unknown model '" + name + "' (known: " + String.join(", ", known) + ")");
         }
         Config s = config.getConfig(base);
         Task task = Task.parse(string(s, "task", base + ".task"), base + ".task");
