@@ -543,10 +543,90 @@ public final class Kiln {
         return job("optimize " + name, runId -> new TableMaintenance(lakehouse).optimize(name, zOrderBy), x -> JobRows.NONE);
     }
 
-    /** Deletes files no recent version references (VACUUM), keeping {@code retentionHours} (null: Delta's default). */
-    public void vacuum(String table, Double retentionHours) {
+    /** What {@link #vacuum} kept and why. */
+    public record Vacuumed(String table, double requestedHours, double retainedHours, List<String> pins, boolean forced) {
+        public Vacuumed {
+            pins = List.copyOf(pins);
+        }
+
+        public String summary() {
+            if (pins.isEmpty() || retainedHours == requestedHours && !forced) {
+                return String.format("vacuumed %s, keeping %.2f h of history%s", table, retainedHours,
+                        pins.isEmpty() ? "" : " (pinned versions: " + String.join("; ", pins) + ")");
+            }
+            return forced
+                    ? String.format("vacuumed %s with --force, keeping %.2f h: files of these pinned versions may be gone: %s",
+                            table, retainedHours, String.join("; ", pins))
+                    : String.format("vacuumed %s, keeping %.2f h of history instead of %.2f h: the registry pins %s", table,
+                            retainedHours, requestedHours, String.join("; ", pins));
+        }
+    }
+
+    /**
+     * Deletes files no recent version references (VACUUM), keeping {@code retentionHours} of history (null: Delta's
+     * default, 168 h) and never less than the versions that registered training sets and model versions pin still
+     * need: the retention grows to keep them, and the result says which. With {@code force} the requested retention
+     * applies anyway (the pins it breaks are listed). Delta's own check still refuses retentions under its safety
+     * limit unless {@code spark.databricks.delta.retentionDurationCheck.enabled} is false. A re-run deletes nothing new.
+     */
+    public Vacuumed vacuum(String table, Double retentionHours, boolean force) {
         TableName name = TableName.parse(table);
-        job("vacuum " + name, runId -> new TableMaintenance(lakehouse).vacuum(name, retentionHours), x -> JobRows.NONE);
+        return job("vacuum " + name + (force ? " --force" : ""), runId -> {
+            double requested = retentionHours == null ? 168.0 : retentionHours;
+            long current = lakehouse.version(name);
+            java.util.TreeMap<Long, List<String>> pins = pinnedVersions(name);
+            List<String> needing = new ArrayList<>();
+            double retained = requested;
+            java.time.Instant now = java.time.Instant.now();
+            for (Map.Entry<Long, List<String>> pin : pins.entrySet()) {
+                if (pin.getKey() >= current) {
+                    continue; // the current version's files are never vacuumed
+                }
+                // A version's files stay referenced until a later commit removes them: keeping every tombstone written
+                // since the commit after the pinned version keeps all of them.
+                java.time.Instant removedFrom = commitTime(name, pin.getKey() + 1);
+                double needed = java.time.Duration.between(removedFrom, now).toMillis() / 3_600_000.0 + 1.0 / 60;
+                if (needed > requested) {
+                    needing.add("version " + pin.getKey() + " (" + String.join(", ", pin.getValue()) + ")");
+                    retained = force ? retained : Math.max(retained, Math.ceil(needed * 100) / 100);
+                }
+            }
+            if (force && !needing.isEmpty()) {
+                progress.accept("WARNING: vacuum --force of " + name + " may delete files that " + String.join("; ", needing)
+                        + " need: rebuilding or reproducing them will fail");
+            }
+            new TableMaintenance(lakehouse).vacuum(name, retained);
+            return new Vacuumed(name.toString(), requested, retained, needing, force);
+        }, x -> JobRows.NONE);
+    }
+
+    /** Versions of {@code table} that registered training sets and model versions read, with who pins each. */
+    private java.util.TreeMap<Long, List<String>> pinnedVersions(TableName table) {
+        java.util.TreeMap<Long, List<String>> out = new java.util.TreeMap<>();
+        String key = table.toString();
+        if (lakehouse.exists(TrainingSetRegistry.TABLE)) {
+            for (Row r : new TrainingSetRegistry(lakehouse).list().where(org.apache.spark.sql.functions.col("inputs").getItem(key).isNotNull())
+                    .select(org.apache.spark.sql.functions.col("id"), org.apache.spark.sql.functions.col("inputs").getItem(key)).collectAsList()) {
+                out.computeIfAbsent(r.getLong(1), v -> new ArrayList<>()).add("training set " + r.getString(0));
+            }
+        }
+        if (lakehouse.exists(ModelRegistry.MODELS)) {
+            for (Row r : models().where(org.apache.spark.sql.functions.col("inputs").getItem(key).isNotNull())
+                    .select(org.apache.spark.sql.functions.col("name"), org.apache.spark.sql.functions.col("version"),
+                            org.apache.spark.sql.functions.col("inputs").getItem(key)).collectAsList()) {
+                out.computeIfAbsent(r.getLong(2), v -> new ArrayList<>()).add("model " + r.getString(0) + "/" + r.getInt(1));
+            }
+        }
+        return out;
+    }
+
+    private java.time.Instant commitTime(TableName table, long version) {
+        List<Row> rows = lakehouse.history(table).where(org.apache.spark.sql.functions.col("version").equalTo(version))
+                .select("timestamp").collectAsList();
+        if (rows.isEmpty()) {
+            return java.time.Instant.now();
+        }
+        return rows.get(0).getTimestamp(0).toInstant();
     }
 
     /** {@code ops.job_runs}. */

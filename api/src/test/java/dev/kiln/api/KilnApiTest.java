@@ -58,6 +58,8 @@ class KilnApiTest {
 
     private static Kiln kiln;
     private static IngestResult ingested;
+    private static long rawRows;
+    private static long quarantinedRows;
 
     @BeforeAll
     static void ingest() {
@@ -75,6 +77,8 @@ class KilnApiTest {
         SparkSession spark = TestLakehouse.get().spark();
         kiln = Kiln.open(spark, TestLakehouse.config(String.format(PIPELINE, dir)));
         ingested = kiln.ingest("api_sales");
+        rawRows = kiln.table("raw.api_sales").count(); // before any test rewrites the table
+        quarantinedRows = kiln.table("raw.api_sales_quarantine").count();
     }
 
     @Test
@@ -84,8 +88,8 @@ class KilnApiTest {
         assertEquals(2, ingested.rowsQuarantined());
         IngestResult again = kiln.ingest("api_sales");
         assertTrue(again.alreadyCommitted());
-        assertEquals(40, kiln.table("raw.api_sales").count());
-        assertEquals(2, kiln.table("raw.api_sales_quarantine").count());
+        assertEquals(40, rawRows);
+        assertEquals(2, quarantinedRows);
     }
 
     @Test
@@ -135,6 +139,23 @@ class KilnApiTest {
             assertEquals(p.<Boolean>getAs("predicted_label"), scored.get(k).<Boolean>getAs("predicted_label"));
         });
         assertTrue(scored.get("A|2024-01-20T10:00").<Double>getAs("score") > scored.get("B|2024-01-20T10:00").<Double>getAs("score"));
+
+        // Vacuum keeps what the registry pins: raw.api_sales is rewritten (a DELETE), then vacuumed with zero retention.
+        long pinned = set.inputs().get("raw.api_sales");
+        kiln.spark().sql("DELETE FROM raw.api_sales WHERE store = 'B' AND ts < timestamp_ntz'2024-01-09 00:00:00'");
+        kiln.spark().conf().set("spark.databricks.delta.retentionDurationCheck.enabled", "false");
+        try {
+            Kiln.Vacuumed kept = kiln.vacuum("raw.api_sales", 0.0, false);
+            assertTrue(kept.retainedHours() > 0, kept.summary());
+            assertTrue(kept.pins().get(0).startsWith("version " + pinned + " (training set " + set.id()), kept.summary());
+            assertTrue(kiln.rebuildTrainingSet(set.id()).identical(), "the pinned version still reads after vacuum");
+            assertTrue(kiln.reproduce("api_big_sale", v.version()).matches());
+            // --force vacuums anyway: the pinned version's files are gone and the rebuild fails.
+            assertTrue(kiln.vacuum("raw.api_sales", 0.0, true).forced());
+            assertThrows(RuntimeException.class, () -> kiln.rebuildTrainingSet(set.id()).identical());
+        } finally {
+            kiln.spark().conf().unset("spark.databricks.delta.retentionDurationCheck.enabled");
+        }
 
         Dataset<Row> runs = kiln.runs().where("job LIKE '%api_%'");
         assertTrue(runs.where("job = 'ingest api_sales' AND status = 'succeeded'").count() >= 1);

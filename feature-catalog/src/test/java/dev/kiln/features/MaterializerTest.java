@@ -247,4 +247,13 @@ class MaterializerTest {
         e = assertThrows(KilnException.class, () -> materializer.materialize(textTime));
         assertEquals("feature-sets.t.event-time: column 'kind' is string, expected a timestamp or date", e.getMessage());
     }
+
+    @Test
+    void theCatalogHoldsNoJvmWideLock() {
+        for (java.lang.reflect.Field f : dev.kiln.features.catalog.FeatureCatalog.class.getDeclaredFields()) {
+            boolean lockLike = f.getType() == Object.class || java.util.concurrent.locks.Lock.class.isAssignableFrom(f.getType());
+            org.junit.jupiter.api.Assertions.assertFalse(java.lang.reflect.Modifier.isStatic(f.getModifiers()) && lockLike,
+                    "FeatureCatalog." + f.getName() + " is a JVM-wide lock: commit locks belong to a Lakehouse");
+        }
+    }
 }

@@ -60,8 +60,6 @@ public final class FeatureCatalog {
             .add("updated_at", DataTypes.TimestampType, false);
 
     private static final int MERGE_ATTEMPTS = 5;
-    /** Serializes this JVM's catalog MERGEs: sets materialized side by side would otherwise collide on every run. */
-    private static final Object MERGE_LOCK = new Object();
 
     private final Lakehouse lakehouse;
 
@@ -120,10 +118,10 @@ public final class FeatureCatalog {
                 set.put(c, col("u.`" + c + "`"));
             }
         }
-        // Sets materialized side by side in this JVM take turns (a refused MERGE costs a failed attempt and an
+        // Sets materialized side by side on this lakehouse take turns (a refused MERGE costs a failed attempt and an
         // error in the log). Another process may still update the catalog at the same time; Delta then refuses the
         // later of two overlapping MERGEs, which runs again on the table as the earlier one left it.
-        synchronized (MERGE_LOCK) {
+        synchronized (lakehouse.commitLock(TABLE)) {
             for (int attempt = 1; ; attempt++) {
                 try {
                     DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(TABLE)).as("c")
@@ -134,7 +132,10 @@ public final class FeatureCatalog {
                             .whenNotMatched().insertAll()
                             .execute();
                     return;
-                } catch (java.util.ConcurrentModificationException e) {
+                } catch (RuntimeException e) {
+                    if (!dev.kiln.lakehouse.catalog.DeltaConflicts.isConflict(e)) {
+                        throw e;
+                    }
                     if (attempt == MERGE_ATTEMPTS) {
                         throw new KilnException("updating " + TABLE + " for feature set '" + spec.name() + "' failed "
                                 + MERGE_ATTEMPTS + " times on concurrent updates: "

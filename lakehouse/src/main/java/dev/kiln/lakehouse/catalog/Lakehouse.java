@@ -25,6 +25,7 @@ public final class Lakehouse {
 
     private final SparkSession spark;
     private final LakehouseSettings settings;
+    private final java.util.concurrent.ConcurrentMap<TableName, Object> commitLocks = new java.util.concurrent.ConcurrentHashMap<>();
 
     public Lakehouse(SparkSession spark, LakehouseSettings settings) {
         this.spark = requireNonNull(spark, "spark is null");
@@ -33,6 +34,14 @@ public final class Lakehouse {
 
     public SparkSession spark() {
         return spark;
+    }
+
+    /**
+     * A monitor that writers of {@code table} through this lakehouse may hold so that their commits take turns
+     * instead of colliding (Delta still arbitrates between processes). Per lakehouse instance, never JVM-wide.
+     */
+    public Object commitLock(TableName table) {
+        return commitLocks.computeIfAbsent(table, t -> new Object());
     }
 
     public LakehouseSettings settings() {

@@ -268,30 +268,25 @@ public final class Ingestion {
     }
 
     private void merge(DatasetSpec spec, TableName table, Dataset<Row> rows, String appId, String marker, boolean evolve) {
-        SparkSession spark = lakehouse.spark();
+        // MERGE takes Delta's idempotent-write transaction from session settings: they go on a session of this
+        // MERGE's own (same SparkContext and catalog), never on the one other jobs run on.
+        SparkSession spark = lakehouse.spark().newSession();
         Column on = null;
         for (String k : spec.keys()) {
             Column eq = col("t.`" + k + "`").equalTo(col("s.`" + k + "`"));
             on = on == null ? eq : on.and(eq);
         }
-        // MERGE takes Delta's idempotent-write transaction from the session settings.
         spark.conf().set("spark.databricks.delta.write.txnAppId", appId);
         spark.conf().set("spark.databricks.delta.write.txnVersion", "0");
         spark.conf().set("spark.databricks.delta.commitInfo.userMetadata", marker);
-        try {
-            DeltaMergeBuilder builder = DeltaTable.forPath(spark, lakehouse.locationOf(table)).as("t")
-                    .merge(rows.as("s"), on)
-                    .whenMatched().updateAll()
-                    .whenNotMatched().insertAll();
-            if (evolve) {
-                builder = builder.withSchemaEvolution();
-            }
-            builder.execute();
-        } finally {
-            spark.conf().unset("spark.databricks.delta.write.txnAppId");
-            spark.conf().unset("spark.databricks.delta.write.txnVersion");
-            spark.conf().unset("spark.databricks.delta.commitInfo.userMetadata");
+        DeltaMergeBuilder builder = DeltaTable.forPath(spark, lakehouse.locationOf(table)).as("t")
+                .merge(rows.as("s"), on)
+                .whenMatched().updateAll()
+                .whenNotMatched().insertAll();
+        if (evolve) {
+            builder = builder.withSchemaEvolution();
         }
+        builder.execute();
     }
 
     /** A commit of this batch: its table version and Delta's operation metrics. */

@@ -208,7 +208,7 @@ class IngestionTest {
     }
 
     @Test
-    void mergeUpsertsOnKeysAndQuarantinesDuplicateKeysWithinTheBatch() {
+    void mergeUpsertsOnKeysAndQuarantinesDuplicateKeysWithinTheBatch() throws Exception {
         Path day1 = TestLakehouse.tempDir("trips-merge-1");
         TestLakehouse.write(day1, "a.csv", "id,ts,fare,city\n1,2024-01-01 08:00:00,1.00,Oslo\n2,2024-01-01 09:00:00,2.00,Oslo\n");
         Path day2 = TestLakehouse.tempDir("trips-merge-2");
@@ -216,7 +216,27 @@ class IngestionTest {
                 + "4,2024-01-01 10:00:00,4.00,Oslo\n4,2024-01-01 11:00:00,5.00,Oslo\n");
         DatasetSpec spec = spec("trips_merge", day1, "write-mode = merge");
         ingestion.ingest(spec, Optional.empty());
-        IngestResult r = ingestion.ingest(spec.withPath(day2.toString()), Optional.empty());
+        // Other jobs share this session: the MERGE's transaction settings must never show up on it.
+        java.util.Set<String> leaked = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        org.apache.spark.scheduler.SparkListener watch = new org.apache.spark.scheduler.SparkListener() {
+            @Override
+            public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart job) {
+                for (String key : List.of("spark.databricks.delta.write.txnAppId", "spark.databricks.delta.commitInfo.userMetadata")) {
+                    if (lakehouse.spark().conf().getOption(key).isDefined()) {
+                        leaked.add(key);
+                    }
+                }
+            }
+        };
+        lakehouse.spark().sparkContext().addSparkListener(watch);
+        IngestResult r;
+        try {
+            r = ingestion.ingest(spec.withPath(day2.toString()), Optional.empty());
+        } finally {
+            lakehouse.spark().sparkContext().listenerBus().waitUntilEmpty();
+            lakehouse.spark().sparkContext().removeSparkListener(watch);
+        }
+        assertEquals(java.util.Set.of(), leaked, "session-wide settings set during the MERGE");
         IngestResult rerun = ingestion.ingest(spec.withPath(day2.toString()), Optional.empty());
 
         assertEquals(4, r.rowsRead());

@@ -122,15 +122,19 @@ final class TablesCommand implements Callable<Integer> {
         @Parameters(paramLabel = "TABLE", description = "schema.table")
         String table;
 
-        @Option(names = "--retain-hours", description = "Keep files needed by versions younger than this (Delta default: 168).")
+        @Option(names = "--retain-hours", description = "Keep files needed by versions younger than this (Delta default: 168);"
+                + " never less than the versions registered training sets and models pin need.")
         Double retainHours;
+
+        @Option(names = "--force", description = "Vacuum with --retain-hours even where that deletes files pinned versions"
+                + " need (they are listed; rebuilding or reproducing them fails afterwards).")
+        boolean force;
 
         @Override
         public Integer call() {
             TableName name = TableName.parse(table);
             try (KilnContext ctx = tables.parent.open(global)) {
-                ctx.kiln().vacuum(name.toString(), retainHours);
-                ctx.out().println("vacuumed " + name);
+                ctx.out().println(ctx.kiln().vacuum(name.toString(), retainHours, force).summary());
             }
             return ExitCodes.OK;
         }

@@ -133,14 +133,7 @@ public final class ModelRegistry {
     }
 
     private static boolean isConflict(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t.getClass().getName().startsWith("io.delta.exceptions.Concurrent")
-                    || t.getClass().getSimpleName().contains("ConcurrentModification")
-                    || t.getClass().getSimpleName().startsWith("Concurrent")) {
-                return true;
-            }
-        }
-        return false;
+        return dev.kiln.lakehouse.catalog.DeltaConflicts.isConflict(e);
     }
 
     private int nextVersion(String name) {
