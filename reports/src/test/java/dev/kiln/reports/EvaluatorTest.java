@@ -73,7 +73,7 @@ class EvaluatorTest {
      * slices are measured together, not a few jobs per slice value.
      */
     @Test
-    void theNumberOfSparkJobsDoesNotGrowWithTheSlices() {
+    void theNumberOfSparkJobsDoesNotGrowWithTheSlices() throws Exception {
         int two = jobs(2);
         int twenty = jobs(20);
         System.out.println("evaluate --slice-by origin --slice-by destination: " + two + " Spark jobs with --top 2, "
@@ -81,7 +81,7 @@ class EvaluatorTest {
         assertEquals(two, twenty);
     }
 
-    private static int jobs(int top) {
+    private static int jobs(int top) throws Exception {
         Dataset<Row> rows = SPARK.sql("SELECT (id % 97) / 97D AS score, 1L AS n, CAST(id % 3 = 0 AS BIGINT) AS positives,"
                 + " concat('o', CAST(id % 25 AS STRING)) AS origin, concat('d', CAST(id % 30 AS STRING)) AS destination"
                 + " FROM range(3000)");
@@ -105,7 +105,7 @@ class EvaluatorTest {
         return jobCount(group);
     }
 
-    private static int jobCount(String group) {
+    private static int jobCount(String group) throws Exception {
         SPARK.sparkContext().listenerBus().waitUntilEmpty();
         return SPARK.sparkContext().statusTracker().getJobIdsForGroup(group).length;
     }

@@ -31,7 +31,7 @@ final class ShuffleSpread extends SparkListener implements AutoCloseable {
 
     /** Stages that read more than {@code minBytes} in all, where one task read more than {@code share} of it. */
     List<String> concentrated(long minBytes, double share) {
-        context.listenerBus().waitUntilEmpty();
+        drain();
         List<String> out = new ArrayList<>();
         readByStage.forEach((stage, reads) -> {
             long total = reads.stream().mapToLong(Long::longValue).sum();
@@ -44,8 +44,16 @@ final class ShuffleSpread extends SparkListener implements AutoCloseable {
     }
 
     long stagesReadingMoreThan(long minBytes) {
-        context.listenerBus().waitUntilEmpty();
+        drain();
         return readByStage.values().stream().filter(r -> r.stream().mapToLong(Long::longValue).sum() > minBytes).count();
+    }
+
+    private void drain() {
+        try {
+            context.listenerBus().waitUntilEmpty();
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("Spark's listener bus did not drain", e);
+        }
     }
 
     @Override

@@ -186,10 +186,7 @@ public final class Evaluator {
                 col("n")).select(col("e.i").as("i"), col("e.num").as("num"), col("e.text").as("text"), col("n"))
                 .filter(col("text").isNotNull())
                 .groupBy("i", "num", "text").agg(sum("n").as("rows"));
-        java.util.Comparator<Row> order = java.util.Comparator.<Row>comparingInt(r -> r.getInt(0))
-                .thenComparing(r -> -r.getLong(3))
-                .thenComparing(r -> r.isNullAt(1) ? 0.0 : r.getDouble(1))
-                .thenComparing(r -> r.getString(2));
+        java.util.Comparator<Row> order = new TopOrder();
         int columns = sliceBy.size();
         List<Row> candidates = counts.javaRDD().mapPartitions(it -> {
             List<List<Row>> kept = new ArrayList<>();
@@ -224,6 +221,24 @@ public final class Evaluator {
             }
         }
         return out;
+    }
+
+    /** Rows (column index, number, text, rows): by column, most rows first, then by value. */
+    private static final class TopOrder implements java.util.Comparator<Row>, java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public int compare(Row a, Row b) {
+            int c = Integer.compare(a.getInt(0), b.getInt(0));
+            if (c == 0) {
+                c = Long.compare(b.getLong(3), a.getLong(3));
+            }
+            if (c == 0 && !a.isNullAt(1) && !b.isNullAt(1)) {
+                c = Double.compare(a.getDouble(1), b.getDouble(1));
+            }
+            return c != 0 ? c : org.apache.spark.unsafe.types.UTF8String.fromString(a.getString(2))
+                    .compareTo(org.apache.spark.unsafe.types.UTF8String.fromString(b.getString(2))); // byte order, as SQL
+        }
     }
 
     /**
