@@ -77,18 +77,19 @@ class ScaleGuardTest {
 
     @Test
     void evaluationOfMillionsOfDistinctScoresOverManySlicesStaysDistributed() {
-        // Scores ascend with id; every 4th event is positive: a positive at 4j outranks exactly 3j negatives.
-        Dataset<Row> rows = SPARK.sql("SELECT (id + 0.5D) / " + N + " AS score, 1L AS n, CAST(id % 4 = 0 AS BIGINT) AS positives,"
-                + " CAST(id % 41 AS STRING) AS origin, id % 37 AS destination FROM range(0, " + N + ", 1, 4)");
+        // 1 M distinct scores, each event in three slices (3 M slice rows), ascending with id; every 4th event is
+        // positive: a positive at 4j outranks exactly 3j negatives.
+        long n = N / 2;
+        Dataset<Row> rows = SPARK.sql("SELECT (id + 0.5D) / " + n + " AS score, 1L AS n, CAST(id % 4 = 0 AS BIGINT) AS positives,"
+                + " CAST(id % 41 AS STRING) AS origin, id % 37 AS destination FROM range(0, " + n + ", 1, 4)");
         List<Evaluator.Metric> metrics = new java.util.ArrayList<>();
         List<String> concentrated = spread(() -> metrics.addAll(Evaluator.metrics(rows, List.of("origin", "destination"), 20, true, 0.5)));
         assertEquals(List.of(), concentrated, "a step held all distinct scores in one task");
-        double positives = N / 4.0;
+        double positives = n / 4.0;
         assertEquals((positives - 1) / (2 * positives), value(metrics, "overall", "auc_roc"), 1e-9);
         assertEquals(1 + 20 + 20, metrics.stream().map(Evaluator.Metric::slice).distinct().count());
         // origin=0 holds ids 0, 41, 82, ...: the positives among them are the multiples of 164.
-        double slicePositives = Math.ceil(N / 164.0);
-        assertEquals(slicePositives / Math.ceil(N / 41.0), value(metrics, "origin=0", "positive_rate"), 1e-12);
+        assertEquals(Math.ceil(n / 164.0) / Math.ceil(n / 41.0), value(metrics, "origin=0", "positive_rate"), 1e-12);
         assertNull(metrics.stream().filter(m -> m.slice().equals("origin=40")).findFirst().orElse(null),
                 "origin=40 is not among the top 20");
     }

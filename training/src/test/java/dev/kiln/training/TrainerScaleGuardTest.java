@@ -21,9 +21,11 @@ class TrainerScaleGuardTest {
 
     private static Dataset<Row> predictions(int partitions) {
         // Scores ascend with id, every 4th event is positive; predicted 1 above 0.5.
-        return SPARK.sql("SELECT array_to_vector(array(1 - s, s)) AS probability, CAST(s > 0.5 AS DOUBLE) AS prediction,"
+        return SPARK.sql("SELECT array(1 - s, s) AS p, CAST(s > 0.5 AS DOUBLE) AS prediction,"
                 + " CAST(id % 4 = 0 AS DOUBLE) AS " + Trainer.LABEL + " FROM (SELECT id, (id + 0.5D) / " + N + " AS s"
-                + " FROM range(0, " + N + ", 1, " + partitions + "))");
+                + " FROM range(0, " + N + ", 1, " + partitions + "))")
+                .withColumn("probability", org.apache.spark.ml.functions.array_to_vector(org.apache.spark.sql.functions.col("p")))
+                .drop("p");
     }
 
     @Test
@@ -40,7 +42,9 @@ class TrainerScaleGuardTest {
         assertEquals((positives - 1) / (2 * positives), metrics.get("areaUnderROC"), 1e-9);
         assertEquals(sequential.roc(), metrics.get("areaUnderROC"), 1e-9);
         assertEquals(sequential.pr(), metrics.get("areaUnderPR"), 1e-9);
-        Row sql = predictions(4).selectExpr("vector_to_array(probability)[1] AS s", "prediction", Trainer.LABEL + " AS y")
+        Row sql = predictions(4).select(org.apache.spark.ml.functions.vector_to_array(
+                        org.apache.spark.sql.functions.col("probability"), "float64").getItem(1).as("s"),
+                        org.apache.spark.sql.functions.col("prediction"), org.apache.spark.sql.functions.col(Trainer.LABEL).as("y"))
                 .selectExpr("avg(CASE WHEN y = 1 THEN -ln(greatest(1e-15D, least(1 - 1e-15D, s)))"
                         + " ELSE -ln(greatest(1e-15D, least(1 - 1e-15D, 1 - s))) END)", "avg(CAST(prediction = y AS INT))").first();
         assertEquals(sql.getDouble(0), metrics.get("logLoss"), 1e-9);
