@@ -10,14 +10,14 @@ import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 
 /**
- * Scale guard of the validation metrics: millions of distinct scores with the driver taking at most 8 MB of task
+ * Scale guard of the validation metrics: 1.5 M distinct scores with the driver taking at most 8 MB of task
  * results (this module's surefire setting), so collecting the scores fails. The areas equal the sequential walk
  * over every point on the driver, and the metrics are the same to the bit however the predictions are partitioned
  * (what {@code kiln train --reproduce} compares).
  */
 class TrainerScaleGuardTest {
     private static final SparkSession SPARK = TestLakehouse.get().spark();
-    private static final int N = 2_000_000;
+    private static final int N = 1_500_000;
 
     private static Dataset<Row> predictions(int partitions) {
         // Scores ascend with id, every 4th event is positive; predicted 1 above 0.5.
