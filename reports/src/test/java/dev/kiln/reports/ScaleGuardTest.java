@@ -52,11 +52,16 @@ class ScaleGuardTest {
         // v: 2 M distinct doubles, the first half the reference; c: 500 000 categories, each twice in each window.
         Dataset<Row> data = SPARK.sql("SELECT id, id * 0.001D + 0.5D AS v, concat('k', CAST(id % 500000 AS STRING)) AS c"
                 + " FROM range(0, " + N + ", 1, 4)");
-        DriftStatistics.Result[] result = new DriftStatistics.Result[1];
-        List<String> concentrated = spread(() -> result[0] = DriftStatistics.compute(data.filter("id < " + N / 2),
-                data.filter("id >= " + N / 2), List.of("v"), List.of("c")));
-        assertEquals(List.of(), concentrated, "a step held all distinct values in one task");
+        Dataset<Row> reference = data.filter("id < " + N / 2);
+        Dataset<Row> current = data.filter("id >= " + N / 2);
+        // One column at a time: merging a column's values in one task then shows as one task reading everything.
+        DriftStatistics.Result[] result = new DriftStatistics.Result[2];
+        assertEquals(List.of(), spread(() -> result[0] = DriftStatistics.compute(reference, current, List.of("v"), List.of())),
+                "a step held all distinct values of a numeric column in one task");
+        assertEquals(List.of(), spread(() -> result[1] = DriftStatistics.compute(reference, current, List.of(), List.of("c"))),
+                "a step held all categories of a column in one task");
         DriftStatistics.Result r = result[0];
+        DriftStatistics.Result categories = result[1];
         long half = N / 2;
         assertEquals(half, r.referenceRows());
         assertEquals((double) half, profile(r, "reference", "v", "distinct"));
@@ -66,12 +71,12 @@ class ScaleGuardTest {
         assertEquals((half + half * 99 / 100 - 1) * 0.001 + 0.5, profile(r, "current", "v", "p99"));
         assertEquals((half - 1) * 0.001 / 2 + 0.5, profile(r, "reference", "v", "mean"), 1e-9);
         assertEquals(1.0, drift(r, "v", "ks"), 1e-12); // the windows do not overlap
-        assertEquals(500_000.0, profile(r, "current", "c", "distinct"));
-        assertEquals(0.0, drift(r, "c", "unseen_share"));
-        assertEquals(0.0, drift(r, "c", "js_distance"), 1e-9);
+        assertEquals(500_000.0, profile(categories, "current", "c", "distinct"));
+        assertEquals(0.0, drift(categories, "c", "unseen_share"));
+        assertEquals(0.0, drift(categories, "c", "js_distance"), 1e-9);
         // Every category twice: ties broken by byte order.
         assertEquals(List.of("k0", "k1", "k10", "k100", "k1000"), List.of(1, 2, 3, 4, 5).stream()
-                .map(i -> r.profile().stream().filter(p -> p.window().equals("current") && p.statistic().equals("top_" + i))
+                .map(i -> categories.profile().stream().filter(p -> p.window().equals("current") && p.statistic().equals("top_" + i))
                         .findFirst().orElseThrow().text()).toList());
     }
 
