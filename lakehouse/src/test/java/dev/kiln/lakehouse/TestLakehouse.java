@@ -24,9 +24,7 @@ public final class TestLakehouse {
     public static synchronized Lakehouse get() {
         if (lakehouse == null) {
             Path root = tempDir("kiln-test-lakehouse");
-            LakehouseSettings settings = new LakehouseSettings(root.toUri().toString(),
-                    LakehouseSettings.CatalogType.EMBEDDED, Optional.empty(), "local[2]", "kiln-tests",
-                    Map.of("spark.sql.shuffle.partitions", "2",
+            Map<String, String> conf = new java.util.HashMap<>(Map.of("spark.sql.shuffle.partitions", "2",
                             "spark.default.parallelism", "2",
                             "spark.ui.enabled", "false",
                             "spark.ui.showConsoleProgress", "false",
@@ -34,6 +32,13 @@ public final class TestLakehouse {
                             // Delta rebuilds a table's state with 50 tasks by default: most of a small test's time.
                             "spark.databricks.delta.snapshotPartitions", "1",
                             "spark.sql.sources.parallelPartitionDiscovery.parallelism", "2"));
+            // A module's tests may cap what tasks send the driver (the scale guards: nothing proportional to the data).
+            String maxResultSize = System.getProperty("kiln.test.driverMaxResultSize");
+            if (maxResultSize != null && !maxResultSize.isBlank()) {
+                conf.put("spark.driver.maxResultSize", maxResultSize);
+            }
+            LakehouseSettings settings = new LakehouseSettings(root.toUri().toString(),
+                    LakehouseSettings.CatalogType.EMBEDDED, Optional.empty(), "local[2]", "kiln-tests", Map.copyOf(conf));
             lakehouse = new Lakehouse(SparkSessions.open(settings), settings);
         }
         return lakehouse;

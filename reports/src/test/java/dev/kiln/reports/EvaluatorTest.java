@@ -67,4 +67,46 @@ class EvaluatorTest {
         assertEquals(Math.sqrt(3.0 / 4), w.get("rmse"), 1e-12);
         assertEquals(3.0 / 4, w.get("mae"), 1e-12);
     }
+
+    /**
+     * {@code --slice-by origin --slice-by destination --top 20} takes as many Spark jobs as {@code --top 2}: all
+     * slices are measured together, not a few jobs per slice value.
+     */
+    @Test
+    void theNumberOfSparkJobsDoesNotGrowWithTheSlices() throws Exception {
+        int two = jobs(2);
+        int twenty = jobs(20);
+        System.out.println("evaluate --slice-by origin --slice-by destination: " + two + " Spark jobs with --top 2, "
+                + twenty + " with --top 20");
+        assertEquals(two, twenty);
+    }
+
+    private static int jobs(int top) throws Exception {
+        Dataset<Row> rows = SPARK.sql("SELECT (id % 97) / 97D AS score, 1L AS n, CAST(id % 3 = 0 AS BIGINT) AS positives,"
+                + " concat('o', CAST(id % 25 AS STRING)) AS origin, concat('d', CAST(id % 30 AS STRING)) AS destination"
+                + " FROM range(3000)");
+        String group = "evaluate-jobs-" + top;
+        SPARK.sparkContext().setJobGroup(group, "counting jobs", false);
+        List<Metric> metrics;
+        try {
+            metrics = Evaluator.metrics(rows, List.of("origin", "destination"), top, true, 0.5);
+        } finally {
+            SPARK.sparkContext().clearJobGroup();
+        }
+        assertEquals(1 + 2 * top, metrics.stream().map(Metric::slice).distinct().count());
+        // A slice measured with the others is the slice measured alone (o3 is 19th of the 25 tied origins by value).
+        if (top < 20) {
+            return jobCount(group);
+        }
+        Map<String, Double> alone = values(Evaluator.binary("origin=o3", rows.filter("origin = 'o3'"), 0.5));
+        Map<String, Double> together = values(metrics.stream().filter(m -> m.slice().equals("origin=o3")).toList());
+        assertEquals(alone.keySet(), together.keySet());
+        alone.forEach((k, v) -> assertEquals(v, together.get(k), 1e-12, k));
+        return jobCount(group);
+    }
+
+    private static int jobCount(String group) throws Exception {
+        SPARK.sparkContext().listenerBus().waitUntilEmpty();
+        return SPARK.sparkContext().statusTracker().getJobIdsForGroup(group).length;
+    }
 }

@@ -5,14 +5,22 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
+import scala.Tuple2;
 
 /**
- * Areas under the ROC and precision-recall curves over every distinct score (no binning), computed on the
- * driver in a fixed order. MLlib's evaluator bins scores along range-partition boundaries drawn by a seed
+ * Areas under the ROC and precision-recall curves over every distinct score (no binning): from a distributed
+ * sort of the distinct scores ({@link #byKey}), or on the driver for a small array of points. MLlib's evaluator bins scores along range-partition boundaries drawn by a seed
  * that depends on the RDD's id, so the same predictions can give areas that differ in the seventh digit from
  * one run to the next; these do not, which is what lets a retraining be compared exactly.
  */
@@ -37,16 +45,125 @@ public final class BinaryCurves {
 
     /** The same, for rows that each stand for {@code count} events of which {@code positives} were positive. */
     public static Areas ofCounts(Dataset<Row> rows, String score, String positiveCount, String count) {
-        // One aggregation; the distinct scores are ordered on the driver (no range-partitioned sort job).
-        Row[] groups = (Row[]) rows.groupBy(col(score).as("s"))
-                .agg(sum(col(positiveCount)).cast("long").as("p"), sum(col(count)).cast("long").as("n"))
-                .collect();
-        Point[] points = new Point[groups.length];
-        for (int i = 0; i < groups.length; i++) {
-            Row r = groups[i];
-            points[i] = new Point(r.isNullAt(0) ? null : r.getDouble(0), r.getLong(1), r.getLong(2));
+        Areas a = byKey(rows.withColumn("__k", lit(0)), "__k", score, positiveCount, count).get(0);
+        return a == null ? new Areas(Double.NaN, Double.NaN, 0, 0) : a;
+    }
+
+    /**
+     * The areas of every group of rows with the same int {@code key} (one curve per key, e.g. per slice), in a
+     * constant number of Spark jobs whatever the number of keys or distinct scores: the (key, score) groups are
+     * range-partitioned and sorted by key, then descending score (NaN first, null last, as {@link #of(Point[])});
+     * one pass counts each partition's positives and negatives per key (one small row per partition and key), the
+     * driver turns them into each partition's offsets, and a second pass adds up the trapezoids of each partition
+     * from its offsets. The trapezoids are the same numbers as in the sequential walk and their sum is exact
+     * ({@link ExactSum}), so the areas do not depend on where the partition bounds fall. Nothing proportional to
+     * the distinct scores reaches the driver or one task.
+     */
+    public static Map<Integer, Areas> byKey(Dataset<Row> rows, String key, String score, String positiveCount, String count) {
+        Dataset<Row> groups = rows.groupBy(col(key).cast("int").as("k"), col(score).cast("double").as("s"))
+                .agg(sum(col(positiveCount)).cast("long").as("p"), sum(col(count)).cast("long").as("n"));
+        JavaRDD<InternalRow> sorted = groups.repartitionByRange(col("k").asc(), col("s").desc_nulls_last())
+                .sortWithinPartitions(col("k").asc(), col("s").desc_nulls_last())
+                .queryExecution().toRdd().toJavaRDD();
+        // Pass 1: per partition and key, the number of thresholds, positives and negatives.
+        List<long[]> runs = sorted.mapPartitionsWithIndex((index, it) -> {
+            List<long[]> out = new ArrayList<>();
+            long[] run = null;
+            while (it.hasNext()) {
+                InternalRow r = it.next();
+                int k = r.getInt(0);
+                if (run == null || run[1] != k) {
+                    run = new long[] {index, k, 0, 0, 0};
+                    out.add(run);
+                }
+                long p = r.isNullAt(2) ? 0 : r.getLong(2);
+                long n = r.isNullAt(3) ? 0 : r.getLong(3);
+                run[2]++;
+                run[3] += p;
+                run[4] += n - p;
+            }
+            return out.iterator();
+        }, true).collect();
+        // Offsets: what each key has in the partitions before this one; totals per key.
+        Map<Long, long[]> offsets = new HashMap<>();
+        Map<Integer, long[]> totals = new TreeMap<>();
+        List<long[]> ordered = new ArrayList<>(runs);
+        ordered.sort(Comparator.<long[]>comparingLong(r -> r[0]));
+        for (long[] r : ordered) {
+            long[] t = totals.computeIfAbsent((int) r[1], x -> new long[3]);
+            offsets.put(r[0] << 32 | (r[1] & 0xffff_ffffL), t.clone());
+            t[0] += r[2];
+            t[1] += r[3];
+            t[2] += r[4];
         }
-        return of(points);
+        Map<Integer, Areas> out = new TreeMap<>();
+        Map<Integer, long[]> curves = new HashMap<>();
+        totals.forEach((k, t) -> {
+            if (t[1] == 0 || t[2] == 0) {
+                out.put(k, new Areas(Double.NaN, Double.NaN, t[1], t[2]));
+            } else {
+                curves.put(k, t);
+            }
+        });
+        if (!curves.isEmpty()) {
+            // Pass 2: each partition's trapezoids, from its offsets.
+            List<Tuple2<Integer, ExactSum[]>> parts = sorted.mapPartitionsWithIndex((index, it) -> {
+                List<Tuple2<Integer, ExactSum[]>> sums = new ArrayList<>();
+                int current = 0;
+                long[] total = null;
+                ExactSum[] area = null;
+                long thresholds = 0;
+                long tp = 0;
+                long fp = 0;
+                while (it.hasNext()) {
+                    InternalRow r = it.next();
+                    int k = r.getInt(0);
+                    if (area == null || k != current) {
+                        current = k;
+                        total = curves.get(k);
+                        long[] before = offsets.get((long) index << 32 | (k & 0xffff_ffffL));
+                        thresholds = before[0];
+                        tp = before[1];
+                        fp = before[2];
+                        area = new ExactSum[] {new ExactSum(), new ExactSum()};
+                        sums.add(new Tuple2<>(k, area));
+                    }
+                    if (total == null) {
+                        continue; // one class only: no curve
+                    }
+                    long p = r.isNullAt(2) ? 0 : r.getLong(2);
+                    long n = r.isNullAt(3) ? 0 : r.getLong(3);
+                    double prevTpr = (double) tp / total[1];
+                    double prevFpr = (double) fp / total[2];
+                    double prevPrecision = thresholds == 0 ? -1 : (double) tp / (tp + fp);
+                    tp += p;
+                    fp += n - p;
+                    thresholds++;
+                    double tpr = (double) tp / total[1];
+                    double fpr = (double) fp / total[2];
+                    double precision = (double) tp / (tp + fp);
+                    if (prevPrecision < 0) {
+                        prevPrecision = precision; // the curve starts at recall 0 with the first threshold's precision
+                    }
+                    area[0].add((fpr - prevFpr) * (tpr + prevTpr) / 2);
+                    area[1].add((tpr - prevTpr) * (precision + prevPrecision) / 2);
+                }
+                return sums.iterator();
+            }, true).collect();
+            Map<Integer, ExactSum[]> merged = new TreeMap<>();
+            for (Tuple2<Integer, ExactSum[]> t : parts) {
+                ExactSum[] m = merged.computeIfAbsent(t._1(), x -> new ExactSum[] {new ExactSum(), new ExactSum()});
+                m[0].add(t._2()[0]);
+                m[1].add(t._2()[1]);
+            }
+            merged.forEach((k, m) -> {
+                long[] t = curves.get(k);
+                if (t != null) {
+                    out.put(k, new Areas(m[0].value(), m[1].value(), t[1], t[2]));
+                }
+            });
+        }
+        return out;
     }
 
     /** The areas over points in any order; points with the same score are one threshold. */

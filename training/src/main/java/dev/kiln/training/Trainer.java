@@ -2,7 +2,10 @@ package dev.kiln.training;
 
 import static java.util.Objects.requireNonNull;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
 
 import dev.kiln.features.trainingset.TrainingSet;
 import dev.kiln.features.trainingset.TrainingSetRegistry;
@@ -41,6 +44,7 @@ import org.apache.spark.ml.feature.VectorAssembler;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.ParamPair;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.DataType;
@@ -381,38 +385,56 @@ public final class Trainer {
     }
 
     /**
-     * Both curve areas (exact, {@link BinaryCurves}), log loss (probabilities clipped to [1e-15, 1 - 1e-15], as
-     * MLlib does) and accuracy, from one aggregation of the predictions: positives and rows per (score,
-     * predicted label), summed on the driver in a fixed order, so a retraining gives the same values to the bit.
+     * Both curve areas (exact, {@link BinaryCurves#byKey}), log loss (probabilities clipped to [1e-15, 1 - 1e-15], as
+     * MLlib does) and accuracy, from one aggregation of the predictions by score: positives, rows and correct
+     * predictions per distinct score, kept distributed. Log loss is the exact sum ({@link ExactSum}) of one term
+     * per distinct score, so a retraining gives the same values to the bit however Spark partitions the work, and
+     * no step holds every distinct score in one place.
      */
     static Map<String, Double> classificationMetrics(Dataset<Row> predictions) {
-        // Summed by ascending score, then predicted label, not in the order Spark returns the groups (this order is
-        // part of what --reproduce compares: log loss of registered versions was summed in it).
-        ScoreGroups.Group[] sorted = ScoreGroups.of(predictions.select(
-                ModelSignature.score(Task.BINARY_CLASSIFICATION), col("prediction"),
-                col(LABEL)));
-        BinaryCurves.Point[] points = new BinaryCurves.Point[sorted.length];
-        long rows = 0;
-        long correct = 0;
-        double loss = 0;
-        for (int i = 0; i < sorted.length; i++) {
-            ScoreGroups.Group g = sorted[i];
-            BinaryCurves.Point point = new BinaryCurves.Point(g.score(), g.positives(), g.rows());
-            points[i] = point;
-            long p = point.positives();
-            long n = point.count();
-            double s = point.score() == null ? Double.NaN : point.score();
-            rows += n;
-            correct += sorted[i].predicted() == 1.0 ? p : sorted[i].predicted() == 0.0 ? n - p : 0;
-            loss += p * -Math.log(clip(s)) + (n - p) * -Math.log(clip(1 - s));
+        Column positive = when(col(LABEL).equalTo(1.0), 1L).otherwise(0L);
+        Column predicted = col("prediction");
+        Column correct = when(predicted.equalTo(1.0), positive).when(predicted.equalTo(0.0), lit(1L).minus(positive))
+                .otherwise(0L);
+        Dataset<Row> groups = predictions.select(
+                ModelSignature.score(Task.BINARY_CLASSIFICATION).as("s"),
+                positive.as("p"), correct.as("c"))
+                .groupBy(col("s")).agg(sum("p").cast("long").as("p"), count(lit(1)).as("n"), sum("c").cast("long").as("c"))
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            List<Object[]> parts = groups.queryExecution().toRdd().toJavaRDD().mapPartitions(it -> {
+                ExactSum loss = new ExactSum();
+                long rows = 0;
+                long right = 0;
+                while (it.hasNext()) {
+                    org.apache.spark.sql.catalyst.InternalRow r = it.next();
+                    double s = r.isNullAt(0) ? Double.NaN : r.getDouble(0);
+                    long p = r.getLong(1);
+                    long n = r.getLong(2);
+                    rows += n;
+                    right += r.getLong(3);
+                    loss.add(p * -Math.log(clip(s)) + (n - p) * -Math.log(clip(1 - s)));
+                }
+                return List.<Object[]>of(new Object[] {loss, rows, right}).iterator();
+            }).collect();
+            ExactSum loss = new ExactSum();
+            long rows = 0;
+            long right = 0;
+            for (Object[] part : parts) {
+                loss.add((ExactSum) part[0]);
+                rows += (Long) part[1];
+                right += (Long) part[2];
+            }
+            BinaryCurves.Areas areas = BinaryCurves.ofCounts(groups, "s", "p", "n");
+            Map<String, Double> out = new TreeMap<>();
+            out.put("areaUnderROC", areas.roc());
+            out.put("areaUnderPR", areas.pr());
+            out.put("logLoss", loss.value() / rows);
+            out.put("accuracy", (double) right / rows);
+            return out;
+        } finally {
+            groups.unpersist();
         }
-        BinaryCurves.Areas areas = BinaryCurves.of(points);
-        Map<String, Double> out = new TreeMap<>();
-        out.put("areaUnderROC", areas.roc());
-        out.put("areaUnderPR", areas.pr());
-        out.put("logLoss", loss / rows);
-        out.put("accuracy", (double) correct / rows);
-        return out;
     }
 
     private static double clip(double probability) {

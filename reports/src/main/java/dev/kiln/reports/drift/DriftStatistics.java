@@ -19,10 +19,13 @@ import scala.Tuple2;
 
 /**
  * Drift statistics and data profiles of a reference and a current window, for any number of columns in one
- * Spark job. The input is read once: each task counts the exact values of every column in its rows (nulls
- * included) per window, the counts are merged per column, and each column's statistics are computed from its
- * merged counts in one task (a column's counts are as large as its number of distinct values; only the small
- * results reach the driver). One job, whatever the number of columns.
+ * constant number of Spark jobs. The input is read once: the exact counts of every (column, value) pair per window
+ * (nulls included) are aggregated in Spark and stay distributed; numeric columns are then range-partitioned and
+ * sorted by value, and two passes over them (one small summary per partition, offsets summed on the driver) give
+ * exact quantiles, KS, PSI and moments ({@link NumericColumns}); categorical ones take two passes over their
+ * category counts ({@link CategoricalColumns}). No task and not the driver holds a column's distinct values, and
+ * every value is exact and independent of the partitioning (sums are {@link dev.kiln.training.ExactSum}s). The
+ * number of Spark jobs does not grow with the number of columns or of distinct values.
  *
  * <p>Definitions (documented in the README): quantile q of a window is the smallest value whose empirical CDF
  * reaches q. PSI bins are cut at the reference deciles (ties collapse bins), a value belongs to the first bin
@@ -90,23 +93,16 @@ public final class DriftStatistics {
         }
     }
 
-    /** The counting job over positional columns (see {@link #positional}). */
+    /** The statistics of positional columns (see {@link #positional}): numeric ones, then categorical ones. */
     private static Result count(Dataset<Row> both, List<String> numeric, List<String> categorical) {
-        List<String> all = new ArrayList<>(numeric);
-        all.addAll(categorical);
-        int n = numeric.size();
-        int columns = all.size();
-        // Rows as Spark holds them (no conversion to Row objects): doubles and UTF-8 strings read in place.
-        JavaRDD<InternalRow> rows = both.queryExecution().toRdd().toJavaRDD();
-        JavaPairRDD<Integer, Serializable> partial = rows.mapPartitionsToPair(it -> countValues(it, n, columns));
-        List<Tuple2<Integer, ColumnResult>> results = partial
-                .reduceByKey(DriftStatistics::merge, Math.max(1, Math.min(columns, rows.context().defaultParallelism())))
-                .mapToPair(e -> new Tuple2<>(e._1(), e._2() instanceof NumericCounts x ? x.summarize(all.get(e._1()))
-                        : ((CategoryCounts) e._2()).summarize(all.get(e._1()))))
-                .collect();
-        ColumnResult[] byColumn = new ColumnResult[columns];
-        results.forEach(t -> byColumn[t._1()] = t._2());
-        long[] windowRows = byColumn[0] == null ? new long[2] : byColumn[0].rows();
+        List<ColumnResult> byColumn = new ArrayList<>();
+        if (!numeric.isEmpty()) {
+            byColumn.addAll(NumericColumns.compute(both, numeric));
+        }
+        if (!categorical.isEmpty()) {
+            byColumn.addAll(CategoricalColumns.compute(both, categorical));
+        }
+        long[] windowRows = byColumn.get(0).rows();
         for (int k = 0; k < 2; k++) {
             if (windowRows[k] == 0) {
                 throw new KilnException("the " + window(k) + " window has no rows");
@@ -119,45 +115,6 @@ public final class DriftStatistics {
             profile.addAll(r.profile());
         }
         return new Result(windowRows[0], windowRows[1], List.copyOf(drift), List.copyOf(profile));
-    }
-
-    /** One task's exact value counts: numeric columns 0..n-1, categorical ones after them, the window tag last. */
-    private static Iterator<Tuple2<Integer, Serializable>> countValues(Iterator<InternalRow> it, int n, int columns) {
-        NumericCounts[] numeric = new NumericCounts[n];
-        CategoryCounts[] categorical = new CategoryCounts[columns - n];
-        for (int i = 0; i < n; i++) {
-            numeric[i] = new NumericCounts();
-        }
-        for (int i = 0; i < categorical.length; i++) {
-            categorical[i] = new CategoryCounts();
-        }
-        while (it.hasNext()) {
-            InternalRow row = it.next();
-            int w = row.getInt(columns);
-            for (int i = 0; i < n; i++) {
-                if (row.isNullAt(i)) {
-                    numeric[i].addNull(w);
-                } else {
-                    numeric[i].add(row.getDouble(i), w);
-                }
-            }
-            for (int i = n; i < columns; i++) {
-                if (row.isNullAt(i)) {
-                    categorical[i - n].addNull(w);
-                } else {
-                    categorical[i - n].add(row.getUTF8String(i), w);
-                }
-            }
-        }
-        List<Tuple2<Integer, Serializable>> out = new ArrayList<>(columns);
-        for (int i = 0; i < columns; i++) {
-            out.add(new Tuple2<>(i, i < n ? numeric[i] : categorical[i - n]));
-        }
-        return out.iterator();
-    }
-
-    private static Serializable merge(Serializable a, Serializable b) {
-        return a instanceof NumericCounts x ? x.merge((NumericCounts) b) : ((CategoryCounts) a).merge((CategoryCounts) b);
     }
 
     /** Columns renamed n0.., c0.. (names need no quoting after this), NaN read as null, and the window tag. */

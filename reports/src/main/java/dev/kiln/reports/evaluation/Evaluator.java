@@ -118,16 +118,7 @@ public final class Evaluator {
                         : "no outcomes yet for the predictions of " + m.uri() + " between " + from + " and " + to);
             }
             double threshold = m.params().containsKey("threshold") ? Double.parseDouble(m.params().get("threshold")) : 0.5;
-            List<Metric> out = new ArrayList<>();
-            out.addAll(classification ? binary("overall", joined, threshold) : regression("overall", joined));
-            for (String c : sliceBy) {
-                for (Row r : (Row[]) joined.groupBy(col(c)).agg(sum("n").as("rows")).orderBy(col("rows").desc(), col(c))
-                        .limit(topValues).collect()) {
-                    Dataset<Row> slice = joined.filter(col(c).equalTo(lit(r.get(0))));
-                    String name = c + "=" + r.get(0);
-                    out.addAll(classification ? binary(name, slice, threshold) : regression(name, slice));
-                }
-            }
+            List<Metric> out = metrics(joined, sliceBy, topValues, classification, threshold);
             write(runId, m, from, to, out);
             progress.accept(String.format("evaluate %s %s .. %s: %d metrics over %d slice(s)", m.uri(), from, to, out.size(),
                     out.stream().map(Metric::slice).distinct().count()));
@@ -144,74 +135,222 @@ public final class Evaluator {
     }
 
     /**
+     * Every metric of the overall slice and of the top {@code topValues} values (most events first, ties by value)
+     * of each {@code sliceBy} column, over rows {@code (score, n, positives)} (classification) or
+     * {@code (score, n, label)} (regression) carrying the slice columns. All slices are measured together in a
+     * constant number of Spark jobs, whatever the number of slice values: one job picks every column's top values
+     * (each task keeps its own top ones, the driver merges those), then each row is counted once per slice it is
+     * in, and one aggregation by (slice, calibration bin) plus one distributed curve computation
+     * ({@link BinaryCurves#byKey}) measure every slice at once. Slices are named {@code column=value}; a null
+     * value is not a slice (no row equals it).
+     */
+    public static List<Metric> metrics(Dataset<Row> rows, List<String> sliceBy, int topValues, boolean classification,
+            double threshold) {
+        List<String> names = new ArrayList<>(List.of("overall"));
+        List<Column> ids = new ArrayList<>(List.of(lit(0)));
+        List<List<String>> top = topValues(rows, sliceBy, topValues);
+        for (int i = 0; i < sliceBy.size(); i++) {
+            List<Column> entries = new ArrayList<>();
+            for (String value : top.get(i)) {
+                entries.add(lit(value));
+                entries.add(lit(names.size()));
+                names.add(sliceBy.get(i) + "=" + value);
+            }
+            if (!entries.isEmpty()) {
+                ids.add(org.apache.spark.sql.functions.try_element_at(org.apache.spark.sql.functions.map(entries.toArray(Column[]::new)),
+                        col(dev.kiln.lakehouse.catalog.Identifiers.quote(sliceBy.get(i))).cast("string")));
+            }
+        }
+        Dataset<Row> bySlice = rows.withColumn("__slice", org.apache.spark.sql.functions.explode(
+                org.apache.spark.sql.functions.array(ids.toArray(Column[]::new)))).filter(col("__slice").isNotNull());
+        return classification ? binary(names, bySlice, threshold) : regression(names, bySlice);
+    }
+
+    /** Each slice column's top values as text (most events first, then by value), from one job. */
+    private static List<List<String>> topValues(Dataset<Row> rows, List<String> sliceBy, int topValues) {
+        List<List<String>> out = new ArrayList<>();
+        if (sliceBy.isEmpty() || topValues <= 0) {
+            sliceBy.forEach(c -> out.add(List.of()));
+            return out;
+        }
+        Column[] entries = new Column[sliceBy.size()];
+        for (int i = 0; i < entries.length; i++) {
+            Column c = col(dev.kiln.lakehouse.catalog.Identifiers.quote(sliceBy.get(i)));
+            // Ties break in the column's own order: numbers (and booleans) as numbers, the rest as text.
+            boolean numeric = rows.schema().apply(sliceBy.get(i)).dataType() instanceof org.apache.spark.sql.types.NumericType
+                    || rows.schema().apply(sliceBy.get(i)).dataType() instanceof org.apache.spark.sql.types.BooleanType;
+            entries[i] = org.apache.spark.sql.functions.struct(lit(i).as("i"),
+                    (numeric ? c.cast("double") : lit(null).cast("double")).as("num"), c.cast("string").as("text"));
+        }
+        Dataset<Row> counts = rows.select(org.apache.spark.sql.functions.explode(org.apache.spark.sql.functions.array(entries)).as("e"),
+                col("n")).select(col("e.i").as("i"), col("e.num").as("num"), col("e.text").as("text"), col("n"))
+                .filter(col("text").isNotNull())
+                .groupBy("i", "num", "text").agg(sum("n").as("rows"));
+        java.util.Comparator<Row> order = new TopOrder();
+        int columns = sliceBy.size();
+        List<Row> candidates = counts.javaRDD().mapPartitions(it -> {
+            List<List<Row>> kept = new ArrayList<>();
+            for (int i = 0; i < columns; i++) {
+                kept.add(new ArrayList<>());
+            }
+            while (it.hasNext()) {
+                Row r = it.next();
+                List<Row> k = kept.get(r.getInt(0));
+                k.add(r);
+                if (k.size() > 2 * topValues) { // trim now and then: a task keeps O(top) rows per column
+                    k.sort(order);
+                    k.subList(topValues, k.size()).clear();
+                }
+            }
+            List<Row> all = new ArrayList<>();
+            for (List<Row> k : kept) {
+                k.sort(order);
+                all.addAll(k.subList(0, Math.min(topValues, k.size())));
+            }
+            return all.iterator();
+        }).collect();
+        List<Row> sorted = new ArrayList<>(candidates);
+        sorted.sort(order);
+        for (int i = 0; i < columns; i++) {
+            out.add(new ArrayList<>());
+        }
+        for (Row r : sorted) {
+            List<String> values = out.get(r.getInt(0));
+            if (values.size() < topValues) {
+                values.add(r.getString(2));
+            }
+        }
+        return out;
+    }
+
+    /** Rows (column index, number, text, rows): by column, most rows first, then by value. */
+    private static final class TopOrder implements java.util.Comparator<Row>, java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public int compare(Row a, Row b) {
+            int c = Integer.compare(a.getInt(0), b.getInt(0));
+            if (c == 0) {
+                c = Long.compare(b.getLong(3), a.getLong(3));
+            }
+            if (c == 0 && !a.isNullAt(1) && !b.isNullAt(1)) {
+                c = Double.compare(a.getDouble(1), b.getDouble(1));
+            }
+            return c != 0 ? c : org.apache.spark.unsafe.types.UTF8String.fromString(a.getString(2))
+                    .compareTo(org.apache.spark.unsafe.types.UTF8String.fromString(b.getString(2))); // byte order, as SQL
+        }
+    }
+
+    /**
      * Binary metrics of rows {@code (score, n, positives)}: each row stands for n events with that score,
      * of which {@code positives} were positive. Exact sums; the curve areas over every distinct score.
      */
     public static List<Metric> binary(String slice, Dataset<Row> rows, double threshold) {
+        return binary(List.of(slice), rows.withColumn("__slice", lit(0)), threshold);
+    }
+
+    /** Binary metrics of every slice of rows {@code (__slice, score, n, positives)}; slice i is named {@code names[i]}. */
+    private static List<Metric> binary(List<String> names, Dataset<Row> rows, double threshold) {
         Column s = col("score");
         Column pos = col("positives");
         Column neg = col("n").minus(col("positives"));
         Column eps = lit(1e-15);
         Column clipped = org.apache.spark.sql.functions.greatest(eps, org.apache.spark.sql.functions.least(lit(1.0).minus(eps), s));
         Column predicted = s.gt(threshold);
-        Row r = rows.agg(
+        Column bin = org.apache.spark.sql.functions.least(org.apache.spark.sql.functions.floor(s.multiply(10)), lit(9));
+        // One aggregation by (slice, calibration bin): the slice's sums are its bins' sums.
+        Row[] bins = (Row[]) rows.groupBy(col("__slice"), bin.as("bin")).agg(
                 sum("n"), sum("positives"),
                 sum(pos.multiply(org.apache.spark.sql.functions.log(clipped)).plus(neg.multiply(
                         org.apache.spark.sql.functions.log(lit(1.0).minus(clipped))))),
                 sum(pos.multiply(org.apache.spark.sql.functions.pow(lit(1.0).minus(s), 2)).plus(neg.multiply(
                         org.apache.spark.sql.functions.pow(s, 2)))),
                 sum(when(predicted, pos).otherwise(0L)), sum(when(predicted, neg).otherwise(0L)),
-                sum(when(predicted, 0L).otherwise(pos))).first();
-        long n = r.getLong(0);
-        long p = r.getLong(1);
-        double tp = r.getLong(4);
-        double fp = r.getLong(5);
-        double fn = r.getLong(6);
-        double tn = n - tp - fp - fn;
-        double precision = tp + fp == 0 ? Double.NaN : tp / (tp + fp);
-        double recall = p == 0 ? Double.NaN : tp / p;
-        BinaryCurves.Areas areas = BinaryCurves.ofCounts(rows, "score", "positives", "n");
-        Map<String, Double> values = new LinkedHashMap<>();
-        values.put("auc_roc", areas.roc());
-        values.put("auc_pr", areas.pr());
-        values.put("log_loss", -r.getDouble(2) / n);
-        values.put("brier", r.getDouble(3) / n);
-        values.put("accuracy", (tp + tn) / n);
-        values.put("precision", precision);
-        values.put("recall", recall);
-        values.put("f1", Double.isNaN(precision) || Double.isNaN(recall) || precision + recall == 0 ? Double.NaN
-                : 2 * precision * recall / (precision + recall));
-        values.put("positive_rate", (double) p / n);
-        values.put("threshold", threshold);
+                sum(when(predicted, 0L).otherwise(pos)), sum(s.multiply(col("n"))))
+                .orderBy(col("__slice"), col("bin").asc_nulls_first()).collect();
+        Map<Integer, BinaryCurves.Areas> areas = BinaryCurves.byKey(rows, "__slice", "score", "positives", "n");
         List<Metric> out = new ArrayList<>();
-        values.forEach((k, v) -> out.add(new Metric(slice, k, Double.isNaN(v) ? null : v, n)));
-        // Calibration: ten bins of the score, mean predicted probability beside the observed rate.
-        Column bin = org.apache.spark.sql.functions.least(org.apache.spark.sql.functions.floor(s.multiply(10)), lit(9));
-        for (Row b : (Row[]) rows.groupBy(bin.as("bin")).agg(sum("n"), sum(s.multiply(col("n"))), sum("positives"))
-                .orderBy("bin").collect()) {
-            long bn = b.getLong(1);
-            String name = String.format("calibration_%.1f_%.1f", b.getLong(0) / 10.0, (b.getLong(0) + 1) / 10.0);
-            out.add(new Metric(slice, name + "_predicted", b.getDouble(2) / bn, bn));
-            out.add(new Metric(slice, name + "_observed", (double) b.getLong(3) / bn, bn));
+        for (int id = 0; id < names.size(); id++) {
+            long n = 0;
+            long p = 0;
+            double logs = 0;
+            double squares = 0;
+            double tp = 0;
+            double fp = 0;
+            double fn = 0;
+            List<Row> calibration = new ArrayList<>();
+            for (Row b : bins) {
+                if (b.getInt(0) != id) {
+                    continue;
+                }
+                n += b.getLong(2);
+                p += b.getLong(3);
+                logs += b.isNullAt(4) ? 0 : b.getDouble(4);
+                squares += b.isNullAt(5) ? 0 : b.getDouble(5);
+                tp += b.getLong(6);
+                fp += b.getLong(7);
+                fn += b.getLong(8);
+                if (!b.isNullAt(1)) {
+                    calibration.add(b);
+                }
+            }
+            if (n == 0) {
+                continue;
+            }
+            String slice = names.get(id);
+            double tn = n - tp - fp - fn;
+            double precision = tp + fp == 0 ? Double.NaN : tp / (tp + fp);
+            double recall = p == 0 ? Double.NaN : tp / p;
+            BinaryCurves.Areas a = areas.getOrDefault(id, new BinaryCurves.Areas(Double.NaN, Double.NaN, 0, 0));
+            Map<String, Double> values = new LinkedHashMap<>();
+            values.put("auc_roc", a.roc());
+            values.put("auc_pr", a.pr());
+            values.put("log_loss", -logs / n);
+            values.put("brier", squares / n);
+            values.put("accuracy", (tp + tn) / n);
+            values.put("precision", precision);
+            values.put("recall", recall);
+            values.put("f1", Double.isNaN(precision) || Double.isNaN(recall) || precision + recall == 0 ? Double.NaN
+                    : 2 * precision * recall / (precision + recall));
+            values.put("positive_rate", (double) p / n);
+            values.put("threshold", threshold);
+            long rowsOfSlice = n;
+            values.forEach((k, v) -> out.add(new Metric(slice, k, Double.isNaN(v) ? null : v, rowsOfSlice)));
+            // Calibration: ten bins of the score, mean predicted probability beside the observed rate.
+            for (Row b : calibration) {
+                long bn = b.getLong(2);
+                String name = String.format("calibration_%.1f_%.1f", b.getLong(1) / 10.0, (b.getLong(1) + 1) / 10.0);
+                out.add(new Metric(slice, name + "_predicted", b.getDouble(9) / bn, bn));
+                out.add(new Metric(slice, name + "_observed", (double) b.getLong(3) / bn, bn));
+            }
         }
         return out;
     }
 
     /** Regression metrics of rows {@code (score, n, label)}: n events with that label, each predicted {@code score}. */
     public static List<Metric> regression(String slice, Dataset<Row> rows) {
+        return regression(List.of(slice), rows.withColumn("__slice", lit(0)));
+    }
+
+    /** Regression metrics of every slice of rows {@code (__slice, score, n, label)}, from one aggregation. */
+    private static List<Metric> regression(List<String> names, Dataset<Row> rows) {
         Column s = col("score");
         Column y = col("label").cast("double");
         Column n = col("n");
-        Row r = rows.agg(sum(n), sum(y.multiply(n)), sum(y.multiply(y).multiply(n)), sum(y.minus(s).multiply(y.minus(s)).multiply(n)),
-                sum(org.apache.spark.sql.functions.abs(y.minus(s)).multiply(n))).first();
-        long count = r.getLong(0);
-        double mean = r.getDouble(1) / count;
-        double sse = r.getDouble(3);
-        double sst = r.getDouble(2) - count * mean * mean;
+        Row[] sums = (Row[]) rows.groupBy(col("__slice")).agg(sum(n), sum(y.multiply(n)), sum(y.multiply(y).multiply(n)),
+                sum(y.minus(s).multiply(y.minus(s)).multiply(n)), sum(org.apache.spark.sql.functions.abs(y.minus(s)).multiply(n)))
+                .orderBy("__slice").collect();
         List<Metric> out = new ArrayList<>();
-        out.add(new Metric(slice, "rmse", Math.sqrt(sse / count), count));
-        out.add(new Metric(slice, "mae", r.getDouble(4) / count, count));
-        out.add(new Metric(slice, "r2", sst == 0 ? null : 1 - sse / sst, count));
+        for (Row r : sums) {
+            String slice = names.get(r.getInt(0));
+            long count = r.getLong(1);
+            double mean = r.getDouble(2) / count;
+            double sse = r.getDouble(4);
+            double sst = r.getDouble(3) - count * mean * mean;
+            out.add(new Metric(slice, "rmse", Math.sqrt(sse / count), count));
+            out.add(new Metric(slice, "mae", r.getDouble(5) / count, count));
+            out.add(new Metric(slice, "r2", sst == 0 ? null : 1 - sse / sst, count));
+        }
         return out;
     }
 

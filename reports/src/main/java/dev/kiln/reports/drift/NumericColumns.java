@@ -1,0 +1,294 @@
+package dev.kiln.reports.drift;
+
+import static org.apache.spark.sql.functions.array;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.explode;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.struct;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
+
+import dev.kiln.reports.drift.DriftStatistics.ColumnResult;
+import dev.kiln.reports.drift.DriftStatistics.Kind;
+import dev.kiln.reports.drift.DriftStatistics.Metric;
+import dev.kiln.reports.drift.DriftStatistics.ProfileValue;
+import dev.kiln.training.ExactSum;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
+
+/**
+ * The numeric columns' statistics from a distributed sort of their distinct values: the (column, value) counts
+ * per window are aggregated in Spark, range-partitioned and sorted by column then value; a first pass gives one
+ * small summary per partition and column (counts, nulls, distinct values, min, max, exact sum), the driver turns
+ * those into each partition's cumulative counts, and a second pass finds the quantiles, KS and the squares about
+ * the mean from those offsets. Every value is exact (integer counts, {@link ExactSum} sums, quantiles by integer
+ * comparison) and independent of where the partition bounds fall; no task or driver holds a column's distinct
+ * values. Definitions in {@link DriftStatistics}.
+ */
+final class NumericColumns {
+    private NumericColumns() {}
+
+    /** One partition's summary of one column. */
+    static final class Part implements Serializable {
+        private static final long serialVersionUID = 1L;
+        final int partition;
+        final int column;
+        final long[] count = new long[2];
+        final long[] nulls = new long[2];
+        final long[] distinct = new long[2];
+        final double[] min = {Double.NaN, Double.NaN};
+        final double[] max = {Double.NaN, Double.NaN};
+        final ExactSum[] sum = {new ExactSum(), new ExactSum()};
+
+        Part(int partition, int column) {
+            this.partition = partition;
+            this.column = column;
+        }
+    }
+
+    /** One partition's second-pass results of one column: squares about the mean, quantiles found, largest CDF gap. */
+    static final class Scan implements Serializable {
+        private static final long serialVersionUID = 1L;
+        final int column;
+        final ExactSum[] squares = {new ExactSum(), new ExactSum()};
+        final List<double[]> quantiles = new ArrayList<>(); // {target index, value, cumulative ref, cumulative cur}
+        double ks;
+
+        Scan(int column) {
+            this.column = column;
+        }
+    }
+
+    /** Quantile targets: {window, q, of}; the reference deciles last (PSI's cut points). */
+    private static final List<int[]> TARGETS = targets();
+
+    private static List<int[]> targets() {
+        List<int[]> t = new ArrayList<>();
+        for (int k = 0; k < 2; k++) {
+            for (int p : DriftStatistics.PERCENTILES) {
+                t.add(new int[] {k, p, 100});
+            }
+        }
+        for (int d = 1; d < DriftStatistics.DECILES; d++) {
+            t.add(new int[] {0, d, DriftStatistics.DECILES});
+        }
+        return List.copyOf(t);
+    }
+
+    /** The statistics of numeric columns n0..n{names-1} of {@code both} (window tag w), in column order. */
+    static List<ColumnResult> compute(Dataset<Row> both, List<String> names) {
+        int columns = names.size();
+        Column[] entries = new Column[columns];
+        for (int i = 0; i < columns; i++) {
+            entries[i] = struct(lit(i).as("i"), col("n" + i).as("v"));
+        }
+        Column w = col("w");
+        Dataset<Row> counts = both.select(explode(array(entries)).as("e"), w)
+                .select(col("e.i").as("i"), col("e.v").as("v"), w)
+                .groupBy("i", "v").agg(sum(when(w.equalTo(0), 1L).otherwise(0L)).as("r"), sum(when(w.equalTo(1), 1L).otherwise(0L)).as("c"));
+        JavaRDD<InternalRow> sorted = counts.repartitionByRange(col("i").asc(), col("v").asc_nulls_last())
+                .sortWithinPartitions(col("i").asc(), col("v").asc_nulls_last()).queryExecution().toRdd().toJavaRDD();
+
+        List<Part> parts = sorted.mapPartitionsWithIndex((index, it) -> {
+            List<Part> out = new ArrayList<>();
+            Part part = null;
+            while (it.hasNext()) {
+                InternalRow r = it.next();
+                int i = r.getInt(0);
+                if (part == null || part.column != i) {
+                    part = new Part(index, i);
+                    out.add(part);
+                }
+                long[] c = {r.getLong(2), r.getLong(3)};
+                if (r.isNullAt(1)) {
+                    part.nulls[0] += c[0];
+                    part.nulls[1] += c[1];
+                    continue;
+                }
+                double v = r.getDouble(1);
+                for (int k = 0; k < 2; k++) {
+                    if (c[k] > 0) {
+                        part.count[k] += c[k];
+                        part.distinct[k]++;
+                        part.sum[k].add(v * c[k]);
+                        if (Double.isNaN(part.min[k])) {
+                            part.min[k] = v;
+                        }
+                        part.max[k] = v;
+                    }
+                }
+            }
+            return out.iterator();
+        }, true).collect();
+
+        // Per column: totals, and each partition's counts before it (partitions ascend in value order).
+        List<Part> ordered = new ArrayList<>(parts);
+        ordered.sort(Comparator.comparingInt(p -> p.partition));
+        Map<Integer, Part> totals = new TreeMap<>();
+        Map<Long, long[]> offsets = new HashMap<>();
+        for (Part p : ordered) {
+            Part t = totals.computeIfAbsent(p.column, c -> new Part(-1, c));
+            offsets.put((long) p.partition << 32 | p.column, t.count.clone());
+            for (int k = 0; k < 2; k++) {
+                t.count[k] += p.count[k];
+                t.nulls[k] += p.nulls[k];
+                t.distinct[k] += p.distinct[k];
+                t.sum[k].add(p.sum[k]);
+                if (Double.isNaN(t.min[k])) {
+                    t.min[k] = p.min[k];
+                }
+                if (!Double.isNaN(p.max[k])) {
+                    t.max[k] = p.max[k];
+                }
+            }
+        }
+        Map<Integer, double[]> means = new HashMap<>();
+        Map<Integer, long[]> sizes = new HashMap<>();
+        totals.forEach((c, t) -> {
+            sizes.put(c, t.count.clone());
+            means.put(c, new double[] {t.count[0] > 0 ? t.sum[0].value() / t.count[0] : Double.NaN,
+                    t.count[1] > 0 ? t.sum[1].value() / t.count[1] : Double.NaN});
+        });
+        List<int[]> targets = TARGETS;
+
+        List<Scan> scans = sorted.mapPartitionsWithIndex((index, it) -> {
+            List<Scan> out = new ArrayList<>();
+            Scan scan = null;
+            long[] total = null;
+            double[] mean = null;
+            long[] cum = null;
+            boolean[] pending = null;
+            while (it.hasNext()) {
+                InternalRow r = it.next();
+                int i = r.getInt(0);
+                if (scan == null || scan.column != i) {
+                    scan = new Scan(i);
+                    out.add(scan);
+                    total = sizes.get(i);
+                    mean = means.get(i);
+                    cum = offsets.get((long) index << 32 | i).clone();
+                    pending = new boolean[targets.size()];
+                    for (int t = 0; t < pending.length; t++) {
+                        int[] q = targets.get(t);
+                        pending[t] = total[q[0]] > 0 && cum[q[0]] * q[2] < total[q[0]] * q[1];
+                    }
+                }
+                if (r.isNullAt(1)) {
+                    continue;
+                }
+                double v = r.getDouble(1);
+                long[] c = {r.getLong(2), r.getLong(3)};
+                for (int k = 0; k < 2; k++) {
+                    cum[k] += c[k];
+                    if (c[k] > 0) {
+                        double d = v - mean[k];
+                        scan.squares[k].add(d * d * c[k]);
+                    }
+                }
+                for (int t = 0; t < pending.length; t++) {
+                    int[] q = targets.get(t);
+                    if (pending[t] && cum[q[0]] * q[2] >= total[q[0]] * q[1]) {
+                        pending[t] = false;
+                        scan.quantiles.add(new double[] {t, v, cum[0], cum[1]});
+                    }
+                }
+                if (total[0] > 0 && total[1] > 0) {
+                    scan.ks = Math.max(scan.ks, Math.abs((double) cum[0] / total[0] - (double) cum[1] / total[1]));
+                }
+            }
+            return out.iterator();
+        }, true).collect();
+
+        List<ColumnResult> results = new ArrayList<>();
+        for (int i = 0; i < columns; i++) {
+            Part t = totals.get(i);
+            ExactSum[] squares = {new ExactSum(), new ExactSum()};
+            double[][] quantile = new double[targets.size()][];
+            double ks = 0;
+            for (Scan s : scans) {
+                if (s.column == i) {
+                    squares[0].add(s.squares[0]);
+                    squares[1].add(s.squares[1]);
+                    for (double[] q : s.quantiles) {
+                        quantile[(int) q[0]] = q;
+                    }
+                    ks = Math.max(ks, s.ks);
+                }
+            }
+            results.add(summarize(names.get(i), t == null ? new Part(-1, i) : t, squares, quantile, ks));
+        }
+        return results;
+    }
+
+    private static ColumnResult summarize(String name, Part t, ExactSum[] squares, double[][] quantile, double ks) {
+        long[] total = t.count;
+        long[] rows = {total[0] + t.nulls[0], total[1] + t.nulls[1]};
+        List<Metric> drift = new ArrayList<>();
+        List<ProfileValue> profile = new ArrayList<>();
+        Double[] mean = new Double[2];
+        Double[] std = new Double[2];
+        double[] nullRate = new double[2];
+        for (int k = 0; k < 2; k++) {
+            mean[k] = total[k] > 0 ? t.sum[k].value() / total[k] : null;
+            std[k] = total[k] > 1 ? Math.sqrt(squares[k].value() / (total[k] - 1)) : null;
+            nullRate[k] = rows[k] == 0 ? 0 : (double) t.nulls[k] / rows[k];
+            String w = DriftStatistics.window(k);
+            profile.add(new ProfileValue(w, name, Kind.NUMERIC, "count", (double) rows[k], null));
+            profile.add(new ProfileValue(w, name, Kind.NUMERIC, "nulls", (double) t.nulls[k], null));
+            profile.add(new ProfileValue(w, name, Kind.NUMERIC, "null_rate", nullRate[k], null));
+            profile.add(new ProfileValue(w, name, Kind.NUMERIC, "mean", mean[k], null));
+            profile.add(new ProfileValue(w, name, Kind.NUMERIC, "std", std[k], null));
+            profile.add(new ProfileValue(w, name, Kind.NUMERIC, "min", total[k] > 0 ? t.min[k] : null, null));
+            profile.add(new ProfileValue(w, name, Kind.NUMERIC, "max", total[k] > 0 ? t.max[k] : null, null));
+            profile.add(new ProfileValue(w, name, Kind.NUMERIC, "distinct", (double) t.distinct[k], null));
+            for (int j = 0; j < DriftStatistics.PERCENTILES.length; j++) {
+                double[] q = quantile[k * DriftStatistics.PERCENTILES.length + j];
+                profile.add(new ProfileValue(w, name, Kind.NUMERIC, String.format("p%02d", DriftStatistics.PERCENTILES[j]),
+                        q == null ? null : q[1], null));
+            }
+        }
+        boolean scaled = std[0] != null && std[0] > 0;
+        drift.add(new Metric(name, Kind.NUMERIC, "mean_shift", scaled && mean[1] != null ? (mean[1] - mean[0]) / std[0] : null));
+        drift.add(new Metric(name, Kind.NUMERIC, "std_shift", scaled && std[1] != null ? (std[1] - std[0]) / std[0] : null));
+        drift.add(new Metric(name, Kind.NUMERIC, "null_rate_change", nullRate[1] - nullRate[0]));
+        boolean both = total[0] > 0 && total[1] > 0;
+        drift.add(new Metric(name, Kind.NUMERIC, "ks", both ? ks : null));
+        drift.add(new Metric(name, Kind.NUMERIC, "psi", both ? psi(quantile, total) : null));
+        return new ColumnResult(rows, drift, profile);
+    }
+
+    /**
+     * PSI over bins cut at the reference deciles (ties collapse bins); a value goes to the first bin it does not
+     * exceed, so a bin's counts are the cumulative counts at its upper edge less those at the edge below.
+     */
+    private static double psi(double[][] quantile, long[] total) {
+        TreeMap<Double, double[]> edges = new TreeMap<>();
+        int first = 2 * DriftStatistics.PERCENTILES.length;
+        for (int d = 0; d < DriftStatistics.DECILES - 1; d++) {
+            double[] q = quantile[first + d];
+            edges.put(q[1], q);
+        }
+        double psi = 0;
+        double[] below = {0, 0};
+        List<double[]> cuts = new ArrayList<>(edges.values());
+        cuts.add(new double[] {-1, Double.NaN, total[0], total[1]});
+        for (double[] cut : cuts) {
+            double r = Math.max((cut[2] - below[0]) / total[0], DriftStatistics.PSI_FLOOR);
+            double c = Math.max((cut[3] - below[1]) / total[1], DriftStatistics.PSI_FLOOR);
+            psi += (c - r) * Math.log(c / r);
+            below[0] = cut[2];
+            below[1] = cut[3];
+        }
+        return psi;
+    }
+}
