@@ -14,9 +14,10 @@ if [[ ! -x "$VENV/bin/spark-submit" || ! -f "$VENV/.complete" ]]; then
   "$VENV/bin/pip" install --quiet "pyspark==$PYSPARK_VERSION" >&2
   touch "$VENV/.complete"
 fi
-# pytest for the Python package's tests (PythonIT); added to venvs made before it was needed.
-if [[ ! -x "$VENV/bin/pytest" ]]; then
-  echo "kiln: installing pytest into $VENV" >&2
-  "$VENV/bin/pip" install --quiet "pytest==8.3.5" >&2
+# pytest for the Python package's tests (PythonIT) and numpy, which pyspark.ml imports; added to venvs made
+# before they were needed.
+if ! "$VENV/bin/python" -c "import numpy, pytest" >/dev/null 2>&1; then
+  echo "kiln: installing pytest and numpy into $VENV" >&2
+  "$VENV/bin/pip" install --quiet "pytest==8.3.5" "numpy==2.2.6" >&2
 fi
 echo "$VENV"

@@ -194,9 +194,8 @@ class Kiln:
 
     def load_model(self, uri: str) -> KilnModel:
         """A registered model by URI (models:/name/version or models:/name@alias) with its pipeline loaded."""
-        from pyspark.ml import PipelineModel
-
         loaded = _call(lambda: self._j.loadModel(uri))
+        from pyspark.ml import PipelineModel  # needs numpy
         v = loaded.version()
         return KilnModel(
             uri=str(v.uri()), name=str(v.name()), version=int(v.version()), task=str(v.task()),
