@@ -6,13 +6,11 @@ import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.SparkSessions;
 import dev.kiln.lakehouse.config.KilnConfig;
-import dev.kiln.lakehouse.runlog.JobRun;
-import dev.kiln.lakehouse.runlog.JobRunLog;
+import dev.kiln.lakehouse.runlog.EventLog;
+import dev.kiln.lakehouse.runlog.JobRunRecorder;
 import java.io.PrintStream;
-import java.time.Instant;
-import java.util.Optional;
-import java.util.UUID;
 import java.util.function.Function;
+import org.apache.spark.SparkContext;
 
 /** What a command runs with: the parsed configuration, the lakehouse (opened on first use) and the output. */
 public final class KilnContext implements AutoCloseable {
@@ -45,6 +43,10 @@ public final class KilnContext implements AutoCloseable {
             progress("starting Spark (lakehouse " + config.lakehouse().root() + ")");
             lakehouse = new Lakehouse(SparkSessions.open(config.lakehouse()), config.lakehouse());
             lakehouse.spark().sparkContext().setLogLevel("WARN");
+            SparkContext sc = lakehouse.spark().sparkContext();
+            progress("Spark application " + sc.applicationId()
+                    + (sc.uiWebUrl().isDefined() ? ", UI " + sc.uiWebUrl().get() : "")
+                    + EventLog.location(sc).map(l -> ", event log " + l).orElse(""));
         }
         return lakehouse;
     }
@@ -55,25 +57,21 @@ public final class KilnContext implements AutoCloseable {
     }
 
     /**
-     * Runs a job and records it in {@code ops.job_runs}, whether it succeeds or fails; the failure is
-     * rethrown after it is recorded.
+     * Runs a job and records it in {@code ops.job_runs}: a {@code running} row when it starts, its end whether it
+     * succeeds or fails; the failure is rethrown after it is recorded.
      */
     public <T> T runJob(String job, Function<String, T> body, Function<T, Rows> rows) {
-        String runId = UUID.randomUUID().toString();
-        JobRunLog log = new JobRunLog(lakehouse());
-        Instant start = Instant.now();
+        JobRunRecorder.StartedRun run = new JobRunRecorder(lakehouse()).start(job, arguments, config.hash());
         try {
-            T result = body.apply(runId);
+            T result = body.apply(run.runId());
             Rows r = rows.apply(result);
-            log.record(new JobRun(runId, job, arguments, config.hash(), start, Instant.now(), JobRun.Status.SUCCEEDED,
-                    r.in(), r.out(), r.quarantined(), Optional.empty()));
+            run.succeeded(r.in(), r.out(), r.quarantined());
             return result;
         } catch (Exception e) { // Spark's checked exceptions arrive here undeclared
             RuntimeException failure = e instanceof RuntimeException r ? r
                     : new KilnException(job + ": " + KilnException.firstLine(e.getMessage()), e);
             try {
-                log.record(new JobRun(runId, job, arguments, config.hash(), start, Instant.now(), JobRun.Status.FAILED,
-                        null, null, null, Optional.ofNullable(failure.getMessage())));
+                run.failed(failure.getMessage());
             } catch (RuntimeException logFailure) {
                 failure.addSuppressed(logFailure);
             }
