@@ -25,13 +25,14 @@ import org.apache.spark.sql.types.StructType;
 
 /**
  * The run log, {@code ops.job_runs}: one row per job run. {@link #started} appends the row when a job starts
- * (status {@code running}); {@link #record} writes its end over it, so a run whose process died stays
+ * (status {@code running}); {@link #ended} (or {@link #record}) writes its end over it, so a run whose process died stays
  * {@code running} with no end, and {@link RunLiveness} tells it apart from one still going.
  *
  * <p>Commit semantics: {@link #started} is a blind append, idempotent per run id (Delta's txnAppId), and never
- * conflicts with other jobs writing their rows at the same time. {@link #record} is a Delta MERGE on the run id
+ * conflicts with other jobs writing their rows at the same time. {@link #ended} is a Delta UPDATE of the run's
+ * row; {@link #record} is a Delta MERGE on the run id
  * (update, or insert when no start row exists): recording the same run again rewrites the same row. Its
- * target predicate names the run id, so MERGEs of different runs touch different files; a conflict that still
+ * target predicate names the run id, so writes of different runs touch different files; a conflict that still
  * happens (files compacted together) is retried. Tables created before the origin columns existed gain them
  * (and lose NOT NULL on the end columns) the first time this class writes to them.
  */
@@ -97,6 +98,29 @@ public final class JobRunLog {
         retryOnConflict(() -> {
             lakehouse.delta(TABLE).as("t").merge(source.as("s"), sameRun)
                     .whenMatched().updateAll().whenNotMatched().insertAll().execute();
+            return null;
+        });
+    }
+
+    /**
+     * Writes the end of a run whose start row {@link #started} committed: a Delta UPDATE of that one row (its
+     * end columns only), cheaper than {@link #record}'s MERGE; writing the same end again changes nothing.
+     */
+    public void ended(JobRun run) {
+        requireNonNull(run, "run is null");
+        if (run.status() == JobRun.Status.RUNNING) {
+            throw new IllegalArgumentException("run " + run.runId() + " has not ended");
+        }
+        Map<String, Column> set = new java.util.LinkedHashMap<>();
+        set.put("ended_at", lit(Timestamp.from(run.endedAt())));
+        set.put("duration_s", lit(run.durationSeconds().orElseThrow()));
+        set.put("status", lit(run.status().name().toLowerCase(Locale.ROOT)));
+        set.put("rows_in", lit(run.rowsIn()).cast(DataTypes.LongType));
+        set.put("rows_out", lit(run.rowsOut()).cast(DataTypes.LongType));
+        set.put("rows_quarantined", lit(run.rowsQuarantined()).cast(DataTypes.LongType));
+        set.put("error", lit(run.error().orElse(null)).cast(DataTypes.StringType));
+        retryOnConflict(() -> {
+            lakehouse.delta(TABLE).update(col("run_id").equalTo(lit(run.runId())), set);
             return null;
         });
     }

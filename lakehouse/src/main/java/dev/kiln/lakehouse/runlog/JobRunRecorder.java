@@ -97,7 +97,7 @@ public final class JobRunRecorder {
 
         private JobRun end(JobRun ended) {
             stopHeartbeat();
-            log.record(ended);
+            log.ended(ended);
             return ended;
         }
 
@@ -112,7 +112,7 @@ public final class JobRunRecorder {
         private void stopHeartbeat() {
             heartbeat.shutdown();
             try {
-                // a beat in flight finishes first, so it does not race the end's MERGE
+                // a beat in flight finishes first, so it does not race the end's UPDATE
                 heartbeat.awaitTermination(2, TimeUnit.MINUTES);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

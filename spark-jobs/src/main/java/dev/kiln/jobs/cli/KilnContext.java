@@ -62,6 +62,7 @@ public final class KilnContext implements AutoCloseable {
      */
     public <T> T runJob(String job, Function<String, T> body, Function<T, Rows> rows) {
         JobRunRecorder.StartedRun run = new JobRunRecorder(lakehouse()).start(job, arguments, config.hash());
+        progress("run " + run.runId() + " of " + job + " (kiln runs show " + run.runId() + ")");
         try {
             T result = body.apply(run.runId());
             Rows r = rows.apply(result);

@@ -67,7 +67,11 @@ final class RunsShowCommand implements Callable<Integer> {
                 out.println("(" + e.getMessage() + ")");
                 return ExitCodes.OK;
             }
-            // The whole application's stages: Kiln runs one job per application.
+            // An application can run several jobs (kiln demo): this run's stages are those submitted during it.
+            java.time.Instant from = run.startedAt().minusSeconds(1);
+            java.time.Instant to = run.endedAt() == null ? java.time.Instant.MAX : run.endedAt().plusSeconds(1);
+            stages = stages.stream().filter(st -> st.submitted() != null && !st.submitted().isBefore(from)
+                    && !st.submitted().isAfter(to)).toList();
             List<String[]> cells = new ArrayList<>();
             cells.add(new String[] {"stage", "attempt", "tasks", "submitted", "duration_s", "name", "failure"});
             for (EventLog.StageTime s : stages) {
@@ -76,7 +80,7 @@ final class RunsShowCommand implements Callable<Integer> {
                         s.duration().map(d -> String.format(Locale.ROOT, "%.3f", d.toMillis() / 1000.0)).orElse("NULL"),
                         s.name(), s.failure().orElse("")});
             }
-            out.println("Spark stages (" + stages.size() + ") from " + o.eventLog() + ":");
+            out.println("Spark stages of this run (" + stages.size() + ", from " + o.eventLog() + "):");
             Tables.print(out, cells);
         }
         return ExitCodes.OK;
