@@ -635,6 +635,6 @@ public final class Kiln {
     }
 
     private <T> T job(String name, java.util.function.Function<String, T> body, java.util.function.Function<T, JobRows> rows) {
-        return Runs.record(lakehouse, config.hash(), arguments, name, body, rows);
+        return Runs.record(lakehouse, config.hash(), arguments, name, progress, body, rows);
     }
 }

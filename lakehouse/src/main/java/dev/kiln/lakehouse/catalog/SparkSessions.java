@@ -6,22 +6,59 @@ import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.config.ConfigException;
 import dev.kiln.lakehouse.config.LakehouseSettings;
 import java.io.File;
+import java.io.IOException;
 import java.net.URI;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkConf;
+import org.apache.spark.deploy.SparkHadoopUtil;
 import org.apache.spark.sql.SparkSession;
 
 /**
  * Starts the SparkSession Kiln jobs run in: Delta's extension and catalog, Hive support backed by the
  * lakehouse's metastore (embedded Derby under the root, or an external Hive metastore), and the
  * configured Spark settings. Settings that spark-submit already put on the command line win over
- * Kiln's defaults, so {@code spark-submit --conf k=v} behaves as users expect.
+ * Kiln's defaults, so {@code spark-submit --conf k=v} behaves as users expect. With event logging on (Kiln's
+ * default), the log goes to {@code spark.eventLog.dir}, or {@code <lakehouse root>/spark-events} when that is
+ * not set, and that directory is created before the session starts.
  */
 public final class SparkSessions {
     private static final java.util.List<String> AUDIT_STRING_COLUMNS = java.util.List.of("_source_file", "_batch_id");
 
+    private static final String EVENT_LOG_DIR = "spark.eventLog.dir";
+
     private SparkSessions() {}
+
+    /**
+     * Where Kiln's jobs write their Spark event logs: the configured {@code spark.eventLog.dir}, else
+     * {@code <lakehouse root>/spark-events}.
+     */
+    public static String eventLogDir(LakehouseSettings settings) {
+        return settings.sparkConf().getOrDefault(EVENT_LOG_DIR, settings.root() + "/spark-events");
+    }
+
+    /** Creates the event log directory (Spark and its History Server refuse to start without it). */
+    public static void createEventLogDir(LakehouseSettings settings) {
+        SparkConf conf = new SparkConf().setAll(scala.jdk.javaapi.CollectionConverters.asScala(settings.sparkConf()));
+        createEventLogDir(conf.set(EVENT_LOG_DIR, eventLogDir(settings)));
+    }
+
+    /** Spark refuses to start when the event log directory is missing. */
+    private static void createEventLogDir(SparkConf conf) {
+        String dir = conf.get(EVENT_LOG_DIR);
+        try {
+            Path path = new Path(dir);
+            FileSystem fs = path.getFileSystem(SparkHadoopUtil.get().newConfiguration(conf));
+            if (!fs.isDirectory(path) && !fs.mkdirs(path)) {
+                throw new KilnException("cannot create the Spark event log directory " + dir);
+            }
+        } catch (IOException e) {
+            throw new KilnException("cannot create the Spark event log directory " + dir + " (set spark.eventLog.dir"
+                    + " to a writable directory, or spark.eventLog.enabled=false): " + e.getMessage(), e);
+        }
+    }
 
     public static SparkSession open(LakehouseSettings settings) {
         requireNonNull(settings, "settings is null");
@@ -38,10 +75,21 @@ public final class SparkSessions {
         for (String column : AUDIT_STRING_COLUMNS) {
             builder.config("parquet.column.statistics.enabled#" + column, "false");
         }
+        Map<String, String> kilnConf = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : settings.sparkConf().entrySet()) {
             if (!submitted.contains(e.getKey())) {
-                builder.config(e.getKey(), e.getValue());
+                kilnConf.put(e.getKey(), e.getValue());
             }
+        }
+        if (!submitted.contains(EVENT_LOG_DIR) && !kilnConf.containsKey(EVENT_LOG_DIR)) {
+            kilnConf.put(EVENT_LOG_DIR, settings.root() + "/spark-events");
+        }
+        for (Map.Entry<String, String> e : kilnConf.entrySet()) {
+            builder.config(e.getKey(), e.getValue());
+        }
+        SparkConf effective = new SparkConf().setAll(scala.jdk.javaapi.CollectionConverters.asScala(kilnConf));
+        if (effective.getBoolean("spark.eventLog.enabled", false)) {
+            createEventLogDir(effective);
         }
         if (settings.catalog() == LakehouseSettings.CatalogType.EMBEDDED && System.getProperty("derby.stream.error.file") == null
                 && System.getProperty("derby.system.home") == null) {

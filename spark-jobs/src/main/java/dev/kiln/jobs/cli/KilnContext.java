@@ -5,7 +5,9 @@ import static java.util.Objects.requireNonNull;
 import dev.kiln.api.Kiln;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.config.KilnConfig;
+import dev.kiln.lakehouse.runlog.EventLog;
 import java.io.PrintStream;
+import org.apache.spark.SparkContext;
 
 /**
  * What a command runs with: the parsed configuration, Kiln (its Spark session started on first use) and the
@@ -42,6 +44,10 @@ public final class KilnContext implements AutoCloseable {
             progress("starting Spark (lakehouse " + config.lakehouse().root() + ")");
             kiln = Kiln.start(config).withProgress(this::progress).withRunArguments(arguments);
             kiln.spark().sparkContext().setLogLevel("WARN");
+            SparkContext sc = kiln.spark().sparkContext();
+            progress("Spark application " + sc.applicationId()
+                    + (sc.uiWebUrl().isDefined() ? ", UI " + sc.uiWebUrl().get() : "")
+                    + EventLog.location(sc).map(l -> ", event log " + l).orElse(""));
         }
         return kiln;
     }
