@@ -46,7 +46,7 @@ def test_score_equals_the_predictions_the_cli_wrote(kiln):
 
 def test_the_loaded_pipeline_is_a_pyspark_model(kiln):
     model = kiln.load_model("models:/py_big_sale/1")
-    rows = kiln.get_historical_features(kiln.table("raw.py_sales").limit(3), model.feature_refs)
+    rows = kiln.get_historical_features(kiln.table("raw.py_sales").limit(3), model.feature_refs, event_time="ts")
     assert model.pipeline.transform(rows).select("probability").count() == 3
 
 
