@@ -64,8 +64,9 @@ else
     echo "kiln: building the job jar (mvn package, tests skipped)" >&2
     (cd "$KILN_HOME" && mvn -B -q -DskipTests package) >&2
   fi
-  umask 077
   # Secrets live in files under AIRFLOW_HOME (mode 600), never on a command line.
+  old_umask="$(umask)"
+  umask 077
   [[ -s "$AIRFLOW_HOME/kiln-jwt-secret" ]] || "$AIRFLOW_VENV/bin/python" -c 'import secrets; print(secrets.token_hex(24))' \
     >"$AIRFLOW_HOME/kiln-jwt-secret"
   if [[ ! -s "$PASSWORDS" ]]; then
@@ -101,6 +102,7 @@ EOF
     echo "export AIRFLOW_VAR_KILN_SUBMIT_CONF=$(q "${AIRFLOW_VAR_KILN_SUBMIT_CONF:-spark.driver.extraJavaOptions=-Dlog4j2.configurationFile=$KILN_HOME/conf/log4j2.properties}")"
     echo "export KILN_CATALOG_TYPE=$(q "${KILN_CATALOG_TYPE:-embedded}")"
   } >"$ENV_FILE"
+  umask "$old_umask"
   # shellcheck disable=SC1090
   source "$ENV_FILE"
   cd "$AIRFLOW_HOME"
@@ -139,9 +141,10 @@ EOF
 
 cat <<EOF
 kiln: Airflow for Kiln is up at $URL
-  user:       $USER_NAME (password in $PASSWORDS)
-  kiln CLI:   export KILN_AIRFLOW_URL=$URL KILN_AIRFLOW_CREDENTIALS_FILE=$CREDENTIALS
-  airflow CLI: source $ENV_FILE
-  DAGs:       $(grep -o 'DAGS_FOLDER=.*' "$ENV_FILE" | cut -d= -f2-) (kiln_flights_daily starts paused: airflow dags unpause kiln_flights_daily)
-  catalog:    ${KILN_CATALOG_TYPE:-embedded}; logs in $AIRFLOW_HOME; stop with scripts/airflow-up.sh --stop
+  user         $USER_NAME (password in $PASSWORDS)
+  kiln CLI     export KILN_AIRFLOW_URL=$URL KILN_AIRFLOW_CREDENTIALS_FILE=$CREDENTIALS
+  airflow CLI  source $ENV_FILE
+  DAGs         $(sed -n 's/^export AIRFLOW__CORE__DAGS_FOLDER=//p' "$ENV_FILE") (new DAGs but kiln_retrain start paused
+               unless AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False: airflow dags unpause kiln_flights_daily)
+  catalog      $(sed -n 's/^export KILN_CATALOG_TYPE=//p' "$ENV_FILE"); logs in $AIRFLOW_HOME; stop: scripts/airflow-up.sh --stop
 EOF

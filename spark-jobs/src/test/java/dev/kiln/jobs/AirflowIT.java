@@ -75,6 +75,7 @@ class AirflowIT {
     private static String password;
     private static URI url;
     private static AirflowClient client;
+    private static Process up;
 
     @BeforeAll
     static void startAirflowAndPrepareTheLakehouse() throws Exception {
@@ -88,7 +89,7 @@ class AirflowIT {
         data = work.resolve("data");
         airflowHome = work.resolve("airflow");
         writeConfAndData();
-        Process up = startAirflow(); // boots while the lakehouse is prepared below
+        up = startAirflow(); // boots while the lakehouse is prepared below
         // A lakehouse with history up to the day before the one the daily run scores, and a champion (version 1):
         // the daily run scores with it while the retrain run trains version 2.
         run(sparkSubmit("ingest", "flights"), 0);
@@ -102,13 +103,16 @@ class AirflowIT {
 
     @AfterAll
     static void stopAirflow() throws Exception {
+        if (up != null && up.isAlive()) { // the lakehouse preparation failed while the script still waited
+            up.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
         if (airflowHome != null && Files.exists(airflowHome.resolve("kiln-airflow.pids"))) {
             List<String> pids = Files.readAllLines(airflowHome.resolve("kiln-airflow.pids"));
             Process stop = upScript("--stop").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             if (!stop.waitFor(60, TimeUnit.SECONDS)) {
                 stop.destroyForcibly();
             }
-            for (String pid : pids) { // what --stop left, by the ids the script recorded
+            for (String pid : pids.stream().filter(l -> !l.isBlank()).toList()) { // what --stop left, by the recorded ids
                 ProcessHandle.of(Long.parseLong(pid.trim())).ifPresent(p -> {
                     p.descendants().forEach(ProcessHandle::destroyForcibly);
                     p.destroyForcibly();
@@ -412,8 +416,8 @@ class AirflowIT {
         // The simple auth manager keeps generated passwords in this file, and the script keeps a file that exists.
         Files.writeString(airflowHome.resolve("simple_auth_manager_passwords.json.generated"),
                 "{\"" + USER + "\": \"" + password + "\"}");
-        ProcessBuilder up = upScript();
-        Map<String, String> env = up.environment();
+        ProcessBuilder script = upScript();
+        Map<String, String> env = script.environment();
         env.put("KILN_AIRFLOW_PORT", String.valueOf(port));
         env.put("KILN_JOB_JAR", jobJar.toString());
         env.put("KILN_CONF_DIR", confDir.toString());
@@ -429,7 +433,7 @@ class AirflowIT {
         env.put("AIRFLOW_VAR_KILN_EXTRA_CONF", "spark.sql.shuffle.partitions=2");
         env.put("AIRFLOW_VAR_KILN_INGEST_SOURCE", data.resolve("{ds}.csv").toString());
         env.put("AIRFLOW_VAR_KILN_MODEL", "models:/flight_delay@champion");
-        return up.redirectErrorStream(true).redirectOutput(airflowHome.resolve("airflow-up.log").toFile()).start();
+        return script.redirectErrorStream(true).redirectOutput(airflowHome.resolve("airflow-up.log").toFile()).start();
     }
 
     private static ProcessBuilder upScript(String... args) {
@@ -442,13 +446,13 @@ class AirflowIT {
         return pb;
     }
 
-    private static void awaitAirflowUp(Process up) throws Exception {
-        boolean ended = up.waitFor(300, TimeUnit.SECONDS);
+    private static void awaitAirflowUp(Process script) throws Exception {
+        boolean ended = script.waitFor(300, TimeUnit.SECONDS);
         String out = Files.readString(airflowHome.resolve("airflow-up.log"), StandardCharsets.UTF_8);
         System.out.println("$ scripts/airflow-up.sh\n" + out);
-        if (!ended || up.exitValue() != 0) {
+        if (!ended || script.exitValue() != 0) {
             dumpAirflowLogs();
-            throw new AssertionError("scripts/airflow-up.sh " + (ended ? "exited with " + up.exitValue() : "did not finish in 300 s")
+            throw new AssertionError("scripts/airflow-up.sh " + (ended ? "exited with " + script.exitValue() : "did not finish in 300 s")
                     + ":\n" + out);
         }
         assertTrue(out.contains("Airflow for Kiln is up at " + url), out);
