@@ -1,13 +1,28 @@
-"""Shared by Kiln's DAGs: settings read when a task runs, and the operator that submits one kiln command.
+"""Shared by Kiln's DAGs: settings read when a task runs, the settings that shape the DAGs, and the
+operator that submits one kiln command.
 
 Every setting NAME is looked up, when the task runs, as the Airflow Variable ``kiln_NAME``, then the
 environment variable ``KILN_NAME`` (upper case), then the default below. Variables can also come from
 the environment as ``AIRFLOW_VAR_KILN_NAME``.
+
+The settings that shape the DAGs (which tasks exist, their pool and retries) are read when the DAG files
+are parsed, from the environment of the dag-processor and the scheduler only (``KILN_CATALOG_TYPE`` and
+the others in ``SHAPE`` below): a change applies once the files are parsed again.
+
+Catalog and pool: on the embedded catalog (``KILN_CATALOG_TYPE`` unset or ``embedded``, the default) the
+Derby metastore admits one JVM, so every Kiln task of every Kiln DAG runs in the Airflow pool
+``kiln_embedded`` of one slot: one Kiln task at a time across the daily and the retrain DAG. Create the pool
+once (``scripts/airflow-up.sh`` does): ``airflow pools set kiln_embedded 1 "Kiln: embedded catalog"``;
+Airflow does not start tasks of a pool that does not exist. On a shared catalog (any other type: a
+PostgreSQL or Thrift metastore) the tasks run in Airflow's ``default_pool`` and independent tasks run at
+the same time (up to ``KILN_MAX_ACTIVE_TASKS`` per run).
 """
 from __future__ import annotations
 
 import os
+import re
 import shlex
+from datetime import timedelta
 from pathlib import Path
 
 from airflow.exceptions import AirflowFailException
@@ -35,6 +50,52 @@ DEFAULTS = {
     "drift_trigger_retrain": "false",
     "skip_drift": "false",
 }
+
+
+# Read at parse time from the environment: KILN_<NAME>.
+SHAPE = {
+    "catalog_type": "embedded",  # kiln.lakehouse.catalog.type of the lakehouse the tasks use
+    "pool": "",  # empty: kiln_embedded on the embedded catalog, default_pool on a shared one
+    "max_active_tasks": "8",  # per DAG run, on a shared catalog (1 on the embedded catalog)
+    "task_retries": "2",  # the jobs are idempotent: a retried task redoes or finds done what failed
+    "retry_delay_seconds": "60",  # doubled for each further retry
+    "daily_feature_sets": "",  # feature sets materialized as tasks of their own; empty: one task for all
+    "daily_models": "",  # model URIs scored, evaluated and drift-checked each in its own tasks; empty: kiln_model
+}
+EMBEDDED_POOL = "kiln_embedded"
+
+
+def shape(name: str) -> str:
+    """A setting that shapes the DAGs, from the parsing process's environment (KILN_<NAME>), else SHAPE."""
+    return os.environ.get(f"KILN_{name.upper()}", SHAPE[name]).strip()
+
+
+def shared_catalog() -> bool:
+    """True unless the catalog is the embedded (one-JVM) one."""
+    return shape("catalog_type").lower() not in ("", "embedded")
+
+
+def task_defaults() -> dict:
+    """default_args of Kiln's DAGs: the pool and the retries."""
+    pool = shape("pool") or ("default_pool" if shared_catalog() else EMBEDDED_POOL)
+    return {
+        "pool": pool,
+        "retries": int(shape("task_retries")),
+        "retry_delay": timedelta(seconds=int(shape("retry_delay_seconds"))),
+        "retry_exponential_backoff": True,
+    }
+
+
+def max_active_tasks() -> int:
+    return int(shape("max_active_tasks")) if shared_catalog() else 1
+
+
+def task_suffix(name: str) -> str:
+    """A feature set name or model URI as part of a task id: models:/flight_delay@champion -> flight_delay_champion."""
+    suffix = re.sub(r"[^A-Za-z0-9_-]", "_", name.removeprefix("models:/")).strip("_")
+    if not suffix:
+        raise ValueError(f"'{name}' cannot name a task")
+    return suffix
 
 
 def setting(name: str) -> str:

@@ -8,8 +8,15 @@ at a time. Environment KILN_DAILY_SCHEDULE (parse time too) replaces the cron ex
 leaves only triggered runs. Manual runs: ``kiln airflow trigger kiln_flights_daily --logical-date 2001-03-01``
 (a logical date before the start date gets no tasks).
 
-Tasks (each one ``spark-submit`` of the Kiln job jar; one at a time, because the embedded Derby metastore
-admits one JVM):
+Tasks (each one ``spark-submit`` of the Kiln job jar). On the embedded catalog they run one at a time, in
+the pool ``kiln_embedded`` of one slot shared with kiln_retrain, because the Derby metastore admits one JVM;
+on a shared catalog (``KILN_CATALOG_TYPE``, see kiln_common) independent tasks run at the same time: with
+``KILN_DAILY_FEATURE_SETS=a b`` the feature sets are materialized by tasks ``materialize__a`` and
+``materialize__b`` at once, and with ``KILN_DAILY_MODELS=<uri> <uri>`` each model gets its own
+``score__<model>`` -> ``evaluate__<model>`` -> ``drift__<model>`` chain, so one model is evaluated while
+another is scored. Without them there is one ``materialize_features`` task and one ``score`` -> ``evaluate``
+-> ``drift`` chain for kiln_model. Every task is retried (``KILN_TASK_RETRIES``, default 2): the jobs are
+idempotent.
 
 * ``ingest``: ``kiln ingest <dataset>`` (``--source`` from kiln_ingest_source, ``{ds}`` replaced by the day).
   Re-running the same files adds nothing.
@@ -40,7 +47,7 @@ from airflow.exceptions import AirflowSkipException
 from airflow.sdk import DAG
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from kiln_common import KilnSubmitOperator, flag, run_day, setting
+from kiln_common import KilnSubmitOperator, flag, max_active_tasks, run_day, setting, shape, task_defaults, task_suffix
 
 # Read when the DAG file is parsed, so from the environment of the dag-processor and scheduler only.
 # The flights example spans 2001-01-01 .. 2001-06-30. Tasks exist only for logical dates from the start date on.
@@ -57,25 +64,25 @@ def ingest(context):
     return args
 
 
-def materialize_features(context):
-    return ["features", "materialize", *setting("feature_sets").split()]
+def materialize_features(context, sets: list[str] | None = None):
+    return ["features", "materialize", *(sets if sets is not None else setting("feature_sets").split())]
 
 
-def score(context):
+def score(context, model: str | None = None):
     day = run_day(context)
-    return ["score", "--model", setting("model"), "--from", day, "--to", day]
+    return ["score", "--model", model or setting("model"), "--from", day, "--to", day]
 
 
-def evaluate(context):
+def evaluate(context, model: str | None = None):
     lag = int(setting("evaluate_lag_days"))
     day = (datetime.strptime(run_day(context), "%Y-%m-%d") - timedelta(days=lag)).strftime("%Y-%m-%d")
-    return ["evaluate", "--model", setting("model"), "--from", day, "--to", day]
+    return ["evaluate", "--model", model or setting("model"), "--from", day, "--to", day]
 
 
-def drift(context):
+def drift(context, model: str | None = None):
     if flag("skip_drift"):
         raise AirflowSkipException("kiln_skip_drift is true")
-    args = ["drift", "--model", setting("model"), "--current", run_day(context), "--no-fail-on-breach"]
+    args = ["drift", "--model", model or setting("model"), "--current", run_day(context), "--no-fail-on-breach"]
     if setting("drift_reference"):
         args += ["--reference", setting("drift_reference")]
     if flag("drift_trigger_retrain"):
@@ -92,16 +99,24 @@ with DAG(
     start_date=START_DATE,
     catchup=True,
     max_active_runs=1,
-    max_active_tasks=1,
-    default_args={"retries": 0},
+    max_active_tasks=max_active_tasks(),
+    default_args=task_defaults(),
     tags=["kiln"],
 ) as dag:
-    steps = [
-        KilnSubmitOperator(task_id="ingest", command=ingest),
-        KilnSubmitOperator(task_id="materialize_features", command=materialize_features),
-        KilnSubmitOperator(task_id="score", command=score),
-        KilnSubmitOperator(task_id="evaluate", command=evaluate),
-        KilnSubmitOperator(task_id="drift", command=drift),
-    ]
-    for upstream, downstream in zip(steps, steps[1:]):
-        upstream >> downstream
+    load = KilnSubmitOperator(task_id="ingest", command=ingest)
+    feature_sets = shape("daily_feature_sets").split()
+    if feature_sets:
+        materialized = [KilnSubmitOperator(task_id=f"materialize__{task_suffix(s)}",
+                                           command=lambda context, s=s: materialize_features(context, [s]))
+                        for s in feature_sets]
+    else:
+        materialized = [KilnSubmitOperator(task_id="materialize_features", command=materialize_features)]
+    load >> materialized
+    models = shape("daily_models").split()
+    chains = [(f"__{task_suffix(m)}", m) for m in models] if models else [("", None)]
+    for suffix, model in chains:
+        scored = KilnSubmitOperator(task_id=f"score{suffix}", command=lambda context, m=model: score(context, m))
+        evaluated = KilnSubmitOperator(task_id=f"evaluate{suffix}", command=lambda context, m=model: evaluate(context, m))
+        checked = KilnSubmitOperator(task_id=f"drift{suffix}", command=lambda context, m=model: drift(context, m))
+        materialized >> scored
+        scored >> evaluated >> checked

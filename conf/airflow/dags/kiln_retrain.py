@@ -4,7 +4,9 @@ Triggered, not scheduled: by ``kiln drift --trigger-retrain`` on a threshold bre
 ``{model, reason, drift_run_id}``), or by hand:
 ``kiln airflow trigger kiln_retrain --conf model=flight_delay --conf reason=manual``.
 
-Tasks (each one ``spark-submit`` of the Kiln job jar, one at a time):
+Tasks (each one ``spark-submit`` of the Kiln job jar, one after the other; on the embedded catalog in the
+pool ``kiln_embedded`` of one slot shared with kiln_flights_daily, so a retraining never overlaps a daily
+run's tasks; retried like the daily DAG's tasks, see kiln_common):
 
 * ``training_set``: ``kiln training-set build <training_set>`` (conf ``training_set``, default: the model's
   name, as in the flights example). A build from unchanged inputs is reused.
@@ -27,7 +29,7 @@ from datetime import datetime, timezone
 from airflow.exceptions import AirflowFailException
 from airflow.sdk import DAG
 
-from kiln_common import KilnSubmitOperator
+from kiln_common import KilnSubmitOperator, task_defaults
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -62,9 +64,11 @@ with DAG(
     schedule=None,
     start_date=datetime(2001, 1, 1, tzinfo=timezone.utc),
     catchup=False,
+    # Triggered only, so unpaused from the start: a retraining asked for by drift runs without a hand unpausing it.
+    is_paused_upon_creation=False,
     max_active_runs=1,
     max_active_tasks=1,
-    default_args={"retries": 0},
+    default_args=task_defaults(),
     params={"model": "flight_delay"},
     tags=["kiln"],
 ) as dag:

@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
 import dev.kiln.jobs.airflow.AirflowClient;
 import dev.kiln.jobs.airflow.AirflowCredentials;
 import dev.kiln.jobs.airflow.AirflowException;
@@ -14,6 +17,7 @@ import dev.kiln.jobs.airflow.DagRunState;
 import dev.kiln.jobs.airflow.ImportError;
 import dev.kiln.jobs.airflow.TaskInstance;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -33,6 +37,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,11 +48,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * A real Airflow 3 (api-server, scheduler and dag-processor as separate processes, LocalExecutor,
- * SQLite in a temporary AIRFLOW_HOME, the simple auth manager) with Kiln's DAG folder, driven through
- * Kiln's REST client: the DAGs import, the client's error cases hold against the real server, the retrain
- * trigger's kiln_retrain run trains and promotes the first champion on a small lakehouse prepared here, and
- * one day of kiln_flights_daily runs every daily Kiln job with spark-submit, writing that day's predictions.
+ * A real Airflow 3 (api-server, scheduler and dag-processor as separate processes, LocalExecutor, SQLite in a
+ * temporary AIRFLOW_HOME, the simple auth manager), started by {@code scripts/airflow-up.sh} with Kiln's DAG
+ * folder, driven through Kiln's REST client: the DAGs import and have the shape the catalog type asks for, the
+ * client's error cases hold against the real server, and a day of kiln_flights_daily and a kiln_retrain run
+ * triggered together both succeed on the embedded catalog without two Kiln tasks ever running at once (the
+ * pool of one slot), on a small lakehouse prepared here with a champion. The retrain trigger's first request
+ * reaches Airflow but its answer is lost (a proxy holds it past the client's timeout): the retried request
+ * still leaves one retrain run.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AirflowIT {
@@ -66,7 +75,7 @@ class AirflowIT {
     private static String password;
     private static URI url;
     private static AirflowClient client;
-    private static final List<Process> airflow = new ArrayList<>();
+    private static Process up;
 
     @BeforeAll
     static void startAirflowAndPrepareTheLakehouse() throws Exception {
@@ -80,27 +89,34 @@ class AirflowIT {
         data = work.resolve("data");
         airflowHome = work.resolve("airflow");
         writeConfAndData();
-        startAirflow(); // boots while the lakehouse is prepared below
-        // A lakehouse with history up to the day before the one the daily run scores; kiln_retrain adds the model.
+        up = startAirflow(); // boots while the lakehouse is prepared below
+        // A lakehouse with history up to the day before the one the daily run scores, and a champion (version 1):
+        // the daily run scores with it while the retrain run trains version 2.
         run(sparkSubmit("ingest", "flights"), 0);
         run(sparkSubmit("features", "materialize"), 0);
-        awaitHealthy(Duration.ofSeconds(180));
+        run(sparkSubmit("train", "flight_delay"), 0);
+        Result promoted = run(sparkSubmit("models", "promote", "flight_delay", "1", "--alias", "champion"), 0);
+        assertTrue(promoted.output().contains("models:/flight_delay@champion -> version 1"), promoted.output());
+        awaitAirflowUp(up);
         client = new AirflowClient(url, new AirflowCredentials(USER, password), AirflowClient.Options.defaults());
     }
 
     @AfterAll
-    static void stopAirflow() {
-        for (Process p : airflow) {
-            Stream.concat(p.descendants(), Stream.of(p.toHandle())).forEach(ProcessHandle::destroy);
+    static void stopAirflow() throws Exception {
+        if (up != null && up.isAlive()) { // the lakehouse preparation failed while the script still waited
+            up.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
-        for (Process p : airflow) {
-            try {
-                if (!p.waitFor(20, TimeUnit.SECONDS)) {
+        if (airflowHome != null && Files.exists(airflowHome.resolve("kiln-airflow.pids"))) {
+            List<String> pids = Files.readAllLines(airflowHome.resolve("kiln-airflow.pids"));
+            Process stop = upScript("--stop").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (!stop.waitFor(60, TimeUnit.SECONDS)) {
+                stop.destroyForcibly();
+            }
+            for (String pid : pids.stream().filter(l -> !l.isBlank()).toList()) { // what --stop left, by the recorded ids
+                ProcessHandle.of(Long.parseLong(pid.trim())).ifPresent(p -> {
                     p.descendants().forEach(ProcessHandle::destroyForcibly);
                     p.destroyForcibly();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                });
             }
         }
     }
@@ -128,54 +144,188 @@ class AirflowIT {
         assertTrue(noRun.getMessage().contains("has no DAG run 'no-such-run' of DAG 'kiln_retrain'"), noRun.getMessage());
     }
 
-    /** The retrain trigger drift uses: kiln_retrain builds the training set, trains version 1 and makes it champion. */
+    /** The DAGs as Airflow parses them: on the embedded catalog every Kiln task in one pool; on a shared one, in parallel. */
     @Test
     @Order(3)
-    void theRetrainDagTrainsAndPromotesAChampion() throws Exception {
-        String runId = new AirflowRetrainTrigger(client, "kiln_retrain").requestRetrain("flight_delay", "airflow-it", "no-drift-run");
-        DagRun end = client.await("kiln_retrain", runId, Duration.ofMinutes(8),
-                r -> System.out.println("[airflow-it] " + r + " at " + Instant.now()));
-        List<TaskInstance> tasks = client.taskInstances("kiln_retrain", runId);
-        if (end.state() != DagRunState.SUCCESS) {
-            printTaskLogs("kiln_retrain", runId);
+    void theDagsShapeFollowsTheCatalogType() throws Exception {
+        JsonNode embedded = dagShape(Map.of());
+        assertEquals("{}", embedded.path("import_errors").toString());
+        for (String dag : List.of("kiln_flights_daily", "kiln_retrain")) {
+            assertEquals(1, embedded.path(dag).path("max_active_tasks").asInt(), dag);
+            embedded.path(dag).path("tasks").properties().forEach(t -> {
+                assertEquals("kiln_embedded", t.getValue().path("pool").asText(), dag + "." + t.getKey());
+                assertEquals(2, t.getValue().path("retries").asInt(), dag + "." + t.getKey());
+            });
         }
-        assertEquals(DagRunState.SUCCESS, end.state(), () -> "tasks: " + tasks);
-        assertEquals(List.of("promote", "train", "training_set"), tasks.stream().map(TaskInstance::taskId).sorted().toList());
-        String promoteLog = taskLog("kiln_retrain", runId, "promote");
-        assertTrue(promoteLog.contains("models:/flight_delay@champion -> version 1 (no champion yet to compare with)"), promoteLog);
+        JsonNode shared = dagShape(Map.of("KILN_CATALOG_TYPE", "postgres", "KILN_DAILY_FEATURE_SETS", "origin_delay_stats route_stats",
+                "KILN_DAILY_MODELS", "models:/flight_delay@champion models:/taxi_delay@champion"));
+        JsonNode daily = shared.path("kiln_flights_daily").path("tasks");
+        assertEquals(List.of("drift__flight_delay_champion", "drift__taxi_delay_champion", "evaluate__flight_delay_champion",
+                "evaluate__taxi_delay_champion", "ingest", "materialize__origin_delay_stats", "materialize__route_stats",
+                "score__flight_delay_champion", "score__taxi_delay_champion"), iterate(daily.fieldNames()));
+        // both feature sets at once after ingest; each model's evaluation waits for its own scoring only
+        assertEquals("[\"ingest\"]", daily.path("materialize__route_stats").path("upstream").toString());
+        assertEquals("[\"materialize__origin_delay_stats\",\"materialize__route_stats\"]",
+                daily.path("score__taxi_delay_champion").path("upstream").toString());
+        assertEquals("[\"score__taxi_delay_champion\"]", daily.path("evaluate__taxi_delay_champion").path("upstream").toString());
+        assertEquals("default_pool", daily.path("score__taxi_delay_champion").path("pool").asText());
+        assertTrue(shared.path("kiln_flights_daily").path("max_active_tasks").asInt() > 1, shared.toString());
     }
 
+    /**
+     * Both DAGs at once on the embedded catalog: both succeed, and their Kiln tasks took turns (the pool of one slot). The
+     * retrain is requested as drift requests it, through a proxy that loses the answer to the first request.
+     */
     @Test
     @Order(4)
-    void oneDayOfTheDailyPipelineWritesThatDaysPredictions() throws Exception {
-        String runId = "kiln_it__" + SCORED_DAY;
+    void theDailyAndTheRetrainDagRunTogetherAndTheirTasksTakeTurns() throws Exception {
+        String dailyRun = "kiln_it__" + SCORED_DAY;
         Instant logicalDate = SCORED_DAY.atStartOfDay(java.time.ZoneOffset.UTC).toInstant();
-        DagRun triggered = client.trigger("kiln_flights_daily", Map.of(), Optional.of(runId), Optional.of(logicalDate));
+        DagRun triggered = client.trigger("kiln_flights_daily", Map.of(), Optional.of(dailyRun), Optional.of(logicalDate));
         assertEquals(Optional.of(logicalDate), triggered.logicalDate());
         assertThrows(AirflowException.Conflict.class,
-                () -> client.trigger("kiln_flights_daily", Map.of(), Optional.of(runId), Optional.of(logicalDate)));
+                () -> client.trigger("kiln_flights_daily", Map.of(), Optional.of(dailyRun), Optional.of(logicalDate)));
 
-        DagRun end = client.await("kiln_flights_daily", runId, Duration.ofMinutes(10),
-                r -> System.out.println("[airflow-it] " + r + " at " + Instant.now()));
-        List<TaskInstance> tasks = client.taskInstances("kiln_flights_daily", runId);
-        if (end.state() != DagRunState.SUCCESS) {
-            printTaskLogs("kiln_flights_daily", runId);
+        String driftRunId = java.util.UUID.randomUUID().toString();
+        String retrainRun;
+        try (AnswerLosingProxy proxy = new AnswerLosingProxy(url, "/api/v2/dags/kiln_retrain/dagRuns", Duration.ofSeconds(12))) {
+            AirflowClient impatient = new AirflowClient(proxy.url(), new AirflowCredentials(USER, password),
+                    new AirflowClient.Options(Duration.ofSeconds(5), Duration.ofSeconds(6), 4,
+                            new AirflowClient.Backoff(Duration.ofMillis(500), Duration.ofSeconds(2)),
+                            AirflowClient.Options.defaults().pollBackoff()));
+            retrainRun = new AirflowRetrainTrigger(impatient, "kiln_retrain").requestRetrain("flight_delay", "airflow-it", driftRunId);
+            // Airflow took the first request (201/200) whose answer was lost, and refused its retry (409)
+            assertEquals(2, proxy.upstreamStatuses.size(), proxy.upstreamStatuses::toString);
+            assertTrue(proxy.upstreamStatuses.get(0) / 100 == 2 && proxy.upstreamStatuses.get(1) == 409, proxy.upstreamStatuses::toString);
         }
-        assertEquals(DagRunState.SUCCESS, end.state(), () -> "tasks: " + tasks);
+        assertEquals(AirflowRetrainTrigger.runIdFor(driftRunId), retrainRun);
+        assertEquals(List.of(retrainRun), client.dagRuns("kiln_retrain", 10).stream().map(DagRun::runId).toList(),
+                "one retrain run for one drift run");
+
+        // The pool runs the two runs' eight tasks one after the other: the first wait covers nearly all of them.
+        DagRun retrainEnd = client.await("kiln_retrain", retrainRun, Duration.ofMinutes(25),
+                r -> System.out.println("[airflow-it] " + r + " at " + Instant.now()));
+        DagRun dailyEnd = client.await("kiln_flights_daily", dailyRun, Duration.ofMinutes(10),
+                r -> System.out.println("[airflow-it] " + r + " at " + Instant.now()));
+        List<TaskInstance> retrainTasks = client.taskInstances("kiln_retrain", retrainRun);
+        List<TaskInstance> dailyTasks = client.taskInstances("kiln_flights_daily", dailyRun);
+        if (retrainEnd.state() != DagRunState.SUCCESS) {
+            printTaskLogs("kiln_retrain", retrainRun);
+        }
+        if (dailyEnd.state() != DagRunState.SUCCESS) {
+            printTaskLogs("kiln_flights_daily", dailyRun);
+        }
+        assertEquals(DagRunState.SUCCESS, retrainEnd.state(), () -> "tasks: " + retrainTasks);
+        assertEquals(DagRunState.SUCCESS, dailyEnd.state(), () -> "tasks: " + dailyTasks);
+        assertEquals(List.of("promote", "train", "training_set"), retrainTasks.stream().map(TaskInstance::taskId).sorted().toList());
         assertEquals(List.of("drift", "evaluate", "ingest", "materialize_features", "score"),
-                tasks.stream().map(TaskInstance::taskId).sorted().toList());
-        assertTrue(tasks.stream().allMatch(t -> t.state().equals("success")), () -> "tasks: " + tasks);
+                dailyTasks.stream().map(TaskInstance::taskId).sorted().toList());
+        assertTrue(dailyTasks.stream().allMatch(t -> t.state().equals("success")), () -> "tasks: " + dailyTasks);
+
+        // The runs overlapped in time, their Kiln tasks did not: each task started after the one before it ended.
+        assertTrue(retrainEnd.startDate().get().isBefore(dailyEnd.endDate().get())
+                && dailyEnd.startDate().get().isBefore(retrainEnd.endDate().get()), () -> retrainEnd + " / " + dailyEnd);
+        List<TaskInstance> all = new ArrayList<>(retrainTasks);
+        all.addAll(dailyTasks);
+        all.sort(java.util.Comparator.comparing(t -> t.startDate().orElseThrow()));
+        StringBuilder timeline = new StringBuilder();
+        all.forEach(t -> timeline.append(String.format("%n  %s .. %s %s", t.startDate().get(), t.endDate().get(), t.taskId())));
+        System.out.println("[airflow-it] Kiln tasks of both runs:" + timeline);
+        for (int k = 1; k < all.size(); k++) {
+            assertFalse(all.get(k).startDate().get().isBefore(all.get(k - 1).endDate().get()), "overlapping Kiln tasks:" + timeline);
+        }
+
+        // Version 2 was trained and compared with champion version 1 (promoted or not, the run succeeds either way).
+        String promoteLog = taskLog("kiln_retrain", retrainRun, "promote");
+        assertTrue(promoteLog.contains("models:/flight_delay@champion -> version 2 (")
+                || promoteLog.contains("not promoted: areaUnderROC models:/flight_delay/2"), promoteLog);
 
         Result sql = run(sparkSubmit("sql", "SELECT 'day', count(*), count(DISTINCT model_version) FROM ml.predictions"
                 + " WHERE prediction_date = DATE'" + SCORED_DAY + "' AND model_name = 'flight_delay'"
                 + " UNION ALL SELECT 'other days', count(*), 0 FROM ml.predictions WHERE prediction_date <> DATE'" + SCORED_DAY + "'"
                 + " UNION ALL SELECT 'evaluation', count(*), 0 FROM reports.evaluation WHERE window_from = DATE'" + SCORED_DAY + "'"
-                + " UNION ALL SELECT 'drift', count(*), 0 FROM reports.drift"), 0);
-        // 8 origins x 3 destinations x 2 flights on the scored day, all scored by the champion (version 1), and no other day
+                + " UNION ALL SELECT 'drift', count(*), 0 FROM reports.drift"
+                + " UNION ALL SELECT 'versions', count(*), 0 FROM ml.models WHERE name = 'flight_delay'"), 0);
+        // 8 origins x 3 destinations x 2 flights on the scored day, all scored by one champion, and no other day
         assertTrue(sql.output().matches("(?s).*\\|\\s*day\\s*\\|\\s*48\\s*\\|\\s*1\\s*\\|.*"), sql.output());
         assertTrue(sql.output().matches("(?s).*\\|\\s*other days\\s*\\|\\s*0\\s*\\|.*"), sql.output());
         assertTrue(sql.output().matches("(?s).*\\|\\s*evaluation\\s*\\|\\s*[1-9][0-9]*\\s*\\|.*"), sql.output());
         assertTrue(sql.output().matches("(?s).*\\|\\s*drift\\s*\\|\\s*[1-9][0-9]*\\s*\\|.*"), sql.output());
+        assertTrue(sql.output().matches("(?s).*\\|\\s*versions\\s*\\|\\s*2\\s*\\|.*"), sql.output());
+    }
+
+    private static JsonNode dagShape(Map<String, String> settings) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(venv.resolve("bin/python").toString(),
+                repo.resolve("spark-jobs/src/test/resources/airflow/dag_shape.py").toString(),
+                repo.resolve("conf/airflow/dags").toString()).directory(work.toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("KILN_"));
+        pb.environment().put("AIRFLOW_HOME", work.resolve("airflow-shape").toString());
+        pb.environment().putAll(settings);
+        Result r = run(pb, 0);
+        String line = r.output().lines().filter(l -> l.startsWith("SHAPE ")).findFirst()
+                .orElseThrow(() -> new AssertionError("no SHAPE line: " + r.output()));
+        return new ObjectMapper().readTree(line.substring("SHAPE ".length()));
+    }
+
+    private static List<String> iterate(java.util.Iterator<String> names) {
+        List<String> out = new ArrayList<>();
+        names.forEachRemaining(out::add);
+        return out.stream().sorted().toList();
+    }
+
+    /**
+     * Forwards requests to Airflow; the first POST to {@code lossyPath} reaches Airflow, which takes it, but its
+     * answer is held for {@code hold} and then dropped, as when a network or a load balancer loses it.
+     */
+    private static final class AnswerLosingProxy implements AutoCloseable {
+        private final HttpServer server;
+        private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        private final AtomicBoolean lost = new AtomicBoolean();
+        final List<Integer> upstreamStatuses = java.util.Collections.synchronizedList(new ArrayList<>());
+
+        AnswerLosingProxy(URI target, String lossyPath, Duration hold) throws IOException {
+            server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+            server.setExecutor(Executors.newCachedThreadPool());
+            server.createContext("/", x -> {
+                try (x) {
+                    String path = x.getRequestURI().getRawPath() + (x.getRequestURI().getRawQuery() == null ? "" : "?" + x.getRequestURI().getRawQuery());
+                    byte[] body = x.getRequestBody().readAllBytes();
+                    HttpRequest.Builder forward = HttpRequest.newBuilder(URI.create(target + path)).timeout(Duration.ofSeconds(60))
+                            .method(x.getRequestMethod(), body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+                    for (String h : List.of("Authorization", "Content-Type", "Accept")) {
+                        String v = x.getRequestHeaders().getFirst(h);
+                        if (v != null) {
+                            forward.header(h, v);
+                        }
+                    }
+                    HttpResponse<byte[]> answer = http.send(forward.build(), HttpResponse.BodyHandlers.ofByteArray());
+                    boolean lossy = x.getRequestMethod().equals("POST") && x.getRequestURI().getRawPath().equals(lossyPath);
+                    if (lossy) {
+                        upstreamStatuses.add(answer.statusCode());
+                        if (lost.compareAndSet(false, true)) {
+                            Thread.sleep(hold.toMillis()); // the client gives up meanwhile; then the connection closes unanswered
+                            return;
+                        }
+                    }
+                    answer.headers().firstValue("Content-Type").ifPresent(v -> x.getResponseHeaders().set("Content-Type", v));
+                    x.sendResponseHeaders(answer.statusCode(), answer.body().length == 0 ? -1 : answer.body().length);
+                    x.getResponseBody().write(answer.body());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            server.start();
+        }
+
+        URI url() {
+            return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+        }
+
+        @Override
+        public void close() {
+            server.stop(0);
+            ((java.util.concurrent.ExecutorService) server.getExecutor()).shutdownNow();
+        }
     }
 
     // --- the lakehouse: a small flights-shaped dataset with known size, one feature set, a model ---
@@ -255,7 +405,8 @@ class AirflowIT {
 
     // --- Airflow: three processes on a free port, SQLite, LocalExecutor, a known user ---
 
-    private static void startAirflow() throws Exception {
+    /** {@code scripts/airflow-up.sh} on a free port in a temporary AIRFLOW_HOME; returns while it waits for Airflow. */
+    private static Process startAirflow() throws Exception {
         Files.createDirectories(airflowHome);
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
@@ -263,80 +414,51 @@ class AirflowIT {
         }
         url = URI.create("http://127.0.0.1:" + port);
         password = random(12);
-        // The simple auth manager keeps generated passwords in this file and only generates missing ones.
+        // The simple auth manager keeps generated passwords in this file, and the script keeps a file that exists.
         Files.writeString(airflowHome.resolve("simple_auth_manager_passwords.json.generated"),
                 "{\"" + USER + "\": \"" + password + "\"}");
-        String secret = random(24);
-        Map<String, String> env = new java.util.LinkedHashMap<>();
-        env.put("AIRFLOW_HOME", airflowHome.toString());
-        env.put("AIRFLOW__CORE__DAGS_FOLDER", repo.resolve("conf/airflow/dags").toString());
-        env.put("AIRFLOW__CORE__LOAD_EXAMPLES", "False");
-        env.put("AIRFLOW__CORE__EXECUTOR", "LocalExecutor");
-        env.put("AIRFLOW__CORE__PARALLELISM", "2");
-        env.put("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", USER + ":admin");
+        ProcessBuilder script = upScript();
+        Map<String, String> env = script.environment();
+        env.put("KILN_AIRFLOW_PORT", String.valueOf(port));
+        env.put("KILN_JOB_JAR", jobJar.toString());
+        env.put("KILN_CONF_DIR", confDir.toString());
+        env.put("KILN_LAKEHOUSE_ROOT", root.toString());
+        env.put("KILN_SPARK_MASTER", "local[2]"); // the kiln_spark connection
+        env.put("AIRFLOW__CORE__PARALLELISM", "2"); // two tasks could run at once: only the pool keeps Kiln's apart
         env.put("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False");
-        env.put("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", url + "/execution/");
-        env.put("AIRFLOW__API_AUTH__JWT_SECRET", secret); // shared by the api-server and the task runners
-        env.put("AIRFLOW__API__SECRET_KEY", secret);
         env.put("AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL", "5");
         env.put("AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC", "2");
-        env.put("PATH", venv.resolve("bin") + ":" + System.getenv("PATH")); // spark-submit of the venv's pyspark
         env.put("KILN_DAILY_SCHEDULE", "none"); // triggered runs only: no catch-up from 2001
-        // The DAGs' settings, as Variables from the environment
-        env.put("AIRFLOW_VAR_KILN_JOB_JAR", jobJar.toString());
-        env.put("AIRFLOW_VAR_KILN_CONF_DIR", confDir.toString());
-        env.put("AIRFLOW_VAR_KILN_LAKEHOUSE_ROOT", root.toString());
-        env.put("AIRFLOW_VAR_KILN_SPARK_MASTER", "local[2]");
+        env.put("KILN_RETRY_DELAY_SECONDS", "5");
+        // The DAGs' run-time settings, as Variables from the environment
         env.put("AIRFLOW_VAR_KILN_EXTRA_CONF", "spark.sql.shuffle.partitions=2");
-        env.put("AIRFLOW_VAR_KILN_SUBMIT_CONF", "spark.driver.extraJavaOptions=-Dlog4j2.configurationFile="
-                + repo.resolve("conf/log4j2.properties"));
         env.put("AIRFLOW_VAR_KILN_INGEST_SOURCE", data.resolve("{ds}.csv").toString());
         env.put("AIRFLOW_VAR_KILN_MODEL", "models:/flight_delay@champion");
-
-        Result migrate = run(airflowCommand(env, "db", "migrate"), 0);
-        assertTrue(migrate.output().contains("Database migrating done"), migrate.output());
-        airflow.add(start(env, "api-server", "api-server", "--port", String.valueOf(port)));
-        airflow.add(start(env, "scheduler", "scheduler"));
-        airflow.add(start(env, "dag-processor", "dag-processor"));
+        return script.redirectErrorStream(true).redirectOutput(airflowHome.resolve("airflow-up.log").toFile()).start();
     }
 
-    private static ProcessBuilder airflowCommand(Map<String, String> env, String... args) {
-        List<String> cmd = new ArrayList<>(List.of(venv.resolve("bin/airflow").toString()));
+    private static ProcessBuilder upScript(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(repo.resolve("scripts/airflow-up.sh").toString()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile());
-        pb.environment().putAll(env);
+        pb.environment().keySet().removeIf(k -> k.startsWith("KILN_") || k.startsWith("AIRFLOW"));
+        pb.environment().put("AIRFLOW_HOME", airflowHome.toString());
+        pb.environment().put("KILN_AIRFLOW_VENV", venv.toString());
         return pb;
     }
 
-    private static Process start(Map<String, String> env, String name, String... args) throws IOException {
-        return airflowCommand(env, args).redirectErrorStream(true).redirectOutput(airflowHome.resolve(name + ".log").toFile()).start();
-    }
-
-    private static void awaitHealthy(Duration timeout) throws Exception {
-        HttpClient http = HttpClient.newHttpClient();
-        Instant deadline = Instant.now().plus(timeout);
-        String last = "";
-        while (Instant.now().isBefore(deadline)) {
-            for (Process p : airflow) {
-                if (!p.isAlive()) {
-                    dumpAirflowLogs();
-                    throw new AssertionError("an Airflow process exited with " + p.exitValue() + " (logs above)");
-                }
-            }
-            try {
-                last = http.send(HttpRequest.newBuilder(url.resolve("/api/v2/monitor/health")).timeout(Duration.ofSeconds(5)).build(),
-                        HttpResponse.BodyHandlers.ofString()).body();
-                if (last.matches("(?s).*\"scheduler\":\\{\"status\":\"healthy\".*")
-                        && last.matches("(?s).*\"dag_processor\":\\{\"status\":\"healthy\".*")) {
-                    return;
-                }
-            } catch (IOException e) {
-                last = e.toString();
-            }
-            Thread.sleep(1000);
+    private static void awaitAirflowUp(Process script) throws Exception {
+        boolean ended = script.waitFor(300, TimeUnit.SECONDS);
+        String out = Files.readString(airflowHome.resolve("airflow-up.log"), StandardCharsets.UTF_8);
+        System.out.println("$ scripts/airflow-up.sh\n" + out);
+        if (!ended || script.exitValue() != 0) {
+            dumpAirflowLogs();
+            throw new AssertionError("scripts/airflow-up.sh " + (ended ? "exited with " + script.exitValue() : "did not finish in 300 s")
+                    + ":\n" + out);
         }
-        dumpAirflowLogs();
-        throw new AssertionError("Airflow not healthy after " + timeout.toSeconds() + "s: " + last);
+        assertTrue(out.contains("Airflow for Kiln is up at " + url), out);
+        assertTrue(out.contains("password in " + airflowHome.resolve("simple_auth_manager_passwords.json.generated")), out);
+        assertFalse(out.contains(password), "the password is not printed");
     }
 
     private static void dumpAirflowLogs() throws IOException {

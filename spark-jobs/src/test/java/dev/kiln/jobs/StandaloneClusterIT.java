@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -61,7 +62,7 @@ class StandaloneClusterIT {
         awaitLine(masterLog, "I have been elected leader", 90);
         for (int i = 1; i <= 2; i++) {
             Path log = work.resolve("worker-" + i + ".log");
-            CLUSTER.add(daemon(log, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1",
+            CLUSTER.add(daemon(log, gpuWorkerEnv(i), "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1",
                     "--memory", "1500m", "--webui-port", String.valueOf(freePort()), "--work-dir",
                     work.resolve("worker-" + i).toString(), master));
             awaitLine(log, "Successfully registered with master", 90);
@@ -125,6 +126,10 @@ class StandaloneClusterIT {
     }
 
     private static Process daemon(Path log, String mainClass, String... args) throws IOException {
+        return daemon(log, Map.of(), mainClass, args);
+    }
+
+    private static Process daemon(Path log, Map<String, String> env, String mainClass, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(sparkHome.resolve("bin/spark-class").toString(), mainClass));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
@@ -132,6 +137,7 @@ class StandaloneClusterIT {
         pb.environment().put("SPARK_LOG_DIR", work.toString());
         pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
         pb.environment().put("SPARK_DAEMON_JAVA_OPTS", QUICK_JIT);
+        pb.environment().putAll(env);
         return pb.start();
     }
 
@@ -216,6 +222,63 @@ class StandaloneClusterIT {
         assertEquals(0, r.exit(), r.output());
         assertTrue(r.output().lines().anyMatch(l -> l.trim().equals("720\t10")), r.output());
         assertTrue(r.output().lines().anyMatch(l -> l.trim().equals("1")), r.output());
+    }
+
+    /**
+     * Spark's GPU scheduling with conf/gpu.conf's resource settings (the RAPIDS plugin stays off: no CUDA here): each
+     * worker found one stand-in GPU with scripts/gpu-discovery.sh, and every task of an application that asks for
+     * GPUs ran holding its worker's address.
+     */
+    @Test
+    void tasksAreScheduledAgainstTheWorkersStandInGpus() throws Exception {
+        Path probeJar = work.resolve("gpu-task-probe.jar");
+        Path classes = Path.of(GpuTaskProbe.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        try (var jar = new java.util.jar.JarOutputStream(Files.newOutputStream(probeJar));
+                var files = Files.list(classes.resolve("dev/kiln/jobs"))) {
+            for (Path f : files.filter(f -> f.getFileName().toString().startsWith("GpuTaskProbe")).toList()) {
+                jar.putNextEntry(new java.util.jar.JarEntry("dev/kiln/jobs/" + f.getFileName()));
+                jar.write(Files.readAllBytes(f));
+                jar.closeEntry();
+            }
+        }
+        List<String> cmd = new ArrayList<>(List.of(sparkHome.resolve("bin/spark-submit").toString(), "--master", master,
+                "--class", GpuTaskProbe.class.getName(), "--conf", "spark.executor.cores=1", "--conf", "spark.executor.memory=512m",
+                "--conf", "spark.cores.max=2", "--conf", "spark.executor.extraJavaOptions=" + QUICK_JIT,
+                "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0", // both executors, before the tasks start
+                "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties") + " " + QUICK_JIT));
+        gpuConf().getObject("kiln.spark.conf").unwrapped().forEach((k, v) -> {
+            if (k.startsWith("spark.executor.resource.gpu.") || k.startsWith("spark.task.resource.gpu.")) {
+                cmd.addAll(List.of("--conf", k + "=" + v)); // the resource settings only: not the RAPIDS plugin
+            }
+        });
+        assertTrue(cmd.contains("spark.executor.resource.gpu.amount=1") && cmd.contains("spark.task.resource.gpu.amount=0.125"),
+                cmd::toString);
+        cmd.addAll(List.of(probeJar.toString(), "4"));
+        Result r = run(cmd);
+        assertEquals(0, r.exit(), r.output());
+        List<String> tasks = r.output().lines().filter(l -> l.startsWith("gpu-task ")).toList();
+        assertEquals(4, tasks.size(), r.output());
+        // one executor per worker, each holding its worker's one GPU: stand-in address 1 on worker 1, 2 on worker 2
+        assertTrue(tasks.stream().allMatch(l -> l.matches("gpu-task partition=\\d executor=\\d+ addresses=[12]")), tasks::toString);
+        assertTrue(tasks.stream().anyMatch(l -> l.endsWith("=1")) && tasks.stream().anyMatch(l -> l.endsWith("=2")), tasks::toString);
+        for (int i = 1; i <= 2; i++) {
+            String log = Files.readString(work.resolve("worker-" + i + ".log"), StandardCharsets.UTF_8);
+            assertTrue(log.contains("gpu -> [name: gpu, addresses: " + i + "]"), "worker " + i + " found its stand-in GPU:\n" + log);
+        }
+    }
+
+    /** conf/gpu.conf with the repository's discovery script. */
+    private static com.typesafe.config.Config gpuConf() {
+        return com.typesafe.config.ConfigFactory.parseMap(Map.of("kiln.gpu.discovery-script",
+                        repo.resolve("scripts/gpu-discovery.sh").toString()))
+                .withFallback(com.typesafe.config.ConfigFactory.parseFile(repo.resolve("conf/gpu.conf").toFile())).resolve();
+    }
+
+    /** Worker i's GPU settings from conf/gpu.conf, its discovery script reporting stand-in GPU address i. */
+    private static Map<String, String> gpuWorkerEnv(int i) {
+        StringBuilder opts = new StringBuilder();
+        gpuConf().getObject("kiln.gpu.worker-conf").unwrapped().forEach((k, v) -> opts.append(" -D").append(k).append('=').append(v));
+        return Map.of("SPARK_WORKER_OPTS", opts.toString().strip(), "KILN_GPU_STANDIN_ADDRESSES", String.valueOf(i));
     }
 
     private static List<String> catalogConf() throws Exception {

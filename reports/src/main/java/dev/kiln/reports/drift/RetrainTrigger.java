@@ -6,7 +6,8 @@ package dev.kiln.reports.drift;
  */
 public interface RetrainTrigger {
     /**
-     * Requests one retraining of the model.
+     * Requests one retraining of the model. Implementations are idempotent per {@code driftRunId}: asking
+     * again for the same drift run (a retried request) returns the run the first request started.
      *
      * @return the orchestrator's id of the run it started
      * @throws RuntimeException when the request was refused or could not be delivered; nothing was started then

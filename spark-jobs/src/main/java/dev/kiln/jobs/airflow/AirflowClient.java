@@ -30,9 +30,9 @@ import java.util.function.Consumer;
  * for a run to end. It authenticates with a username and password at {@code POST /auth/token} and
  * sends the JWT it gets as a bearer token, fetching a new one once when Airflow answers 401 to it.
  *
- * <p>Connection failures and 5xx answers are retried a bounded number of times with exponential
- * backoff; a trigger is retried only on connection failures and 5xx, so a retried trigger that had
- * in fact been accepted shows up as {@link AirflowException.Conflict} when it carries a run id.
+ * <p>Connection failures, timeouts and 5xx answers are retried a bounded number of times with exponential
+ * backoff. A retried trigger that had in fact been accepted shows up as {@link AirflowException.Conflict}
+ * when it carries a run id; {@link #triggerOnce} turns that into the run already started.
  * Failures are thrown as the subclasses of {@link AirflowException}. The password is never logged.
  */
 public final class AirflowClient {
@@ -158,6 +158,27 @@ public final class AirflowClient {
         conf.forEach(c::put);
         return dagRun(send("POST", dagPath(dagId) + "/dagRuns", body, true,
                 "DAG '" + dagId + "'" + runId.map(id -> " (run id '" + id + "')").orElse("")));
+    }
+
+    /**
+     * Starts the DAG run {@code runId} unless it exists: idempotent per run id. When Airflow answers 409 to
+     * the request (its earlier try was accepted but the answer was lost, or another process triggered the same
+     * id), the existing run is read and returned, so a retried request never starts a second run.
+     *
+     * @return the run started by this call, or the run that already had that id
+     * @throws AirflowException.Conflict when the conflict is not the run id (another run has that logical date)
+     */
+    public DagRun triggerOnce(String dagId, Map<String, String> conf, String runId, Optional<Instant> logicalDate) {
+        requireNonNull(runId, "runId is null");
+        try {
+            return trigger(dagId, conf, Optional.of(runId), logicalDate);
+        } catch (AirflowException.Conflict conflict) {
+            try {
+                return dagRun(dagId, runId);
+            } catch (AirflowException.NotFound notThatId) {
+                throw conflict;
+            }
+        }
     }
 
     /** One run's current state. */

@@ -185,9 +185,60 @@ class AirflowClientTest {
     void theRetrainTriggerStartsTheRetrainDagWithModelReasonAndDriftRun() {
         AirflowRetrainTrigger trigger = new AirflowRetrainTrigger(client(FakeAirflow.PASSWORD), "kiln_retrain");
         String runId = trigger.requestRetrain("flight_delay", "psi of distance 0.41 > 0.2", "drift-run-7");
-        assertEquals("manual__2024-03-02T10:00:00.123456+00:00", runId);
-        JsonNode conf = airflow.triggered.get("kiln_retrain/" + runId).path("conf");
+        assertEquals("kiln_drift__drift-run-7", runId);
+        JsonNode sent = airflow.triggered.get("kiln_retrain/" + runId);
+        assertEquals(runId, sent.path("dag_run_id").asText());
         assertEquals("{\"model\":\"flight_delay\",\"reason\":\"psi of distance 0.41 > 0.2\",\"drift_run_id\":\"drift-run-7\"}",
-                conf.toString());
+                sent.path("conf").toString());
+    }
+
+    /** Airflow accepts the trigger but its answer comes after the client's timeout: the retry meets 409, which is success. */
+    @Test
+    void aRetrainRequestRetriedAfterALostAnswerStartsOneRun() {
+        AirflowClient.Options impatient = new AirflowClient.Options(Duration.ofSeconds(2), Duration.ofMillis(300), 3,
+                new AirflowClient.Backoff(Duration.ofMillis(10), Duration.ofMillis(40)), FAST.pollBackoff());
+        AirflowClient client = new AirflowClient(airflow.url(), new AirflowCredentials(FakeAirflow.USER, FakeAirflow.PASSWORD), impatient);
+        client.authenticate();
+        airflow.delayNextTriggerAnswerMillis.set(1500);
+        String runId = new AirflowRetrainTrigger(client, "kiln_retrain").requestRetrain("flight_delay", "psi", "9f1c-uuid");
+        assertEquals("kiln_drift__9f1c-uuid", runId);
+        assertEquals(2, airflow.requests.stream().filter(r -> r.equals("POST /api/v2/dags/kiln_retrain/dagRuns")).count(),
+                airflow.requests.toString());
+        assertEquals(List.of("kiln_retrain/kiln_drift__9f1c-uuid"), List.copyOf(airflow.triggered.keySet()));
+        assertTrue(airflow.requests.contains("GET /api/v2/dags/kiln_retrain/dagRuns/kiln_drift__9f1c-uuid"), airflow.requests.toString());
+    }
+
+    @Test
+    void aSecondRequestForTheSameDriftRunReturnsTheFirstRun() {
+        AirflowRetrainTrigger trigger = new AirflowRetrainTrigger(client(FakeAirflow.PASSWORD), "kiln_retrain");
+        String first = trigger.requestRetrain("flight_delay", "psi", "drift-run-8");
+        String again = trigger.requestRetrain("flight_delay", "psi", "drift-run-8");
+        String other = trigger.requestRetrain("flight_delay", "psi", "drift-run-9");
+        assertEquals(first, again);
+        assertFalse(first.equals(other));
+        assertEquals(2, airflow.triggered.size(), airflow.triggered.keySet().toString());
+    }
+
+    @Test
+    void triggerOnceStillReportsAConflictThatIsNotItsRunId() {
+        AirflowClient client = client(FakeAirflow.PASSWORD);
+        Optional<Instant> day = Optional.of(Instant.parse("2024-03-01T00:00:00Z"));
+        client.triggerOnce("kiln_flights_daily", Map.of(), "first", day);
+        // 409 for a logical date another run has: the run id asked for does not exist, so that is no success
+        AirflowException.Conflict e = assertThrows(AirflowException.Conflict.class,
+                () -> client.triggerOnce("kiln_flights_daily", Map.of(), "second", day));
+        assertTrue(e.getMessage().contains("already has a run for DAG 'kiln_flights_daily' (run id 'second')"), e.getMessage());
+        assertEquals(1, airflow.triggered.size());
+    }
+
+    @Test
+    void retrainRunIdsKeepToWhatAirflowAdmits() {
+        assertEquals("kiln_drift__0b6c9a8e-5d1f-4c2e-9a57-3f0f2f8d1e11",
+                AirflowRetrainTrigger.runIdFor("0b6c9a8e-5d1f-4c2e-9a57-3f0f2f8d1e11"));
+        String odd = AirflowRetrainTrigger.runIdFor("run 1/ä");
+        assertTrue(odd.matches("kiln_drift__run_1____[0-9a-f]{12}"), odd);
+        assertFalse(odd.equals(AirflowRetrainTrigger.runIdFor("run 1/ö")));
+        assertTrue(AirflowRetrainTrigger.runIdFor("x".repeat(400)).length() <= 250);
+        assertThrows(IllegalArgumentException.class, () -> AirflowRetrainTrigger.runIdFor(" "));
     }
 }

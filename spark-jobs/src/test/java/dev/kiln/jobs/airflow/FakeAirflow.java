@@ -44,10 +44,13 @@ final class FakeAirflow implements AutoCloseable {
     final AtomicInteger failNext = new AtomicInteger();
     volatile String validToken = "token-1";
     volatile List<String> initialStates = List.of("queued", "running", "success");
+    /** When positive: the next trigger is accepted, but its answer comes this many milliseconds late. */
+    final java.util.concurrent.atomic.AtomicLong delayNextTriggerAnswerMillis = new java.util.concurrent.atomic.AtomicLong();
 
     FakeAirflow() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", this::handle);
+        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool()); // a late answer must not hold up the next request
         server.start();
     }
 
@@ -125,17 +128,32 @@ final class FakeAirflow implements AutoCloseable {
             return;
         }
         String run = body.path("dag_run_id").asText("manual__2024-03-02T10:00:00.123456+00:00");
-        if (states.containsKey(dag + "/" + run)) {
+        boolean exists;
+        synchronized (states) { // one run per id, also when requests overlap
+            exists = states.containsKey(dag + "/" + run) || (!body.path("logical_date").isNull() && triggered.entrySet().stream()
+                    .anyMatch(e -> e.getKey().startsWith(dag + "/") && e.getValue().path("logical_date").equals(body.path("logical_date"))));
+            if (!exists) {
+                triggered.put(dag + "/" + run, body);
+                states.put(dag + "/" + run, new ArrayDeque<>(initialStates));
+            }
+        }
+        if (exists) {
             ObjectNode detail = JSON.createObjectNode();
             detail.putObject("detail").put("reason", "Unique constraint violation").put("statement", "INSERT INTO dag_run ...")
                     .put("orig_error", "UNIQUE constraint failed: dag_run.dag_id, dag_run.run_id");
             answer(x, 409, detail);
             return;
         }
-        triggered.put(dag + "/" + run, body);
-        states.put(dag + "/" + run, new ArrayDeque<>(initialStates));
         ObjectNode r = run(dag, run, "queued");
         r.set("logical_date", body.get("logical_date"));
+        long delay = delayNextTriggerAnswerMillis.getAndSet(0);
+        if (delay > 0) {
+            try {
+                Thread.sleep(delay); // accepted, answered after the client stopped waiting
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         answer(x, 200, r);
     }
 
@@ -161,5 +179,6 @@ final class FakeAirflow implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+        ((java.util.concurrent.ExecutorService) server.getExecutor()).shutdownNow();
     }
 }
