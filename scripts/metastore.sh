@@ -7,7 +7,8 @@
 #   scripts/metastore.sh status [--dir DIR]
 # --credentials: a properties file with user=, password=, url= (default: setup-postgres.sh's, database kiln).
 # The database password goes into DIR/conf/hive-site.xml (mode 600, a private directory), never on the command
-# line. SPARK_HOME: a Spark 4.0.1 distribution (default: the pyspark of scripts/setup-venv.sh).
+# line. The service listens on all interfaces (Hive 2.3 has no bind setting): keep the port private.
+# SPARK_HOME: a Spark 4.0.1 distribution (default: the pyspark of scripts/setup-venv.sh).
 set -euo pipefail
 KILN_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KILN_CACHE="${KILN_CACHE:-$HOME/.cache/kiln}"
