@@ -19,7 +19,10 @@ import org.junit.jupiter.api.Test;
  * Several Kiln processes at the same time on one lakehouse whose catalog is a PostgreSQL-backed Hive metastore
  * ({@code kiln.lakehouse.catalog.type = postgres}, a database of this test's own from scripts/setup-postgres.sh).
  * Each process is a separate JVM started the way bin/kiln starts one. Delta's optimistic concurrency arbitrates
- * the writes; the test checks every count afterwards. Tiny data, {@code local[1]} drivers: 2 cores.
+ * the writes; the test checks every count afterwards. Tiny data, {@code local[1]} drivers: 2 cores. Three rounds:
+ * two ingests of different datasets (also the fresh database's first use); two trainings of one model while a
+ * second batch is ingested and {@code kiln sql} reads that table; scoring while the feature set is materialized
+ * and {@code kiln sql} reads the registry.
  */
 class SharedCatalogIT {
     private static Path repo;
@@ -55,7 +58,7 @@ class SharedCatalogIT {
             for (int i = 0; i < (name.equals("a") ? 3 : 5); i++) {
                 csv.append("s9,2024-01-0").append(i + 1).append(" 01:00:00,unreadable\n");
             }
-            Files.writeString(work.resolve("readings_" + name + ".csv"), csv);
+            Files.writeString(Files.createDirectories(work.resolve("readings_" + name)).resolve("early.csv"), csv);
         }
         StringBuilder pipeline = new StringBuilder();
         for (String name : List.of("a", "b")) {
@@ -68,7 +71,7 @@ class SharedCatalogIT {
                       derived = [ { name = day, expr = "to_date(ts)" } ]
                       partition-by = [day]
                     }
-                    """.formatted(name, work.resolve("readings_" + name + ".csv")));
+                    """.formatted(name, work.resolve("readings_" + name).resolve("early.csv")));
         }
         pipeline.append("""
                 feature-sets.sensor_stats {
@@ -121,7 +124,8 @@ class SharedCatalogIT {
         List<Process> running = new ArrayList<>();
         List<String> names = new ArrayList<>();
         for (String[] c : commands) {
-            String name = String.join("_", c).replaceAll("[^A-Za-z0-9_]", "") + "_" + System.nanoTime();
+            String name = (c[0] + "_" + c[c.length - 1]).replaceAll("[^A-Za-z0-9_]", "");
+            name = name.substring(0, Math.min(40, name.length())) + "_" + System.nanoTime();
             names.add(name);
             running.add(start(name, c));
         }
@@ -168,10 +172,21 @@ class SharedCatalogIT {
         Result features = one("features", "materialize", "sensor_stats");
         assertSucceeded(List.of(features));
 
-        // 2. Two trainings of one model at once, while kiln sql reads the raw tables: distinct versions, both
-        // registered; the query sees the committed tables.
+        // 2. Two trainings of one model at once, while a second batch of readings_a is ingested and kiln sql
+        // reads that table: distinct versions, both registered; the query sees one committed version (before or
+        // after the batch, nothing in between).
+        StringBuilder late = new StringBuilder("sensor,ts,reading\n");
+        for (int day = 20; day < 25; day++) {
+            for (int hour = 0; hour < 24; hour += 2) {
+                for (int s = 0; s < 4; s++) {
+                    late.append(String.format("s%d,2024-01-%02d %02d:00:00,%.4f%n", s, day + 1, hour, ((day + hour + s) % 17) / 17.0));
+                }
+            }
+        }
+        Files.writeString(work.resolve("readings_a/late.csv"), late);
         List<Result> trainings = together(List.of(new String[] {"train", "sensor_high"}, new String[] {"train", "sensor_high"},
-                new String[] {"sql", "SELECT (SELECT count(*) FROM raw.readings_a) AS a, (SELECT count(*) FROM raw.readings_b) AS b"}));
+                new String[] {"--conf", "datasets.readings_a.source.path=" + work.resolve("readings_a/late.csv"), "ingest", "readings_a"},
+                new String[] {"sql", "SELECT count(*) AS a FROM raw.readings_a"}));
         assertSucceeded(trainings);
         List<String> versions = new ArrayList<>();
         Pattern version = Pattern.compile("models:/sensor_high/(\\d+) \\(");
@@ -181,15 +196,20 @@ class SharedCatalogIT {
             versions.add(m.group(1));
         }
         assertEquals(List.of("1", "2"), versions.stream().sorted().toList(), "one version per training");
-        assertEquals(List.of("| 960 | 960 |"), rows(trainings.get(2)).stream().map(l -> l.replaceAll("\\s+", " ")).toList());
+        assertTrue(trainings.get(2).output().contains("rows read 240 = written 240 (raw.readings_a) + quarantined 0"),
+                trainings.get(2).output());
+        String seen = rows(trainings.get(3)).stream().map(l -> l.replaceAll("\\s+", " ")).findFirst().orElseThrow();
+        assertTrue(seen.equals("| 960 |") || seen.equals("| 1200 |"), "a committed version of raw.readings_a: " + seen);
 
-        // 3. Scoring while the feature set is materialized again, and kiln sql reads the registry meanwhile.
+        // 3. Scoring (reads features.sensor_stats__v1) while the feature set is materialized for the new days
+        // (writes it), and kiln sql reads the registry meanwhile.
         List<Result> scoring = together(List.of(
                 new String[] {"score", "--model", "models:/sensor_high/1", "--from", "2024-01-15", "--to", "2024-01-20"},
                 new String[] {"features", "materialize", "sensor_stats"},
                 new String[] {"sql", "SELECT count(*) AS versions FROM ml.models WHERE name = 'sensor_high'"}));
         assertSucceeded(scoring);
         assertTrue(scoring.get(0).output().matches("(?s).*models:/sensor_high/1\\s+288 predictions.*"), scoring.get(0).output());
+        assertTrue(scoring.get(1).output().contains("written to features.sensor_stats__v1"), scoring.get(1).output());
         assertEquals(List.of("| 2 |"), rows(scoring.get(2)).stream().map(l -> l.replaceAll("\\s+", " ")).toList());
 
         // Afterwards, from one more process: no duplicate predictions, both versions registered, every job run
@@ -198,11 +218,15 @@ class SharedCatalogIT {
                 + " (SELECT count(*) FROM (SELECT DISTINCT * FROM ml.predictions)) AS distinct_rows,"
                 + " (SELECT count(DISTINCT version) FROM ml.models WHERE name = 'sensor_high') AS versions,"
                 + " (SELECT count(*) FROM ops.job_runs WHERE status = 'succeeded') AS runs,"
-                + " (SELECT count(*) FROM raw.readings_a_quarantine) + (SELECT count(*) FROM raw.readings_b_quarantine) AS quarantined");
+                + " (SELECT count(*) FROM raw.readings_a_quarantine) + (SELECT count(*) FROM raw.readings_b_quarantine) AS quarantined,"
+                + " (SELECT count(*) FROM raw.readings_a) AS a,"
+                + " (SELECT count(*) FROM features.sensor_stats__v1) AS feature_rows,"
+                + " (SELECT count(*) FROM (SELECT DISTINCT * FROM features.sensor_stats__v1)) AS distinct_feature_rows");
         assertSucceeded(List.of(check));
-        // 2 ingests + 2 materializations + 2 trainings + 1 scoring = 7 recorded jobs (kiln sql records none).
-        assertEquals(List.of("| 288 | 288 | 2 | 7 | 8 |"), rows(check).stream().map(l -> l.replaceAll("\\s+", " ")).toList(),
-                check.output());
+        // 3 ingests + 2 materializations + 2 trainings + 1 scoring = 8 recorded jobs (kiln sql records none);
+        // 4 sensors x 25 days of features.
+        assertEquals(List.of("| 288 | 288 | 2 | 8 | 8 | 1200 | 100 | 100 |"),
+                rows(check).stream().map(l -> l.replaceAll("\\s+", " ")).toList(), check.output());
         Result tables = one("sql", "SHOW TABLES IN raw");
         assertSucceeded(List.of(tables));
         for (String t : List.of("readings_a", "readings_b", "readings_a_quarantine", "readings_b_quarantine")) {
