@@ -218,14 +218,15 @@ class SharedCatalogIT {
                 + " (SELECT count(*) FROM (SELECT DISTINCT * FROM ml.predictions)) AS distinct_rows,"
                 + " (SELECT count(DISTINCT version) FROM ml.models WHERE name = 'sensor_high') AS versions,"
                 + " (SELECT count(*) FROM ops.job_runs WHERE status = 'succeeded') AS runs,"
+                + " (SELECT count(*) FROM ops.job_runs WHERE status <> 'succeeded') AS failed_runs,"
                 + " (SELECT count(*) FROM raw.readings_a_quarantine) + (SELECT count(*) FROM raw.readings_b_quarantine) AS quarantined,"
                 + " (SELECT count(*) FROM raw.readings_a) AS a,"
                 + " (SELECT count(*) FROM features.sensor_stats__v1) AS feature_rows,"
                 + " (SELECT count(*) FROM (SELECT DISTINCT * FROM features.sensor_stats__v1)) AS distinct_feature_rows");
         assertSucceeded(List.of(check));
-        // 3 ingests + 2 materializations + 2 trainings + 1 scoring = 8 recorded jobs (kiln sql records none);
-        // 4 sensors x 25 days of features.
-        assertEquals(List.of("| 288 | 288 | 2 | 8 | 8 | 1200 | 100 | 100 |"),
+        // 3 ingests + 2 materializations + 2 trainings (each also records its training-set build) + 1 scoring
+        // = 10 recorded jobs, none failed (kiln sql records none); 4 sensors x 25 days of features.
+        assertEquals(List.of("| 288 | 288 | 2 | 10 | 0 | 8 | 1200 | 100 | 100 |"),
                 rows(check).stream().map(l -> l.replaceAll("\\s+", " ")).toList(), check.output());
         Result tables = one("sql", "SHOW TABLES IN raw");
         assertSucceeded(List.of(tables));

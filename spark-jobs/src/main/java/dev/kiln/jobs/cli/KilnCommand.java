@@ -66,6 +66,24 @@ public final class KilnCommand implements Runnable {
         return String.join(" ", out);
     }
 
+    private static Throwable conflict(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getClass().getName().startsWith("io.delta.exceptions.Concurrent")) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    static boolean isWriteConflict(Throwable e) {
+        return conflict(e) != null;
+    }
+
+    private static String conflictName(Throwable e) {
+        Throwable t = conflict(e);
+        return t.getClass().getSimpleName() + ": " + KilnException.firstLine(t.getMessage());
+    }
+
     public static int run(String[] args) {
         KilnCommand root = new KilnCommand();
         root.args = args.clone();
@@ -78,6 +96,12 @@ public final class KilnCommand implements Runnable {
             }
             if (e instanceof org.apache.spark.sql.AnalysisException) {
                 err.println("kiln: " + commandLine.getCommandName() + " failed: " + KilnException.firstLine(e.getMessage()));
+                return ExitCodes.JOB_FAILED;
+            }
+            if (isWriteConflict(e)) {
+                // Delta refused this job's commit because another process committed first: nothing of it was written.
+                err.println("kiln: " + commandLine.getCommandName() + " failed: a concurrent job committed to the same Delta"
+                        + " table first, so this one wrote nothing (" + conflictName(e) + "); run it again");
                 return ExitCodes.JOB_FAILED;
             }
             if (e instanceof KilnException) {
