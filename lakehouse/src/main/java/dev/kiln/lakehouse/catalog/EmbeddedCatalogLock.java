@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -100,11 +99,11 @@ public final class EmbeddedCatalogLock {
             host = "unknown host";
         }
         String command = System.getProperty("sun.java.command", "");
-        List<String> words = List.of(command.split("\\s+"));
-        // The main class and the kiln command; --conf-dir paths and the like are kept, secrets masked.
-        String shown = SECRET.matcher(String.join(" ", words)).replaceAll("$1***");
-        if (shown.length() > 300) {
-            shown = shown.substring(0, 300) + "...";
+        // The main class and the kiln command: settings (--conf k=v, --conf-dir, --env) left out, secrets masked,
+        // and of a long command line its end, where the command is.
+        String shown = SECRET.matcher(command.replaceAll("\\s--(conf|conf-dir|env)[ =]\\S+", "")).replaceAll("$1***");
+        if (shown.length() > 240) {
+            shown = "..." + shown.substring(shown.length() - 240);
         }
         return "pid " + self.pid() + " on " + host + " since " + Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
                 + ": " + shown;

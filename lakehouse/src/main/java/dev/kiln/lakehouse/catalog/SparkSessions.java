@@ -33,6 +33,14 @@ public final class SparkSessions {
 
     public static SparkSession open(LakehouseSettings settings) {
         requireNonNull(settings, "settings is null");
+        if (settings.catalog() == LakehouseSettings.CatalogType.EMBEDDED) {
+            // Before any Spark class loads: a second process is refused within a second or two of its start.
+            File root = new File(URI.create(settings.root()));
+            if (!root.isDirectory() && !root.mkdirs()) {
+                throw new KilnException("cannot create the lakehouse root " + root);
+            }
+            EmbeddedCatalogLock.acquire(root.toPath());
+        }
         SparkConf submitted = new SparkConf(); // holds spark.* system properties set by spark-submit
         SparkSession.Builder builder = SparkSession.builder().appName(settings.appName());
         if (!submitted.contains("spark.master")) {
@@ -53,10 +61,6 @@ public final class SparkSessions {
         }
         if (settings.catalog() == LakehouseSettings.CatalogType.EMBEDDED) {
             File root = new File(URI.create(settings.root()));
-            if (!root.isDirectory() && !root.mkdirs()) {
-                throw new KilnException("cannot create the lakehouse root " + root);
-            }
-            EmbeddedCatalogLock.acquire(root.toPath());
             if (System.getProperty("derby.stream.error.file") == null && System.getProperty("derby.system.home") == null) {
                 // Otherwise Derby drops derby.log into whatever directory the job was started from.
                 System.setProperty("derby.stream.error.file", new File(root, "derby.log").getPath());
