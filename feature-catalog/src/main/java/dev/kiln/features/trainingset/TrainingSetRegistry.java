@@ -84,10 +84,10 @@ public final class TrainingSetRegistry {
         }
     }
 
-    private static boolean isConflict(Throwable e) {
+    /** Delta's refusals of a commit for a concurrent one all extend java.util.ConcurrentModificationException. */
+    static boolean isConflict(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t.getClass().getName().startsWith("io.delta.exceptions.Concurrent")
-                    || t.getClass().getSimpleName().startsWith("Concurrent")) {
+            if (t instanceof java.util.ConcurrentModificationException) {
                 return true;
             }
         }

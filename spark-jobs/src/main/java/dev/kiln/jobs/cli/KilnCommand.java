@@ -68,7 +68,7 @@ public final class KilnCommand implements Runnable {
 
     private static Throwable conflict(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t.getClass().getName().startsWith("io.delta.exceptions.Concurrent")) {
+            if (t instanceof java.util.ConcurrentModificationException) { // all of Delta's commit conflicts
                 return t;
             }
         }
