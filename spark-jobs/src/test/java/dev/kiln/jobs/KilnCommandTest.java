@@ -39,7 +39,7 @@ class KilnCommandTest {
     void anInvalidOverrideFailsBeforeAnythingStarts() {
         Outcome o = run("--conf-dir", CONF_DIR, "--conf", "kiln.lakehouse.catalog.type=derby", "ingest", "flights");
         assertEquals(ExitCodes.USAGE, o.code());
-        assertTrue(o.err().contains("kiln.lakehouse.catalog.type: expected 'embedded' or 'hive', got 'derby'"), o.err());
+        assertTrue(o.err().contains("kiln.lakehouse.catalog.type: expected 'embedded', 'postgres' or 'hive', got 'derby'"), o.err());
 
         Outcome partition = run("--conf-dir", CONF_DIR, "ingest", "flights", "--conf", "datasets.flights.partition-by=[flightdate]");
         assertEquals(ExitCodes.USAGE, partition.code());

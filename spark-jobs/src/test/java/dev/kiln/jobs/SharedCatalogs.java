@@ -21,10 +21,13 @@ final class SharedCatalogs {
     static Path database(Path repo, String name) throws Exception {
         Path out = Files.createTempFile("kiln-setup-postgres", ".out");
         Process p = new ProcessBuilder(repo.resolve("scripts/setup-postgres.sh").toString(), name)
-                .redirectErrorStream(false).redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        if (!p.waitFor(600, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                .redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        if (!p.waitFor(600, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            throw new AssertionError("scripts/setup-postgres.sh " + name + " failed (exit " + (p.isAlive() ? "timeout" : p.exitValue()) + ")");
+            throw new AssertionError("scripts/setup-postgres.sh " + name + " timed out");
+        }
+        if (p.exitValue() != 0) {
+            throw new AssertionError("scripts/setup-postgres.sh " + name + " failed (exit " + p.exitValue() + ")");
         }
         String file = Files.readString(out, StandardCharsets.UTF_8).trim();
         Files.delete(out);

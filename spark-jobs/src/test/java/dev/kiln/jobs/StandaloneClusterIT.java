@@ -21,7 +21,10 @@ import org.junit.jupiter.api.Test;
  * one-core workers on localhost, started from the Spark 4.0.1 distribution pyspark carries): ingest, features,
  * training set and training, scoring, each a separate application whose tasks run in the workers' executors,
  * all against one lakehouse; then {@code spark-sql} on the same cluster reads the predictions and the registry
- * by name from the Kiln catalog. (Promotion and drift through spark-submit run in AirflowIT's DAG runs.)
+ * by name from the Kiln catalog. The catalog is the configuration {@code conf/cluster.conf} documents: a Thrift
+ * Hive Metastore service (scripts/metastore.sh) backed by PostgreSQL (scripts/setup-postgres.sh, a database of
+ * this test's own), and {@code spark-sql} gets only the flags {@code kiln catalog-conf} prints.
+ * (Promotion and drift through spark-submit run in AirflowIT's DAG runs.)
  */
 class StandaloneClusterIT {
     /**
@@ -38,6 +41,8 @@ class StandaloneClusterIT {
     private static Path root;
     private static Path confDir;
     private static String master;
+    private static String metastoreUri;
+    private static String database;
 
     @BeforeAll
     static void startTheCluster() throws Exception {
@@ -53,6 +58,7 @@ class StandaloneClusterIT {
         root = work.resolve("lake");
         confDir = work.resolve("conf");
         writeConfAndData();
+        startTheMetastore();
 
         int port = freePort();
         master = "spark://127.0.0.1:" + port;
@@ -70,11 +76,26 @@ class StandaloneClusterIT {
     }
 
     @AfterAll
-    static void stopTheCluster() {
+    static void stopTheCluster() throws Exception {
         for (Process p : CLUSTER) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
         }
+        if (metastoreUri != null) {
+            run(List.of(repo.resolve("scripts/metastore.sh").toString(), "stop", "--dir", work.resolve("metastore").toString()));
+            SharedCatalogs.dropDatabase(database);
+        }
+    }
+
+    /** A PostgreSQL database of this run's own behind a Thrift metastore service on a free port. */
+    private static void startTheMetastore() throws Exception {
+        database = "kiln_cluster_it_" + ProcessHandle.current().pid();
+        Path credentials = SharedCatalogs.database(repo, database);
+        Result started = run(List.of(repo.resolve("scripts/metastore.sh").toString(), "start", "--port",
+                String.valueOf(freePort()), "--dir", work.resolve("metastore").toString(), "--credentials", credentials.toString()));
+        assertEquals(0, started.exit(), started.output());
+        metastoreUri = started.output().lines().filter(l -> l.startsWith("thrift://")).findFirst()
+                .orElseThrow(() -> new AssertionError("no thrift:// URI from scripts/metastore.sh:\n" + started.output()));
     }
 
     private static void writeConfAndData() throws IOException {
@@ -179,6 +200,7 @@ class StandaloneClusterIT {
                 "--conf", "spark.executor.extraJavaOptions=" + QUICK_JIT,
                 "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties") + " " + QUICK_JIT,
                 jobJar.toString(), "--conf-dir", confDir.toString(), "--conf", "kiln.lakehouse.root=" + root,
+                "--conf", "kiln.lakehouse.catalog.type=hive", "--conf", "kiln.lakehouse.catalog.metastore-uri=" + metastoreUri,
                 "--conf", "spark.sql.shuffle.partitions=4"));
         cmd.addAll(List.of(kiln));
         return run(cmd);
@@ -210,8 +232,7 @@ class StandaloneClusterIT {
 
         List<String> sql = new ArrayList<>(List.of(sparkHome.resolve("bin/spark-sql").toString(), "--master", master,
                 "--jars", jobJar.toString(), "--conf", "spark.executor.extraJavaOptions=" + QUICK_JIT,
-                "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties")
-                        + " -Dderby.stream.error.file=" + root.resolve("derby.log") + " " + QUICK_JIT));
+                "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties") + " " + QUICK_JIT));
         for (String line : catalogConf()) {
             sql.add("--conf");
             sql.add(line);
@@ -222,6 +243,8 @@ class StandaloneClusterIT {
         assertEquals(0, r.exit(), r.output());
         assertTrue(r.output().lines().anyMatch(l -> l.trim().equals("720\t10")), r.output());
         assertTrue(r.output().lines().anyMatch(l -> l.trim().equals("1")), r.output());
+        // No Derby metastore anywhere: the tables' catalog is the service's PostgreSQL database.
+        assertTrue(!Files.exists(root.resolve("_metastore")), "an embedded metastore was created under " + root);
     }
 
     /**
@@ -285,6 +308,7 @@ class StandaloneClusterIT {
         String cp = jobJar + ":" + Files.readString(jobJar.getParent().resolve("spark-classpath.txt")).trim();
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", cp, "dev.kiln.jobs.KilnMain", "--conf-dir", confDir.toString(), "--conf", "kiln.lakehouse.root=" + root,
+                "--conf", "kiln.lakehouse.catalog.type=hive", "--conf", "kiln.lakehouse.catalog.metastore-uri=" + metastoreUri,
                 "catalog-conf"));
         Result r = run(cmd);
         assertEquals(0, r.exit(), r.output());

@@ -70,8 +70,21 @@ public final class TrainingSetBuilder {
                 + resolved.size() + " feature set(s), inputs " + inputs);
         Dataset<Row> rows = compute(spec, refs, inputs);
         lakehouse.ensureSchema(table.schema());
-        rows.write().format("delta").mode("overwrite").option("overwriteSchema", "true")
-                .option("path", lakehouse.locationOf(table)).saveAsTable(table.toString());
+        // The id names the content: a concurrent build of the same id (another process) writes the same rows, so
+        // when Delta refuses this overwrite for that one's commit, writing again is safe.
+        for (int attempt = 1; ; attempt++) {
+            try {
+                rows.write().format("delta").mode("overwrite").option("overwriteSchema", "true")
+                        .option("path", lakehouse.locationOf(table)).saveAsTable(table.toString());
+                break;
+            } catch (RuntimeException e) {
+                if (!TrainingSetRegistry.isConflict(e) || attempt == 5) {
+                    throw e;
+                }
+                progress.accept("training set " + spec.name() + " (id " + id + "): a concurrent build of the same set"
+                        + " committed first; writing again (attempt " + (attempt + 1) + ")");
+            }
+        }
         long count = writtenRows(table);
         TrainingSet set = new TrainingSet(id, spec.name(), table, spec.labelColumn(), spec.eventTime(), refs, inputs,
                 count, Instant.now(), false);

@@ -11,12 +11,17 @@ public final class DeltaConflicts {
     private DeltaConflicts() {}
 
     public static boolean isConflict(Throwable e) {
+        return find(e).isPresent();
+    }
+
+    /** The conflict inside {@code e}, for messages that name it. */
+    public static java.util.Optional<ConcurrentModificationException> find(Throwable e) {
         int depth = 0;
         for (Throwable t = e; t != null && depth < 20; t = t.getCause(), depth++) {
-            if (t instanceof ConcurrentModificationException) {
-                return true;
+            if (t instanceof ConcurrentModificationException c) {
+                return java.util.Optional.of(c);
             }
         }
-        return false;
+        return java.util.Optional.empty();
     }
 }

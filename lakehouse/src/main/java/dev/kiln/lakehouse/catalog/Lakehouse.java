@@ -93,7 +93,8 @@ public final class Lakehouse {
 
     /**
      * Creates the table (registered in the catalog, files under the root) unless it exists. Returns
-     * true when this call created it.
+     * true when this call created it; false also when another process sharing the catalog created it at the
+     * same time (its create failed here, the table is there).
      */
     public boolean createIfMissing(TableName table, StructType schema, List<String> partitionBy, String comment,
             Map<String, String> properties) {
@@ -114,7 +115,15 @@ public final class Lakehouse {
         for (Map.Entry<String, String> p : new TreeMap<>(properties).entrySet()) {
             builder = builder.property(p.getKey(), p.getValue());
         }
-        builder.execute();
+        try {
+            builder.execute();
+        } catch (RuntimeException e) {
+            // Another process sharing the catalog created it between the check and this create: that one's is kept.
+            if (exists(table)) {
+                return false;
+            }
+            throw e;
+        }
         return true;
     }
 

@@ -96,7 +96,7 @@ public final class KilnConfig {
             catalog = LakehouseSettings.CatalogType.valueOf(catalogText);
         } catch (IllegalArgumentException e) {
             throw new ConfigException("kiln.lakehouse.catalog.type",
-                    "expected 'embedded' or 'hive', got '" + catalogText.toLowerCase(Locale.ROOT) + "'");
+                    "expected 'embedded', 'postgres' or 'hive', got '" + catalogText.toLowerCase(Locale.ROOT) + "'");
         }
         Optional<String> metastoreUri = c.hasPath("kiln.lakehouse.catalog.metastore-uri")
                 ? Optional.of(string(c, "kiln.lakehouse.catalog.metastore-uri")).filter(s -> !s.isBlank())
@@ -104,6 +104,21 @@ public final class KilnConfig {
         if (catalog == LakehouseSettings.CatalogType.HIVE && metastoreUri.isEmpty()) {
             throw new ConfigException("kiln.lakehouse.catalog.metastore-uri",
                     "required when kiln.lakehouse.catalog.type = hive (e.g. thrift://metastore:9083)");
+        }
+        Optional<String> jdbcUrl = c.hasPath("kiln.lakehouse.catalog.jdbc-url")
+                ? Optional.of(string(c, "kiln.lakehouse.catalog.jdbc-url")).filter(s -> !s.isBlank())
+                : Optional.empty();
+        Optional<Path> credentialsFile = c.hasPath("kiln.lakehouse.catalog.credentials-file")
+                ? Optional.of(string(c, "kiln.lakehouse.catalog.credentials-file")).filter(s -> !s.isBlank()).map(Path::of)
+                : Optional.empty();
+        if (catalog == LakehouseSettings.CatalogType.POSTGRES) {
+            if (jdbcUrl.isEmpty() && credentialsFile.isEmpty()) {
+                throw new ConfigException("kiln.lakehouse.catalog.jdbc-url", "required when kiln.lakehouse.catalog.type"
+                        + " = postgres (e.g. jdbc:postgresql://localhost:5432/kiln), unless the credentials-file has a url= line");
+            }
+            jdbcUrl.filter(u -> !u.startsWith("jdbc:postgresql:")).ifPresent(u -> {
+                throw new ConfigException("kiln.lakehouse.catalog.jdbc-url", "expected a jdbc:postgresql:// URL, got '" + u + "'");
+            });
         }
         Map<String, String> sparkConf = new LinkedHashMap<>();
         if (c.hasPath("kiln.spark.conf")) {
@@ -118,7 +133,9 @@ public final class KilnConfig {
                 metastoreUri,
                 string(c, "kiln.spark.master"),
                 string(c, "kiln.spark.app-name"),
-                sparkConf);
+                sparkConf,
+                jdbcUrl,
+                credentialsFile);
     }
 
     /** A root without a scheme is a local path, made absolute against the working directory. */

@@ -2,6 +2,7 @@ package dev.kiln.lakehouse.config;
 
 import static java.util.Objects.requireNonNull;
 
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
 
@@ -10,11 +11,17 @@ import java.util.Optional;
  * sessions with. Parsed from {@code kiln.lakehouse} and {@code kiln.spark}.
  *
  * @param root         URI of the lakehouse root (file:, hdfs:, s3a:); tables live under it
- * @param catalog      {@code embedded} (Derby metastore under the root) or {@code hive} (external)
+ * @param catalog      {@code embedded} (Derby metastore under the root, one process at a time), {@code postgres}
+ *                     (Spark's Hive client on a metastore database in PostgreSQL, shared) or {@code hive} (an
+ *                     external Thrift Hive metastore service, shared)
  * @param metastoreUri thrift URI of the external Hive metastore when {@code catalog = hive}
  * @param sparkMaster  master used when none was given by spark-submit
  * @param appName      Spark application name
  * @param sparkConf    Spark settings passed through to the session (lowest precedence first)
+ * @param jdbcUrl      JDBC URL of the metastore database when {@code catalog = postgres} (else the credentials
+ *                     file's {@code url=})
+ * @param credentialsFile properties file with the metastore database's {@code user=}/{@code password=}
+ *                     ({@code catalog = postgres}; the environment's KILN_METASTORE_USER/PASSWORD win)
  */
 public record LakehouseSettings(
         String root,
@@ -22,9 +29,17 @@ public record LakehouseSettings(
         Optional<String> metastoreUri,
         String sparkMaster,
         String appName,
-        Map<String, String> sparkConf) {
+        Map<String, String> sparkConf,
+        Optional<String> jdbcUrl,
+        Optional<Path> credentialsFile) {
 
-    public enum CatalogType { EMBEDDED, HIVE }
+    public enum CatalogType { EMBEDDED, POSTGRES, HIVE }
+
+    /** Settings without a metastore database (embedded or hive catalogs). */
+    public LakehouseSettings(String root, CatalogType catalog, Optional<String> metastoreUri, String sparkMaster,
+            String appName, Map<String, String> sparkConf) {
+        this(root, catalog, metastoreUri, sparkMaster, appName, sparkConf, Optional.empty(), Optional.empty());
+    }
 
     public LakehouseSettings {
         requireNonNull(root, "root is null");
@@ -33,6 +48,8 @@ public record LakehouseSettings(
         requireNonNull(sparkMaster, "sparkMaster is null");
         requireNonNull(appName, "appName is null");
         sparkConf = Map.copyOf(sparkConf);
+        requireNonNull(jdbcUrl, "jdbcUrl is null");
+        requireNonNull(credentialsFile, "credentialsFile is null");
         if (root.endsWith("/")) {
             root = root.substring(0, root.length() - 1);
         }

@@ -9,7 +9,6 @@ import dev.kiln.lakehouse.catalog.TableName;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.ConcurrentModificationException;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -243,8 +242,8 @@ public final class JobRunLog {
         for (int attempt = 1; ; attempt++) {
             try {
                 return write.get();
-            } catch (ConcurrentModificationException e) { // Delta's conflicts extend it
-                if (attempt >= MAX_ATTEMPTS) {
+            } catch (RuntimeException e) {
+                if (!dev.kiln.lakehouse.catalog.DeltaConflicts.isConflict(e) || attempt >= MAX_ATTEMPTS) {
                     throw e;
                 }
                 try {

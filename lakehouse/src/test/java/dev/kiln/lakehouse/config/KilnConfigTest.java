@@ -49,11 +49,50 @@ class KilnConfigTest {
         assertEquals("datasets.flights.keys: write-mode = merge needs key columns to upsert on",
                 assertThrows(ConfigException.class, () -> parse(BASE
                         + FLIGHTS.formatted("flight_date").replace("event-time", "write-mode = merge\n event-time"))).getMessage());
-        assertEquals("kiln.lakehouse.catalog.type: expected 'embedded' or 'hive', got 'derby'",
+        assertEquals("kiln.lakehouse.catalog.type: expected 'embedded', 'postgres' or 'hive', got 'derby'",
                 assertThrows(ConfigException.class, () -> parse(BASE.replace("type = embedded", "type = derby"))).getMessage());
         assertEquals("kiln.lakehouse.catalog.metastore-uri: required when kiln.lakehouse.catalog.type = hive"
                         + " (e.g. thrift://metastore:9083)",
                 assertThrows(ConfigException.class, () -> parse(BASE.replace("type = embedded", "type = hive"))).getMessage());
+    }
+
+    @Test
+    void aPostgresCatalogNeedsADatabaseUrlAndNeverTakesCredentialsFromTheConfig() {
+        String postgres = BASE.replace("catalog.type = embedded", "catalog { type = postgres, jdbc-url = \"%s\" }");
+        LakehouseSettings s = parse(postgres.formatted("jdbc:postgresql://db:5432/kiln")).lakehouse();
+        assertEquals(LakehouseSettings.CatalogType.POSTGRES, s.catalog());
+        assertEquals(java.util.Optional.of("jdbc:postgresql://db:5432/kiln"), s.jdbcUrl());
+        assertEquals("jdbc:postgresql://db:5432/kiln",
+                dev.kiln.lakehouse.catalog.SparkSessions.catalogConf(s).get("spark.hadoop.javax.jdo.option.ConnectionURL"));
+        assertTrue(dev.kiln.lakehouse.catalog.SparkSessions.catalogConf(s).keySet().stream()
+                .noneMatch(k -> k.contains("Password") || k.contains("UserName")), "catalog-conf prints no credentials");
+        assertEquals("kiln.lakehouse.catalog.jdbc-url: required when kiln.lakehouse.catalog.type = postgres"
+                        + " (e.g. jdbc:postgresql://localhost:5432/kiln), unless the credentials-file has a url= line",
+                assertThrows(ConfigException.class, () -> parse(postgres.formatted(""))).getMessage());
+        assertEquals("kiln.lakehouse.catalog.jdbc-url: expected a jdbc:postgresql:// URL, got 'jdbc:mysql://db/kiln'",
+                assertThrows(ConfigException.class, () -> parse(postgres.formatted("jdbc:mysql://db/kiln"))).getMessage());
+    }
+
+    @Test
+    void metastoreCredentialsComeFromTheEnvironmentOrAFile() throws Exception {
+        Path file = Files.createTempFile("kiln-metastore", ".properties");
+        Files.writeString(file, "user=kiln\npassword=s3cret\nurl=jdbc:postgresql://127.0.0.1:5432/kiln\n");
+        var fromFile = dev.kiln.lakehouse.catalog.MetastoreCredentials.resolve(Map.of(), java.util.Optional.of(file));
+        assertEquals("kiln", fromFile.user());
+        assertEquals("s3cret", fromFile.password());
+        assertEquals(java.util.Optional.of("jdbc:postgresql://127.0.0.1:5432/kiln"), fromFile.url());
+        assertTrue(!fromFile.toString().contains("s3cret"), fromFile.toString());
+        var fromEnv = dev.kiln.lakehouse.catalog.MetastoreCredentials.resolve(
+                Map.of("KILN_METASTORE_USER", "ops", "KILN_METASTORE_PASSWORD", "pw"), java.util.Optional.of(file));
+        assertEquals("ops", fromEnv.user());
+        assertEquals("pw", fromEnv.password());
+        assertEquals(fromFile.url(), fromEnv.url());
+        assertTrue(assertThrows(dev.kiln.lakehouse.KilnException.class, () -> dev.kiln.lakehouse.catalog.MetastoreCredentials
+                .resolve(Map.of(), java.util.Optional.empty())).getMessage().startsWith("no metastore database credentials: set"
+                        + " KILN_METASTORE_USER and KILN_METASTORE_PASSWORD"));
+        assertTrue(assertThrows(dev.kiln.lakehouse.KilnException.class, () -> dev.kiln.lakehouse.catalog.MetastoreCredentials
+                .resolve(Map.of("KILN_METASTORE_USER", "ops"), java.util.Optional.of(file))).getMessage()
+                .startsWith("only one of KILN_METASTORE_USER and KILN_METASTORE_PASSWORD is set"));
     }
 
     @Test

@@ -23,6 +23,11 @@ final class CatalogConfCommand implements Callable<Integer> {
             for (Map.Entry<String, String> e : SparkSessions.catalogConf(ctx.config().lakehouse()).entrySet()) {
                 ctx.out().println("--conf " + e.getKey() + "=" + e.getValue());
             }
+            if (ctx.config().lakehouse().catalog() == dev.kiln.lakehouse.config.LakehouseSettings.CatalogType.POSTGRES) {
+                ctx.out().println("# not printed: the metastore database's user and password; give the session a hive-site.xml"
+                        + " (mode 600) with javax.jdo.option.ConnectionUserName and ConnectionPassword in its SPARK_CONF_DIR,"
+                        + " or share the catalog through scripts/metastore.sh (catalog.type = hive)");
+            }
         }
         return ExitCodes.OK;
     }

@@ -66,6 +66,19 @@ public final class KilnCommand implements Runnable {
         return String.join(" ", out);
     }
 
+    private static Throwable conflict(Throwable e) {
+        return dev.kiln.lakehouse.catalog.DeltaConflicts.find(e).orElse(null);
+    }
+
+    static boolean isWriteConflict(Throwable e) {
+        return conflict(e) != null;
+    }
+
+    private static String conflictName(Throwable e) {
+        Throwable t = conflict(e);
+        return t.getClass().getSimpleName() + ": " + KilnException.firstLine(t.getMessage());
+    }
+
     public static int run(String[] args) {
         KilnCommand root = new KilnCommand();
         root.args = args.clone();
@@ -78,6 +91,12 @@ public final class KilnCommand implements Runnable {
             }
             if (e instanceof org.apache.spark.sql.AnalysisException) {
                 err.println("kiln: " + commandLine.getCommandName() + " failed: " + KilnException.firstLine(e.getMessage()));
+                return ExitCodes.JOB_FAILED;
+            }
+            if (isWriteConflict(e)) {
+                // Delta refused this job's commit because another process committed first: nothing of it was written.
+                err.println("kiln: " + commandLine.getCommandName() + " failed: a concurrent job committed to the same Delta"
+                        + " table first, so this one wrote nothing (" + conflictName(e) + "); run it again");
                 return ExitCodes.JOB_FAILED;
             }
             if (e instanceof KilnException) {
