@@ -564,8 +564,8 @@ public final class Kiln {
 
     /**
      * Deletes files no recent version references (VACUUM), keeping {@code retentionHours} of history (null: Delta's
-     * default, 168 h) and never less than the versions that registered training sets and model versions pin still
-     * need: the retention grows to keep them, and the result says which. With {@code force} the requested retention
+     * default, 168 h; Delta rounds it to whole hours) and never less than the versions that registered training sets
+     * and model versions pin still need: the retention grows to keep them, and the result says which. With {@code force} the requested retention
      * applies anyway (the pins it breaks are listed). Delta's own check still refuses retentions under its safety
      * limit unless {@code spark.databricks.delta.retentionDurationCheck.enabled} is false. A re-run deletes nothing new.
      */
@@ -588,7 +588,8 @@ public final class Kiln {
                 double needed = java.time.Duration.between(removedFrom, now).toMillis() / 3_600_000.0 + 1.0 / 60;
                 if (needed > requested) {
                     needing.add("version " + pin.getKey() + " (" + String.join(", ", pin.getValue()) + ")");
-                    retained = force ? retained : Math.max(retained, Math.ceil(needed * 100) / 100);
+                    // Delta's VACUUM rounds the retention to whole hours: round the need up to the next hour.
+                    retained = force ? retained : Math.max(retained, Math.ceil(needed));
                 }
             }
             if (force && !needing.isEmpty()) {
