@@ -10,7 +10,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "history-server", description = {
+@Command(name = "history-server", mixinStandardHelpOptions = true, description = {
         "Run Spark's History Server over this lakehouse's event logs (<root>/spark-events, or spark.eventLog.dir):",
         "every Kiln run, finished or not, with its jobs, stages and SQL plans. Runs until stopped (Ctrl-C)."})
 final class HistoryServerCommand implements Callable<Integer> {

@@ -11,7 +11,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "runs", subcommands = RunsShowCommand.class, description = {
+@Command(name = "runs", mixinStandardHelpOptions = true, subcommands = RunsShowCommand.class, description = {
         "Show recent job runs from ops.job_runs; a run whose process is gone shows as 'not finished'.",
         "`kiln runs show RUN_ID` shows one run and its Spark stages."})
 final class RunsCommand implements Callable<Integer> {

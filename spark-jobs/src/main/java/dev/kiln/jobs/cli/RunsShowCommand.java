@@ -14,7 +14,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "show", description = "Show one run of ops.job_runs and its Spark stages' times from the event log.")
+@Command(name = "show", mixinStandardHelpOptions = true, description = "Show one run of ops.job_runs and its Spark stages' times from the event log.")
 final class RunsShowCommand implements Callable<Integer> {
     @ParentCommand
     RunsCommand runs;
