@@ -33,7 +33,9 @@ import picocli.CommandLine.Parameters;
         "statistics computed one feature at a time.",
         "'bench pipeline': the reference pipeline (the demo's stages with one logistic regression at fixed parameters)",
         "in a fresh lakehouse under <root>/bench/pipeline-x<scale>, time per stage; --scale N replicates the flights",
-        "N times with distinct airports; --rounds N runs it N times in the same JVM (the first run is the cold one)."})
+        "N times with distinct airports; --rounds N runs it N times in the same JVM (the first run is the cold one);",
+        "--scale 1,2,4,8 runs each scale in a process of its own and prints time, ratio and peak heap per stage;",
+        "--compare runs it beside the same work written by hand (Spark, Delta, MLlib) and prints the ratios."})
 public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "Override a config key or pass a Spark setting. Repeatable.")
     List<String> conf = new ArrayList<>();
@@ -103,15 +105,45 @@ public final class BenchCommand implements Callable<Integer> {
     String dataset = "flights";
 
     @Option(names = "--rounds", description = {"Timed rounds of each, after one warm-up round (default: 3).",
-            "'bench pipeline': runs of the whole pipeline in this JVM, the first one cold (default: 1)."})
+            "'bench pipeline': runs of the whole pipeline in this JVM, the first one cold (default: 1); with --compare,",
+            "pairs of processes (default: 3)."})
     Integer rounds;
 
     @Option(names = "--model", description = "Model for 'bench train' and 'bench drift' (a name, or for drift a models:/ URI;"
             + " default: ${DEFAULT-VALUE}, for drift its champion).")
     String model = "flight_delay";
 
-    @Option(names = "--scale", description = "'bench pipeline': copies of the flights data, 1 to 8 (default: ${DEFAULT-VALUE}).")
-    int scale = 1;
+    @Option(names = "--scale", split = ",", paramLabel = "N[,N...]", description = {"'bench pipeline': copies of the flights"
+            + " data, 1 to 8 (default: 1).", "Several (--scale 1,2,4,8): one process per scale, then time, ratio to the first"
+            + " and peak heap per stage."})
+    List<Integer> scale = new ArrayList<>();
+
+    @Option(names = "--compare", description = {"'bench pipeline': Kiln's pipeline and the same work hand-written with Spark,"
+            + " Delta and MLlib,", "--rounds pairs of processes (default 3), the order alternating; per-stage and total ratios."})
+    boolean compare;
+
+    @Option(names = "--side", paramLabel = "kiln|hand", description = "'bench pipeline' in this JVM: Kiln's (default) or the"
+            + " hand-written one.")
+    String side = "kiln";
+
+    @Option(names = "--result", paramLabel = "FILE", description = "'bench pipeline': also write the stages (tab-separated) to FILE.")
+    java.nio.file.Path result;
+
+    /** The options a child run of {@code bench pipeline} inherits: the configuration ones. */
+    List<String> passThrough() {
+        List<String> out = new ArrayList<>();
+        conf.forEach(c -> out.addAll(List.of("--conf", c)));
+        if (environment != null) {
+            out.addAll(List.of("--env", environment));
+        }
+        if (gpu) {
+            out.add("--gpu");
+        }
+        if (confDir != null) {
+            out.addAll(List.of("--conf-dir", confDir.toString()));
+        }
+        return out;
+    }
 
     @Option(names = "--explain", description = "Print the physical plans of what is measured, then measure.")
     boolean explain;
@@ -119,7 +151,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (rounds == null) {
-            rounds = "pipeline".equals(what) ? 1 : 3;
+            rounds = "pipeline".equals(what) && !compare ? 1 : 3;
         }
         if (rounds < 1) {
             throw new KilnException("--rounds must be 1 or more, got " + rounds);
@@ -133,7 +165,13 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         if ("pipeline".equals(what)) {
-            return PipelineBench.run(this, scale, rounds);
+            PipelineBench.Side which = switch (side) {
+                case "kiln" -> PipelineBench.Side.KILN;
+                case "hand" -> PipelineBench.Side.HAND;
+                default -> throw new KilnException("--side must be kiln or hand, got '" + side + "'");
+            };
+            return PipelineBench.run(this, scale.isEmpty() ? List.of(1) : scale, rounds, compare, which,
+                    java.util.Optional.ofNullable(result));
         }
         if ("drift".equals(what)) {
             try (BenchContext ctx = open(List.of())) {

@@ -38,88 +38,172 @@ final class PipelineBench {
     private PipelineBench() {
     }
 
-    static int run(BenchCommand bench, int scale, int rounds) {
-        if (scale < 1 || scale > MAX_SCALE) {
-            throw new KilnException("--scale must be between 1 and " + MAX_SCALE + ", got " + scale);
+    /** Times one stage: {@code body} does its work and answers the rows it moved (negative: not counted). */
+    interface StageTimer {
+        void run(String name, java.util.function.LongSupplier body);
+    }
+
+    /** One stage's figures: seconds, rows, heap. */
+    record Stage(String name, double seconds, long rows, HeapWatch.Peak heap) {
+        String tsv() {
+            return String.join("\t", name, Double.toString(seconds), Long.toString(rows), Long.toString(heap.used()),
+                    Long.toString(heap.live()), Long.toString(heap.full()));
         }
+
+        static Stage parse(String line) {
+            String[] f = line.split("\t");
+            return new Stage(f[0], Double.parseDouble(f[1]), Long.parseLong(f[2]),
+                    new HeapWatch.Peak(Long.parseLong(f[3]), Long.parseLong(f[4]), Long.parseLong(f[5])));
+        }
+    }
+
+    /** Which pipeline a run times: Kiln's reference pipeline, or the same work written by hand. */
+    enum Side { KILN, HAND }
+
+    /**
+     * {@code kiln bench pipeline}. One scale and no comparison: the pipeline runs in this JVM ({@code rounds}
+     * times). Several scales ({@code --scale 1,2,4,8}) or {@code --compare}: each run is a process of its own
+     * (bin/kiln, the same environment and so the same driver heap), and this one prints the table.
+     */
+    static int run(BenchCommand bench, List<Integer> scales, int rounds, boolean compare, Side side,
+            java.util.Optional<java.nio.file.Path> result) {
+        for (int scale : scales) {
+            if (scale < 1 || scale > MAX_SCALE) {
+                throw new KilnException("--scale must be between 1 and " + MAX_SCALE + ", got " + scale);
+            }
+        }
+        if (compare || scales.size() > 1) {
+            if (result.isPresent()) {
+                throw new KilnException("--result is for one run of one side at one scale");
+            }
+            return compare ? ScaleRuns.compare(bench, scales, rounds) : ScaleRuns.scales(bench, scales, side);
+        }
+        int scale = scales.get(0);
         String root;
         String source;
         ReferencePipeline.Plan plan;
         Map<String, String> fixedGrid = new LinkedHashMap<>();
+        dev.kiln.training.spec.ModelSpec modelSpec;
         try (BenchContext probe = bench.open(List.of())) { // configuration only: no Spark yet
             root = probe.config().lakehouse().root();
             plan = ReferencePipeline.Plan.parse(probe.config().config()).single(Algorithm.LOGISTIC_REGRESSION);
             source = probe.config().dataset(plan.dataset()).path();
             Config grid = probe.config().config().getConfig("models." + plan.model() + ".grids.logistic-regression");
             grid.root().keySet().forEach(k -> fixedGrid.put(k, grid.getList(k).get(0).render()));
+            modelSpec = dev.kiln.training.spec.ModelSpec.parse(probe.config().config(), plan.model());
         }
-        String benchRoot = root.replaceAll("/+$", "") + "/bench/pipeline-x" + scale;
-        String scaled = root.replaceAll("/+$", "") + "/bench/" + plan.dataset() + "-x" + scale + ".parquet";
+        String base = root.replaceAll("/+$", "") + "/bench/";
+        String benchRoot = base + (side == Side.KILN ? "pipeline-x" : "hand-x") + scale;
+        String scaled = base + plan.dataset() + "-x" + scale + ".parquet";
         delete(benchRoot);
         List<String> overrides = new ArrayList<>(List.of("kiln.lakehouse.root=" + benchRoot));
         if (scale > 1) {
             overrides.add("datasets." + plan.dataset() + ".source.path=" + scaled);
         }
         fixedGrid.forEach((k, v) -> overrides.add("models." + plan.model() + ".grids.logistic-regression." + k + "=[" + v + "]"));
-        try (BenchContext ctx = bench.open(overrides)) {
+        try (BenchContext ctx = bench.open(overrides); HeapWatch heap = new HeapWatch()) {
             Lakehouse lakehouse = ctx.lakehouse();
             if (scale > 1) {
                 replicate(ctx, source, scaled, scale);
             }
-            List<Map<String, double[]>> runs = new ArrayList<>();
+            List<List<Stage>> runs = new ArrayList<>();
             for (int round = 1; round <= rounds; round++) {
                 if (round > 1) {
                     ctx.progress(String.format("bench pipeline: round %d/%d, in this JVM on an emptied lakehouse", round, rounds));
-                    reset(lakehouse, benchRoot);
+                    if (side == Side.KILN) {
+                        reset(lakehouse, benchRoot);
+                    } else {
+                        delete(benchRoot);
+                    }
                 }
-                runs.add(stages(ctx, plan));
+                if (side == Side.KILN) {
+                    runs.add(stages(ctx, plan, heap));
+                } else {
+                    List<Stage> stages = new ArrayList<>();
+                    new HandPipeline(lakehouse.spark(), scale == 1 ? source : scaled, benchRoot, modelSpec.trainUntil(),
+                            modelSpec.validateUntil(), plan.scoreFrom(), plan.scoreTo(), plan.driftReference().from(),
+                            plan.driftReference().to(), fixedGrid).run(timer(ctx, heap, stages, 7));
+                    runs.add(stages);
+                }
             }
-            Map<String, double[]> stages = runs.get(0);
-            double total = stages.values().stream().mapToDouble(v -> v[0]).sum();
+            if (result.isPresent()) {
+                List<String> lines = runs.get(0).stream().map(Stage::tsv).toList();
+                try {
+                    java.nio.file.Files.write(result.get(), lines);
+                } catch (IOException e) {
+                    throw new KilnException("cannot write " + result.get() + ": " + e.getMessage(), e);
+                }
+            }
+            List<Stage> stages = runs.get(0);
+            double total = stages.stream().mapToDouble(Stage::seconds).sum();
             ctx.out().println();
-            ctx.out().printf("bench pipeline: flights x%d (%s), logistic regression %s, lakehouse %s%n", scale,
-                    scale == 1 ? source : scaled, fixedGrid, benchRoot);
+            ctx.out().printf("bench pipeline%s: flights x%d (%s), logistic regression %s, %s %s, heap %s%n",
+                    side == Side.HAND ? " (hand-written)" : "", scale, scale == 1 ? source : scaled, fixedGrid,
+                    side == Side.KILN ? "lakehouse" : "tables under", benchRoot, HeapWatch.mib(Runtime.getRuntime().maxMemory()));
             if (runs.size() == 1) {
-                stages.forEach((name, v) -> ctx.out().printf("  %-13s %7.1f s  %,14d rows%n", name, v[0], (long) v[1]));
-                ctx.out().printf("  %-13s %7.1f s%n", "total", total);
+                ctx.out().printf("  %-13s %9s  %14s  %11s  %11s%n", "stage", "time", "rows", "peak heap", "peak live");
+                for (Stage st : stages) {
+                    ctx.out().printf("  %-13s %7.1f s  %14s  %11s  %11s%n", st.name(), st.seconds(),
+                            st.rows() < 0 ? "-" : String.format("%,d", st.rows()), HeapWatch.mib(st.heap().used()),
+                            HeapWatch.mib(st.heap().live()));
+                }
+                HeapWatch.Peak all = stages.stream().map(Stage::heap).reduce(HeapWatch.Peak.NONE, HeapWatch.Peak::max);
+                ctx.out().printf("  %-13s %7.1f s  %14s  %11s  %11s%n", "total", total, "", HeapWatch.mib(all.used()),
+                        HeapWatch.mib(all.live()));
+                ctx.out().printf("  peak heap: the most heap in use, garbage included; peak live: the most in use right after"
+                        + " a collection%n");
             } else {
                 StringBuilder head = new StringBuilder(String.format("  %-13s %9s", "", "round 1"));
                 for (int r = 2; r <= runs.size(); r++) {
                     head.append(String.format(" %9s", "round " + r));
                 }
                 ctx.out().println(head.append(String.format("  %14s", "rows")));
-                for (String name : stages.keySet()) {
-                    StringBuilder line = new StringBuilder(String.format("  %-13s", name));
-                    runs.forEach(run -> line.append(String.format(" %7.1f s", run.get(name)[0])));
-                    ctx.out().println(line.append(String.format("  %,14d", (long) stages.get(name)[1])));
+                for (int i = 0; i < stages.size(); i++) {
+                    int k = i;
+                    StringBuilder line = new StringBuilder(String.format("  %-13s", stages.get(i).name()));
+                    runs.forEach(run -> line.append(String.format(" %7.1f s", run.get(k).seconds())));
+                    ctx.out().println(line.append(String.format("  %,14d", stages.get(i).rows())));
                 }
                 StringBuilder line = new StringBuilder(String.format("  %-13s", "total"));
-                runs.forEach(run -> line.append(String.format(" %7.1f s",
-                        run.values().stream().mapToDouble(v -> v[0]).sum())));
+                runs.forEach(run -> line.append(String.format(" %7.1f s", run.stream().mapToDouble(Stage::seconds).sum())));
                 ctx.out().println(line);
                 ctx.out().printf("  round 1 is the cold run (a new JVM, as every spark-submit); the others ran in the same"
                         + " JVM after it, on an emptied lakehouse%n");
             }
-            ctx.out().printf("  per job: bin/kiln sql --conf kiln.lakehouse.root=%s \"SELECT job, duration_s FROM ops.job_runs"
-                    + " ORDER BY started_at\"%n", benchRoot);
+            if (side == Side.KILN) {
+                ctx.out().printf("  per job: bin/kiln sql --conf kiln.lakehouse.root=%s \"SELECT job, duration_s FROM ops.job_runs"
+                        + " ORDER BY started_at\"%n", benchRoot);
+            }
         }
         return 0;
     }
 
-    /** One run of the reference pipeline in ctx's lakehouse: seconds and rows per stage. */
-    private static Map<String, double[]> stages(BenchContext ctx, ReferencePipeline.Plan plan) {
-        Map<String, double[]> stages = new LinkedHashMap<>();
-        int count = plan.stageNames().size();
+    private static StageTimer timer(BenchContext ctx, HeapWatch heap, List<Stage> stages, int count) {
+        return (name, body) -> {
+            ctx.progress(String.format("bench pipeline: stage %d/%d %s", stages.size() + 1, count, name));
+            heap.begin();
+            long start = System.nanoTime();
+            long rows = body.getAsLong();
+            double seconds = (System.nanoTime() - start) / 1e9;
+            stages.add(new Stage(name, seconds, rows, heap.end()));
+            ctx.progress(String.format("bench pipeline: %s took %.1f s", name, seconds));
+        };
+    }
+
+    /** One run of the reference pipeline in ctx's lakehouse: seconds, rows and heap per stage. */
+    private static List<Stage> stages(BenchContext ctx, ReferencePipeline.Plan plan, HeapWatch heap) {
+        List<Stage> stages = new ArrayList<>();
+        StageTimer timer = timer(ctx, heap, stages, plan.stageNames().size());
         new ReferencePipeline(ctx.kiln()).run(plan, new ReferencePipeline.Stages() {
             @Override
             public <T> T run(String name, String what, Supplier<T> body, ToLongFunction<T> rows) {
-                ctx.progress(String.format("bench pipeline: stage %d/%d %s", stages.size() + 1, count, name));
-                long start = System.nanoTime();
-                T result = body.get();
-                double seconds = (System.nanoTime() - start) / 1e9;
-                stages.put(name, new double[] {seconds, rows.applyAsLong(result)});
-                ctx.progress(String.format("bench pipeline: %s took %.1f s", name, seconds));
-                return result;
+                List<T> out = new ArrayList<>(1);
+                timer.run(name, () -> {
+                    T result = body.get();
+                    out.add(result);
+                    return rows.applyAsLong(result);
+                });
+                return out.get(0);
             }
         });
         return stages;

@@ -1,0 +1,104 @@
+package dev.kiln.bench;
+
+import com.sun.management.GarbageCollectionNotificationInfo;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.lang.management.MemoryUsage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.management.Notification;
+import javax.management.NotificationEmitter;
+import javax.management.NotificationListener;
+import javax.management.openmbean.CompositeData;
+
+/**
+ * The heap a stretch of work needed, from the JVM's own memory beans. Two figures per stretch: the peak of
+ * heap in use (the sum over heap pools of each pool's peak since {@link #begin}; garbage included, so with a
+ * throughput collector it mostly shows how far the heap was allowed to fill) and the peak live heap (the
+ * heap in use right after a collection, the most that survived one: what the work really held). In local
+ * mode the driver's heap is the executors' too, so this covers the whole job. After a young collection the old
+ * generation still holds whatever garbage was promoted, so the live figure is an upper bound; the heap after
+ * full collections ({@code full}, zero when none ran) is the tight one.
+ */
+final class HeapWatch implements AutoCloseable {
+    private final List<MemoryPoolMXBean> pools = new ArrayList<>();
+    private final List<NotificationEmitter> emitters = new ArrayList<>();
+    private final AtomicLong live = new AtomicLong();
+    private final AtomicLong full = new AtomicLong();
+    private final NotificationListener listener = this::onCollection;
+
+    HeapWatch() {
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == MemoryType.HEAP) {
+                pools.add(pool);
+            }
+        }
+        for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            if (gc instanceof NotificationEmitter emitter) {
+                emitter.addNotificationListener(listener, null, null);
+                emitters.add(emitter);
+            }
+        }
+    }
+
+    /** Heap figures of one stretch of work, in bytes. */
+    record Peak(long used, long live, long full) {
+        static final Peak NONE = new Peak(0, 0, 0);
+
+        static Peak max(Peak a, Peak b) {
+            return new Peak(Math.max(a.used, b.used), Math.max(a.live, b.live), Math.max(a.full, b.full));
+        }
+    }
+
+    /** Starts a stretch: forgets the peaks seen so far. */
+    void begin() {
+        pools.forEach(MemoryPoolMXBean::resetPeakUsage);
+        live.set(0);
+        full.set(0);
+    }
+
+    /** The peaks since {@link #begin}. */
+    Peak end() {
+        long used = 0;
+        for (MemoryPoolMXBean pool : pools) {
+            MemoryUsage peak = pool.getPeakUsage();
+            used += peak == null ? 0 : peak.getUsed();
+        }
+        return new Peak(used, live.get(), full.get());
+    }
+
+    private void onCollection(Notification notification, Object handback) {
+        if (!GarbageCollectionNotificationInfo.GARBAGE_COLLECTION_NOTIFICATION.equals(notification.getType())) {
+            return;
+        }
+        GarbageCollectionNotificationInfo info = GarbageCollectionNotificationInfo.from((CompositeData) notification.getUserData());
+        long after = 0;
+        for (MemoryPoolMXBean pool : pools) {
+            MemoryUsage usage = info.getGcInfo().getMemoryUsageAfterGc().get(pool.getName());
+            after += usage == null ? 0 : usage.getUsed();
+        }
+        long survived = after;
+        live.accumulateAndGet(survived, Math::max);
+        if (info.getGcAction().contains("major")) {
+            full.accumulateAndGet(survived, Math::max);
+        }
+    }
+
+    static String mib(long bytes) {
+        return String.format("%,d MiB", bytes >> 20);
+    }
+
+    @Override
+    public void close() {
+        for (NotificationEmitter emitter : emitters) {
+            try {
+                emitter.removeNotificationListener(listener);
+            } catch (javax.management.ListenerNotFoundException e) {
+                // already gone
+            }
+        }
+    }
+}
