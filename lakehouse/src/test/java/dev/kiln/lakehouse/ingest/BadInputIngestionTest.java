@@ -112,20 +112,20 @@ class BadInputIngestionTest {
     @Test
     void sourceNamesAreValidatedWhereTheConfigIsParsed() {
         String twice = "datasets.t2 { source { format = csv, path = \"/tmp/x\" }\n"
-                + " schema = [ { name = a, type = int, source = \"Dep Delay\" }, { name = b, type = int, source = \"dep delay\" } ]"
+                + " schema = [ { name = a, type = int, source = \"Dep Delay\" }, { name = b, type = int, source = \"dep delay\" } ],"
                 + " event-time = a }";
         ConfigException e = assertThrows(ConfigException.class, () -> TestLakehouse.config(twice));
         assertEquals("datasets.t2.schema[1].source: source column 'dep delay' is already mapped by schema[0]"
                 + " (source names are matched ignoring case)", e.getMessage());
 
         String shadow = "datasets.t3 { source { format = csv, path = \"/tmp/x\" }\n"
-                + " schema = [ { name = a, type = int }, { name = b, type = int, source = \"A\" } ] event-time = a }";
+                + " schema = [ { name = a, type = int }, { name = b, type = int, source = \"A\" } ], event-time = a }";
         ConfigException e2 = assertThrows(ConfigException.class, () -> TestLakehouse.config(shadow));
         assertEquals("datasets.t3.schema[1].source: source column 'A' is already mapped by schema[0]"
                 + " (source names are matched ignoring case)", e2.getMessage());
 
         String blank = "datasets.t4 { source { format = csv, path = \"/tmp/x\" }\n"
-                + " schema = [ { name = a, type = int, source = \" \" } ] event-time = a }";
+                + " schema = [ { name = a, type = int, source = \" \" } ], event-time = a }";
         ConfigException e3 = assertThrows(ConfigException.class, () -> TestLakehouse.config(blank));
         assertEquals("datasets.t4.schema[0].source: must not be blank (it names the column in the source files)",
                 e3.getMessage());
