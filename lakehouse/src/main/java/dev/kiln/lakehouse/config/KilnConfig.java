@@ -191,7 +191,20 @@ public final class KilnConfig {
             if (!known.add(colName)) {
                 throw new ConfigException(at + ".name", "duplicate column '" + colName + "'");
             }
-            columns.add(new ColumnContract(colName, type, nullable));
+            String source = colName;
+            if (col.hasPath("source")) {
+                source = string(col, "source", at + ".source");
+                if (source.isBlank()) {
+                    throw new ConfigException(at + ".source", "must not be blank (it names the column in the source files)");
+                }
+            }
+            for (int j = 0; j < columns.size(); j++) {
+                if (columns.get(j).readsFrom(source)) {
+                    throw new ConfigException(col.hasPath("source") ? at + ".source" : at + ".name", "source column '"
+                            + source + "' is already mapped by schema[" + j + "] (source names are matched ignoring case)");
+                }
+            }
+            columns.add(new ColumnContract(colName, type, nullable, source));
         }
 
         List<DerivedColumn> derived = new ArrayList<>();

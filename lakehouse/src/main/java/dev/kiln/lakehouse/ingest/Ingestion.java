@@ -2,7 +2,6 @@ package dev.kiln.lakehouse.ingest;
 
 import static java.util.Objects.requireNonNull;
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.lit;
 
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
@@ -13,22 +12,18 @@ import io.delta.tables.DeltaMergeBuilder;
 import io.delta.tables.DeltaTable;
 import java.sql.Timestamp;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import org.apache.spark.sql.Column;
-import org.apache.spark.sql.DataFrameReader;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
 
 /**
  * Ingests one batch of a dataset's source files into {@code raw.<table>}, with rows that break the
@@ -40,7 +35,13 @@ import org.apache.spark.sql.types.StructType;
  * commit that already happened). The batch id is derived from the matched files (path, size,
  * modification time) unless given, so a re-run over the same files is recognized. Nothing is written
  * when the batch fails before its commits (missing or empty source, unreadable file, contract or
- * schema-evolution refusal).
+ * schema-evolution refusal, a source column mapping that does not fit the files: see {@link SourceReader}).
+ *
+ * <p>A file that changes while it is read (its size or modification time after the rows are read differs
+ * from the listing) refuses the batch before any commit; a re-run reads the file again, as a new batch. CSV
+ * and JSON rows are read once into Spark's storage, so the count, the checks and both commits see the same
+ * rows; Parquet files (written whole by their writers, and the large inputs) are not copied: the writes read
+ * them again after the check.
  */
 public final class Ingestion {
     private static final Pattern BATCH_ID = Pattern.compile("[A-Za-z0-9_.:-]{1,100}");
@@ -63,7 +64,7 @@ public final class Ingestion {
      */
     public Dataset<Row> plan(DatasetSpec spec) {
         SourceFiles files = SourceFiles.list(spec.path(), lakehouse.spark().sparkContext().hadoopConfiguration());
-        return ContractValidation.validate(spec, read(lakehouse.spark(), spec, files), "plan",
+        return ContractValidation.validate(spec, SourceReader.read(lakehouse.spark(), spec, files), "plan",
                 Timestamp.from(Instant.now())).accepted();
     }
 
@@ -93,7 +94,26 @@ public final class Ingestion {
         }
 
         long started = System.nanoTime();
-        Dataset<Row> source = read(spark, spec, files);
+        Dataset<Row> source = SourceReader.read(spark, spec, files);
+        // Text files are read once, into Spark's storage (memory, spilling to disk): the row count, the checks
+        // and both writes see the same rows even if a file changes after the check below.
+        boolean snapshot = !spec.format().equals("parquet");
+        if (snapshot) {
+            source = source.persist(StorageLevel.MEMORY_AND_DISK());
+        }
+        try {
+            return write(spec, files, source, batchId, appId, marker, dataCommit, quarantineCommit, started);
+        } finally {
+            if (snapshot) {
+                source.unpersist(false);
+            }
+        }
+    }
+
+    private IngestResult write(DatasetSpec spec, SourceFiles files, Dataset<Row> source, String batchId, String appId,
+            String marker, Optional<Commit> dataCommit, Optional<Commit> quarantineCommit, long started) {
+        TableName table = spec.tableName();
+        TableName quarantine = spec.quarantineTableName();
         long rowsRead;
         try {
             rowsRead = source.count();
@@ -102,10 +122,12 @@ public final class Ingestion {
                     + rootMessage(e), e);
         }
         if (rowsRead == 0) {
-            throw new KilnException("the source files of dataset '" + spec.name() + "' hold no rows; nothing was written");
+            throw new KilnException("the source files of dataset '" + spec.name() + "' hold no rows ("
+                    + String.join(", ", files.paths()) + "); nothing was written");
         }
         progress.accept(String.format("ingest %s: %,d rows to check; writing accepted rows to %s", spec.name(),
                 rowsRead, table));
+        files.requireUnchanged(lakehouse.spark().sparkContext().hadoopConfiguration());
 
         Timestamp ingestedAt = Timestamp.from(Instant.now());
         ValidatedBatch batch = ContractValidation.validate(spec, source, batchId, ingestedAt);
@@ -176,64 +198,6 @@ public final class Ingestion {
         return spec.statsColumns().isEmpty()
                 ? Map.of("delta.dataSkippingNumIndexedCols", "0")
                 : Map.of(STATS_COLUMNS, String.join(",", spec.statsColumns()));
-    }
-
-    private static Dataset<Row> read(SparkSession spark, DatasetSpec spec, SourceFiles files) {
-        String[] paths = files.paths().toArray(String[]::new);
-        DataFrameReader reader = spark.read().options(spec.options());
-        Dataset<Row> df;
-        try {
-            switch (spec.format()) {
-                case "parquet" -> df = reader.parquet(paths);
-                case "csv" -> {
-                    // Column names come from the header; every value is read as text and typed by the contract.
-                    Map<String, String> opts = new java.util.HashMap<>(spec.options());
-                    opts.putIfAbsent("header", "true");
-                    StructType header = spark.read().options(opts).option("inferSchema", "false").csv(paths).schema();
-                    StructType text = new StructType();
-                    for (StructField f : header.fields()) {
-                        text = text.add(f.name().toLowerCase(Locale.ROOT), DataTypes.StringType, true);
-                    }
-                    text = text.add(ContractValidation.CORRUPT_RECORD, DataTypes.StringType, true);
-                    df = spark.read().options(opts).schema(text)
-                            .option("mode", "PERMISSIVE").option("enforceSchema", "true")
-                            .option("columnNameOfCorruptRecord", ContractValidation.CORRUPT_RECORD)
-                            .csv(paths);
-                }
-                case "json" -> {
-                    StructType text = new StructType();
-                    for (ColumnContract c : spec.columns()) {
-                        text = text.add(c.name(), DataTypes.StringType, true);
-                    }
-                    if (spec.allowNewColumns()) {
-                        for (StructField f : reader.json(paths).schema().fields()) {
-                            String n = f.name().toLowerCase(Locale.ROOT);
-                            if (!Set.of(text.fieldNames()).contains(n) && !n.equals(ContractValidation.CORRUPT_RECORD)) {
-                                text = text.add(n, DataTypes.StringType, true);
-                            }
-                        }
-                    }
-                    text = text.add(ContractValidation.CORRUPT_RECORD, DataTypes.StringType, true);
-                    df = spark.read().options(spec.options()).schema(text)
-                            .option("mode", "PERMISSIVE")
-                            .option("columnNameOfCorruptRecord", ContractValidation.CORRUPT_RECORD)
-                            .json(paths);
-                }
-                default -> throw new KilnException("unsupported source format '" + spec.format() + "'");
-            }
-        } catch (KilnException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new KilnException("cannot read the source files of dataset '" + spec.name() + "': " + rootMessage(e), e);
-        }
-        List<Column> cols = new ArrayList<>();
-        for (String c : df.columns()) {
-            cols.add(col("`" + c + "`").as(c.toLowerCase(Locale.ROOT)));
-        }
-        // One file (the common case for a daily drop) needs no per-row file metadata from the reader.
-        cols.add((files.files().size() == 1 ? lit(files.sourceFileName(0)) : col("_metadata.file_path"))
-                .as(ContractValidation.SOURCE_FILE));
-        return df.select(cols.toArray(Column[]::new));
     }
 
     /**

@@ -1,10 +1,12 @@
 package dev.kiln.lakehouse.ingest;
 
 import dev.kiln.lakehouse.KilnException;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
@@ -68,6 +70,32 @@ record SourceFiles(List<FileStatus> files) {
             return "file:" + uri.getRawPath();
         }
         return uri.toString();
+    }
+
+    /**
+     * Refuses the batch when a file's size or modification time is not what the listing saw (a file still
+     * being written, or replaced): the rows read may be neither the old file nor the new one.
+     */
+    void requireUnchanged(Configuration hadoopConf) {
+        for (FileStatus listed : files) {
+            Path p = listed.getPath();
+            String change;
+            try {
+                FileStatus now = p.getFileSystem(hadoopConf).getFileStatus(p);
+                if (now.getLen() == listed.getLen() && now.getModificationTime() == listed.getModificationTime()) {
+                    continue;
+                }
+                change = "size " + listed.getLen() + " -> " + now.getLen() + " bytes, modified "
+                        + Instant.ofEpochMilli(listed.getModificationTime()) + " -> " + Instant.ofEpochMilli(now.getModificationTime());
+            } catch (FileNotFoundException e) {
+                change = "it was deleted";
+            } catch (IOException e) {
+                change = "it can no longer be listed: " + e.getMessage();
+            }
+            throw new KilnException("source file " + p + " changed while it was read (" + change + "); nothing was"
+                    + " written. Re-run once the file is complete (a re-run reads it again as a new batch); to avoid"
+                    + " this, write exports elsewhere and move them into the source path when they are done");
+        }
     }
 
     List<String> paths() {

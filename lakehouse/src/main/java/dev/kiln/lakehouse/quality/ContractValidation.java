@@ -51,7 +51,8 @@ public final class ContractValidation {
     private ContractValidation() {}
 
     /**
-     * @param source raw source rows with the source's own column names (lower case), {@value #SOURCE_FILE}
+     * @param source raw source rows with their columns named as the table names them (each contract column's
+     *               {@code source} already mapped to its name, undeclared columns in lower case), {@value #SOURCE_FILE}
      *               and, for text formats, {@value #CORRUPT_RECORD}
      */
     public static ValidatedBatch validate(DatasetSpec spec, Dataset<Row> source, String batchId, Timestamp ingestedAt) {
