@@ -7,6 +7,7 @@ import org.apache.spark.sql.SparkSessionExtensions;
 import org.apache.spark.sql.catalyst.plans.logical.Command;
 import org.apache.spark.sql.catalyst.plans.logical.InsertIntoStatement;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
+import org.apache.spark.sql.catalyst.plans.logical.ParsedStatement;
 import scala.Function1;
 import scala.runtime.BoxedUnit;
 
@@ -31,7 +32,8 @@ public final class ReadOnlySql implements Function1<SparkSessionExtensions, Boxe
             "ShowTableProperties", "ShowPartitions", "ShowCreateTable", "ShowCurrentNamespace", "ShowCatalogs",
             "DescribeRelation", "DescribeColumn", "DescribeNamespace", "DescribeFunction", "SetCatalogAndNamespace",
             // Delta Lake
-            "DescribeDeltaHistory", "DescribeDeltaHistoryCommand", "DescribeDeltaDetail", "DescribeDeltaDetailCommand");
+            "DescribeDeltaHistory", "DescribeDeltaHistoryCommand", "DescribeDeltaDetail", "DescribeDeltaDetailCommand",
+            "ShowDeltaTableColumnsCommand");
 
     @Override
     @SuppressWarnings("unchecked")
@@ -56,7 +58,9 @@ public final class ReadOnlySql implements Function1<SparkSessionExtensions, Boxe
 
     private static String firstWrite(LogicalPlan plan) {
         String name = plan.getClass().getSimpleName();
-        if (plan instanceof InsertIntoStatement || (plan instanceof Command && !READ_ONLY_COMMANDS.contains(name))) {
+        // A statement the analyzer left unconverted (InsertIntoStatement, Delta's RestoreTableStatement) is a write too.
+        boolean statement = plan instanceof ParsedStatement || name.endsWith("Statement");
+        if (plan instanceof InsertIntoStatement || ((statement || plan instanceof Command) && !READ_ONLY_COMMANDS.contains(name))) {
             return name;
         }
         for (LogicalPlan child : scala.jdk.javaapi.CollectionConverters.asJava(plan.children())) {
