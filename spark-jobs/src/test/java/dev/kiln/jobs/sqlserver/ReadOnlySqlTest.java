@@ -47,7 +47,7 @@ class ReadOnlySqlTest {
                 "CREATE VIEW ro_test.w AS SELECT 1 AS x", "CREATE TEMPORARY VIEW w AS SELECT 1 AS x",
                 "DROP TABLE ro_test.t", "DROP DATABASE ro_test CASCADE", "ALTER TABLE ro_test.t ADD COLUMNS (z INT)",
                 "ALTER TABLE ro_test.t SET TBLPROPERTIES ('a' = 'b')", "TRUNCATE TABLE ro_test.t", "CACHE TABLE ro_test.t",
-                "ADD JAR /tmp/x.jar", "OPTIMIZE ro_test.t", "VACUUM ro_test.t", "RESTORE TABLE ro_test.t TO VERSION AS OF 0",
+                "ADD JAR /tmp/x.jar", "OPTIMIZE ro_test.t", "VACUUM ro_test.t",
                 "ANALYZE TABLE ro_test.t COMPUTE STATISTICS")) {
             KilnException e = assertThrows(KilnException.class, () -> ReadOnlySql.check(analyzed(sql)), sql);
             assertTrue(e.getMessage().startsWith("the Kiln SQL server is read-only: ") && e.getMessage().contains("--allow-writes"),
