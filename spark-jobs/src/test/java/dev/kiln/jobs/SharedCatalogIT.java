@@ -1,6 +1,7 @@
 package dev.kiln.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -22,7 +23,9 @@ import org.junit.jupiter.api.Test;
  * the writes; the test checks every count afterwards. Tiny data, {@code local[1]} drivers: 2 cores. Three rounds:
  * two ingests of different datasets (also the fresh database's first use); two trainings of one model while a
  * second batch is ingested and {@code kiln sql} reads that table; scoring while the feature set is materialized
- * and {@code kiln sql} reads the registry.
+ * and {@code kiln sql} reads the registry, and a JDBC client (the distribution's Hive driver) reads
+ * {@code ml.predictions} through {@code kiln sql-server} (bin/kiln, read-only): every count it sees is one a
+ * committed Delta version has, a wrong password and writes and DDL are refused.
  */
 class SharedCatalogIT {
     private static Path repo;
@@ -92,8 +95,13 @@ class SharedCatalogIT {
         Files.writeString(confDir.resolve("pipelines/sensors.conf"), pipeline);
     }
 
+    private static Process sqlServer;
+
     @AfterAll
     static void dropTheDatabase() throws Exception {
+        if (sqlServer != null && sqlServer.isAlive()) {
+            sqlServer.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        }
         if (database != null) {
             SharedCatalogs.dropDatabase(database);
         }
@@ -158,6 +166,56 @@ class SharedCatalogIT {
         return r.output().lines().filter(l -> l.startsWith("|")).skip(1).map(String::trim).toList();
     }
 
+    private static final String SQL_USER = "analyst";
+    private static final String SQL_PASSWORD = "pw-" + Long.toHexString(new java.security.SecureRandom().nextLong());
+
+    /** bin/kiln sql-server on a free port, its login from the environment; not yet waited for. */
+    private static String startSqlServer() throws Exception {
+        int port;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        ProcessBuilder pb = new ProcessBuilder(repo.resolve("bin/kiln").toString(), "sql-server", "--port", String.valueOf(port),
+                "--conf-dir", confDir.toString(), "--conf", "kiln.lakehouse.root=" + root,
+                "--conf", "kiln.lakehouse.catalog.type=postgres", "--conf", "kiln.lakehouse.catalog.credentials-file=" + credentials,
+                "--conf", "kiln.spark.master=local[1]", "--conf", "spark.sql.shuffle.partitions=2",
+                "--conf", "spark.ui.enabled=false");
+        pb.environment().put("SPARK_HOME", System.getProperty("kiln.sparkHome"));
+        pb.environment().put("KILN_SQL_USER", SQL_USER);
+        pb.environment().put("KILN_SQL_PASSWORD", SQL_PASSWORD);
+        pb.environment().put("KILN_DRIVER_MEMORY", "1g");
+        pb.environment().put("KILN_JAVA_OPTS", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1");
+        sqlServer = pb.redirectErrorStream(true).redirectOutput(work.resolve("sql-server.log").toFile()).start();
+        return "jdbc:hive2://127.0.0.1:" + port + "/default";
+    }
+
+    private static void awaitSqlServer() throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        Path log = work.resolve("sql-server.log");
+        while (!Files.readString(log, StandardCharsets.UTF_8).contains("JDBC URL ")) {
+            if (!sqlServer.isAlive() || System.nanoTime() > deadline) {
+                throw new AssertionError("kiln sql-server did not start:\n" + Files.readString(log, StandardCharsets.UTF_8));
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private static long count(java.sql.Connection c, String sql) throws java.sql.SQLException {
+        try (java.sql.Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery(sql)) {
+            assertTrue(rs.next(), sql);
+            return rs.getLong(1);
+        }
+    }
+
+    private static String refusal(java.sql.Connection c, String sql) {
+        java.sql.SQLException e = org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class, () -> {
+            try (java.sql.Statement st = c.createStatement()) {
+                st.execute(sql);
+            }
+        }, sql);
+        return e.getMessage();
+    }
+
     @Test
     void jobsAndQueriesShareTheCatalogAtTheSameTime() throws Exception {
         // 1. Two ingests of different datasets at once; the first use of the fresh metastore database is also
@@ -184,6 +242,7 @@ class SharedCatalogIT {
             }
         }
         Files.writeString(work.resolve("readings_a/late.csv"), late);
+        String jdbcUrl = startSqlServer(); // starts while the trainings run; ready before scoring
         List<Result> trainings = together(List.of(new String[] {"train", "sensor_high"}, new String[] {"train", "sensor_high"},
                 new String[] {"--conf", "datasets.readings_a.source.path=" + work.resolve("readings_a/late.csv"), "ingest", "readings_a"},
                 new String[] {"sql", "SELECT count(*) AS a FROM raw.readings_a"}));
@@ -203,14 +262,81 @@ class SharedCatalogIT {
 
         // 3. Scoring (reads features.sensor_stats__v1) while the feature set is materialized for the new days
         // (writes it), and kiln sql reads the registry meanwhile.
-        List<Result> scoring = together(List.of(
+        awaitSqlServer();
+        HiveJdbc jdbc = new HiveJdbc(Path.of(System.getProperty("kiln.sparkHome")));
+        java.sql.Connection reader = jdbc.connect(jdbcUrl, SQL_USER, SQL_PASSWORD);
+        List<Long> seen3 = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicBoolean roundOver = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread poller = new Thread(() -> {
+            while (!roundOver.get()) {
+                try {
+                    seen3.add(count(reader, "SELECT count(*) FROM ml.predictions"));
+                } catch (java.sql.SQLException e) {
+                    failures.add(e.getMessage());
+                }
+                try {
+                    Thread.sleep(250);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "sql-server-reader");
+        poller.start();
+        List<Result> scoring;
+        try {
+            scoring = together(List.of(
                 new String[] {"score", "--model", "models:/sensor_high/1", "--from", "2024-01-15", "--to", "2024-01-20"},
                 new String[] {"features", "materialize", "sensor_stats"},
                 new String[] {"sql", "SELECT count(*) AS versions FROM ml.models WHERE name = 'sensor_high'"}));
+        } finally {
+            roundOver.set(true);
+            poller.join(60_000);
+        }
         assertSucceeded(scoring);
         assertTrue(scoring.get(0).output().matches("(?s).*models:/sensor_high/1\\s+288 predictions.*"), scoring.get(0).output());
         assertTrue(scoring.get(1).output().contains("written to features.sensor_stats__v1"), scoring.get(1).output());
         assertEquals(List.of("| 2 |"), rows(scoring.get(2)).stream().map(l -> l.replaceAll("\\s+", " ")).toList());
+
+        // Through the SQL server, while the scorer wrote: only counts that a committed version of ml.predictions has
+        // (before its first commit the table does not exist yet), the last one all 288 predictions.
+        java.util.Set<Long> committed = new java.util.TreeSet<>();
+        try (java.sql.Statement st = reader.createStatement();
+                java.sql.ResultSet history = st.executeQuery("DESCRIBE HISTORY ml.predictions")) {
+            List<Long> versions3 = new ArrayList<>();
+            while (history.next()) {
+                versions3.add(history.getLong("version"));
+            }
+            for (long v : versions3) {
+                committed.add(count(reader, "SELECT count(*) FROM ml.predictions VERSION AS OF " + v));
+            }
+        }
+        System.out.println("sql-server reader: " + seen3.size() + " counts " + new java.util.TreeSet<>(seen3) + ", "
+                + failures.size() + " before the table existed; committed counts " + committed);
+        assertTrue(seen3.size() + failures.size() >= 3, "the reader ran during the round: " + seen3 + " " + failures);
+        for (String f : failures) {
+            assertTrue(f.contains("TABLE_OR_VIEW_NOT_FOUND"), "only a missing table may fail a read: " + f);
+        }
+        for (long n : seen3) {
+            assertTrue(committed.contains(n), "count " + n + " is no committed version's (" + committed + ")");
+        }
+        assertEquals(288, count(reader, "SELECT count(*) FROM ml.predictions"));
+        // Read-only: a write and DDL are refused before they run, and nothing changed.
+        for (String write : List.of("INSERT INTO ml.predictions SELECT * FROM ml.predictions LIMIT 1",
+                "DELETE FROM ml.predictions", "CREATE TABLE ml.scratch (x INT) USING delta", "DROP TABLE ml.predictions")) {
+            String message = refusal(reader, write);
+            assertTrue(message.contains("the Kiln SQL server is read-only"), write + ": " + message);
+        }
+        assertEquals(288, count(reader, "SELECT count(*) FROM ml.predictions"));
+        reader.close();
+        String wrong = assertThrows(java.sql.SQLException.class, () -> jdbc.connect(jdbcUrl, SQL_USER, "not-" + SQL_PASSWORD))
+                .getMessage();
+        assertTrue(wrong.contains("Error validating the login"), wrong);
+        jdbc.close();
+        sqlServer.destroy();
+        assertTrue(sqlServer.waitFor(60, TimeUnit.SECONDS), "kiln sql-server stops on SIGTERM");
+        assertTrue(!Files.readString(work.resolve("sql-server.log"), StandardCharsets.UTF_8).contains(SQL_PASSWORD),
+                "the password is never logged");
 
         // Afterwards, from one more process: no duplicate predictions, both versions registered, every job run
         // recorded, every table still in the catalog.

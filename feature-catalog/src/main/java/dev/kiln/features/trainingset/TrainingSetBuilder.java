@@ -78,7 +78,7 @@ public final class TrainingSetBuilder {
                         .option("path", lakehouse.locationOf(table)).saveAsTable(table.toString());
                 break;
             } catch (RuntimeException e) {
-                if (!TrainingSetRegistry.isConflict(e) || attempt == 5) {
+                if (!(TrainingSetRegistry.isConflict(e) || createdConcurrently(e)) || attempt == 5) {
                     throw e;
                 }
                 progress.accept("training set " + spec.name() + " (id " + id + "): a concurrent build of the same set"
@@ -90,6 +90,19 @@ public final class TrainingSetBuilder {
                 count, Instant.now(), false);
         registry.register(set, spec.description(), spec.text(), (System.nanoTime() - started) / 1e9);
         return set;
+    }
+
+    /**
+     * Both builds found no table and both created it: the metastore admits the first, and the second, writing
+     * again, overwrites the table that now exists (seen in SharedCatalogIT's two trainings at once).
+     */
+    private static boolean createdConcurrently(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.spark.SparkThrowable s && "TABLE_OR_VIEW_ALREADY_EXISTS".equals(s.getCondition())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The plan of building the set from its inputs as they are now, not run (for plan reports). */

@@ -3,14 +3,11 @@ package dev.kiln.lakehouse.catalog;
 import static java.util.Objects.requireNonNull;
 
 import dev.kiln.lakehouse.KilnException;
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
+import dev.kiln.lakehouse.config.Credentials;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 
 /**
  * The user and password of the metastore database ({@code catalog.type = postgres}), and the JDBC URL when
@@ -35,53 +32,34 @@ public record MetastoreCredentials(String user, String password, Optional<String
         }
     }
 
+    /** Where they come from: Kiln's one way of resolving a user and password (see {@link Credentials}). */
+    public static final Credentials.Source SOURCE = new Credentials.Source("metastore database", USER_ENV, PASSWORD_ENV,
+            "user", "kiln.lakehouse.catalog.credentials-file");
+
     /**
      * {@value #USER_ENV} and {@value #PASSWORD_ENV} when both are set (the file may still supply the URL);
      * otherwise the credentials file, a properties file with {@code user=}, {@code password=} and optionally
      * {@code url=} lines (what scripts/setup-postgres.sh writes).
      */
     public static MetastoreCredentials resolve(Map<String, String> env, Optional<Path> credentialsFile) {
-        requireNonNull(env, "env is null");
-        requireNonNull(credentialsFile, "credentialsFile is null");
-        String user = env.getOrDefault(USER_ENV, "");
-        String password = env.getOrDefault(PASSWORD_ENV, "");
-        if (!user.isBlank() && !password.isEmpty()) {
-            Optional<String> url = credentialsFile.filter(Files::isReadable).flatMap(f -> fromFile(f, false).url());
-            return new MetastoreCredentials(user, password, url);
+        Credentials c;
+        try {
+            c = SOURCE.resolve(env, credentialsFile);
+        } catch (KilnException e) {
+            if (credentialsFile.isEmpty() && env.getOrDefault(USER_ENV, "").isBlank()
+                    && env.getOrDefault(PASSWORD_ENV, "").isEmpty()) {
+                throw new KilnException(e.getMessage() + " (scripts/setup-postgres.sh writes one)", e);
+            }
+            throw e;
         }
-        if (!user.isBlank() || !password.isEmpty()) {
-            throw new KilnException("only one of " + USER_ENV + " and " + PASSWORD_ENV + " is set: set both, or"
-                    + " neither to use kiln.lakehouse.catalog.credentials-file");
-        }
-        if (credentialsFile.isEmpty()) {
-            throw new KilnException("no metastore database credentials: set " + USER_ENV + " and " + PASSWORD_ENV
-                    + ", or point kiln.lakehouse.catalog.credentials-file at a file with user= and password= lines"
-                    + " (scripts/setup-postgres.sh writes one)");
-        }
-        return fromFile(credentialsFile.get(), true);
+        return new MetastoreCredentials(c.user(), c.password(), urlOf(credentialsFile));
     }
 
     /** The {@code url=} line of a credentials file, if the file exists and has one; reads no secret out. */
     public static Optional<String> urlOf(Optional<Path> credentialsFile) {
         requireNonNull(credentialsFile, "credentialsFile is null");
-        return credentialsFile.filter(Files::isReadable).flatMap(f -> fromFile(f, false).url());
-    }
-
-    private static MetastoreCredentials fromFile(Path file, boolean needSecrets) {
-        Properties p = new Properties();
-        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            p.load(r);
-        } catch (IOException e) {
-            throw new KilnException("cannot read the metastore credentials file " + file
-                    + " (kiln.lakehouse.catalog.credentials-file): " + e.getMessage(), e);
-        }
-        String user = p.getProperty("user", "").trim();
-        String password = p.getProperty("password", "");
-        Optional<String> url = Optional.of(p.getProperty("url", "").trim()).filter(s -> !s.isEmpty());
-        if (needSecrets && (user.isEmpty() || password.isEmpty())) {
-            throw new KilnException("the metastore credentials file " + file + " needs both a user= and a password= line");
-        }
-        return new MetastoreCredentials(user.isEmpty() ? "-" : user, password, url);
+        return credentialsFile.filter(Files::isReadable).map(SOURCE::read)
+                .map(p -> p.getProperty("url", "").trim()).filter(s -> !s.isEmpty());
     }
 
     @Override

@@ -33,6 +33,7 @@ public final class SparkSessions {
     private static final java.util.List<String> AUDIT_STRING_COLUMNS = java.util.List.of("_source_file", "_batch_id");
 
     private static final String EVENT_LOG_DIR = "spark.eventLog.dir";
+    private static final String EXTENSIONS = "spark.sql.extensions";
     /** Key of the PostgreSQL advisory lock under which a session's first metastore use runs (schema creation). */
     private static final long SCHEMA_LOCK_KEY = 0x6b696c6e4d53L; // "kilnMS"
 
@@ -102,6 +103,9 @@ public final class SparkSessions {
         for (Map.Entry<String, String> e : kilnConf.entrySet()) {
             builder.config(e.getKey(), e.getValue());
         }
+        // Delta's, Kiln's configured ones and spark-submit's: each list adds to the others, none drops one.
+        builder.config(EXTENSIONS, extensions(catalogConf(settings).get(EXTENSIONS), settings.sparkConf().getOrDefault(EXTENSIONS, "")
+                + "," + (submitted.contains(EXTENSIONS) ? submitted.get(EXTENSIONS) : "")));
         SparkConf effective = new SparkConf().setAll(scala.jdk.javaapi.CollectionConverters.asScala(kilnConf));
         if (effective.getBoolean("spark.eventLog.enabled", false)) {
             createEventLogDir(effective);
@@ -123,6 +127,19 @@ public final class SparkSessions {
             return spark;
         }
         return builder.enableHiveSupport().getOrCreate();
+    }
+
+    /** Delta's extension first, then those configured (a configured list adds to Delta's, never drops it). */
+    static String extensions(String delta, String configured) {
+        java.util.LinkedHashSet<String> all = new java.util.LinkedHashSet<>();
+        for (String list : new String[] {delta, configured}) {
+            for (String name : list.split(",")) {
+                if (!name.isBlank()) {
+                    all.add(name.trim());
+                }
+            }
+        }
+        return String.join(",", all);
     }
 
     /**
@@ -183,7 +200,7 @@ public final class SparkSessions {
      */
     public static Map<String, String> catalogConf(LakehouseSettings settings) {
         Map<String, String> conf = new LinkedHashMap<>();
-        conf.put("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension");
+        conf.put(EXTENSIONS, "io.delta.sql.DeltaSparkSessionExtension");
         conf.put("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog");
         conf.put("spark.sql.catalogImplementation", "hive");
         conf.put("spark.sql.warehouse.dir", settings.warehouseDir());

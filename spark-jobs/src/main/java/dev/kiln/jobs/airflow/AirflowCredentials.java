@@ -2,14 +2,11 @@ package dev.kiln.jobs.airflow;
 
 import static java.util.Objects.requireNonNull;
 
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.config.Credentials;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 
 /**
  * A username and password for Airflow's token endpoint. They come from the environment or from a
@@ -27,43 +24,23 @@ public record AirflowCredentials(String username, String password) {
         }
     }
 
+    /** Where they come from: Kiln's one way of resolving a user and password (see {@link Credentials}). */
+    public static final Credentials.Source SOURCE = new Credentials.Source("Airflow", USERNAME_ENV, PASSWORD_ENV,
+            "username", "kiln.airflow.credentials-file");
+
     /**
      * {@value #USERNAME_ENV} and {@value #PASSWORD_ENV} when both are set; otherwise the credentials file
      * (a properties file with {@code username=} and {@code password=}), when one is configured.
      */
     public static AirflowCredentials resolve(Map<String, String> env, Optional<Path> credentialsFile) {
-        requireNonNull(env, "env is null");
-        requireNonNull(credentialsFile, "credentialsFile is null");
-        String user = env.getOrDefault(USERNAME_ENV, "");
-        String password = env.getOrDefault(PASSWORD_ENV, "");
-        if (!user.isBlank() && !password.isEmpty()) {
-            return new AirflowCredentials(user, password);
+        try {
+            Credentials c = SOURCE.resolve(env, credentialsFile);
+            return new AirflowCredentials(c.user(), c.password());
+        } catch (AirflowException e) {
+            throw e;
+        } catch (KilnException e) {
+            throw new AirflowException(e.getMessage(), e);
         }
-        if (!user.isBlank() || !password.isEmpty()) {
-            throw new AirflowException("only one of " + USERNAME_ENV + " and " + PASSWORD_ENV + " is set: set both,"
-                    + " or neither to use kiln.airflow.credentials-file");
-        }
-        if (credentialsFile.isEmpty()) {
-            throw new AirflowException("no Airflow credentials: set " + USERNAME_ENV + " and " + PASSWORD_ENV
-                    + ", or point kiln.airflow.credentials-file at a file with username= and password= lines");
-        }
-        return fromFile(credentialsFile.get());
-    }
-
-    static AirflowCredentials fromFile(Path file) {
-        Properties p = new Properties();
-        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            p.load(r);
-        } catch (IOException e) {
-            throw new AirflowException("cannot read the Airflow credentials file " + file + " (kiln.airflow.credentials-file): "
-                    + e.getMessage(), e);
-        }
-        String user = p.getProperty("username", "").trim();
-        String password = p.getProperty("password", "");
-        if (user.isEmpty() || password.isEmpty()) {
-            throw new AirflowException("the Airflow credentials file " + file + " needs both a username= and a password= line");
-        }
-        return new AirflowCredentials(user, password);
     }
 
     @Override
