@@ -28,7 +28,6 @@ import java.util.function.Consumer;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
 
 /**
@@ -154,7 +153,7 @@ public final class BatchScorer {
                 out.add(col(dev.kiln.lakehouse.catalog.Identifiers.quote(c)));
             }
         }
-        out.add(col(spec.eventTime()).cast(DataTypes.TimestampNTZType).as("event_time"));
+        out.add(dev.kiln.lakehouse.EventTime.of(col(spec.eventTime())).as("event_time"));
         out.add(loaded.signature().score().as("score"));
         out.add(loaded.signature().predictedLabel().as("predicted_label"));
         out.add(lit(m.name()).as("model_name"));

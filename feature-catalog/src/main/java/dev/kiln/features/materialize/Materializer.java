@@ -91,7 +91,7 @@ public final class Materializer {
         if (lakehouse.exists(table)) {
             Row done = lakehouse.read(table).agg(max(PERIOD_START)).first();
             if (!done.isNullAt(0)) {
-                from = spec.grain().index((LocalDateTime) done.get(0)) + 1;
+                from = spec.grain().index(dev.kiln.lakehouse.EventTime.utcWallClock(done.get(0))) + 1;
             }
         }
         if (from > sourceLast) {

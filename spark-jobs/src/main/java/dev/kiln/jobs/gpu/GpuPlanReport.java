@@ -47,6 +47,78 @@ public final class GpuPlanReport {
     /** One line of the plugin's explanation. */
     public record Entry(int line, int depth, String kind, String operator, String detail, boolean onGpu, String reason) {}
 
+    /**
+     * One job's verdict: its operators, those the plugin would put on the GPU, and those that are MLlib model stages
+     * (operators evaluating a model's vector UDFs, which no GPU form exists for), counted apart from the share.
+     */
+    public record Summary(String job, int operators, int onGpu, int mllibStages, Map<String, Long> reasons) {
+        public Summary {
+            requireNonNull(job, "job is null");
+            reasons = Map.copyOf(reasons);
+        }
+
+        /** Operators on the GPU among those that are not MLlib stages, in percent (100 when there are none). */
+        public double gpuShare() {
+            int sql = operators - mllibStages;
+            return sql == 0 ? 100.0 : 100.0 * onGpu / sql;
+        }
+
+        public static Summary of(String job, List<Entry> entries) {
+            int operators = 0;
+            int onGpu = 0;
+            int mllib = 0;
+            for (int i = 0; i < entries.size(); i++) {
+                Entry e = entries.get(i);
+                if (!e.kind().equals("Exec")) {
+                    continue;
+                }
+                operators++;
+                if (e.onGpu()) {
+                    onGpu++;
+                } else if (evaluatesUdf(entries, i)) {
+                    mllib++;
+                }
+            }
+            Map<String, Long> reasons = new java.util.TreeMap<>();
+            for (Entry e : entries) {
+                if (!e.onGpu() && e.reason() != null) {
+                    reasons.merge(e.operator() + ": " + e.reason(), 1L, Long::sum);
+                }
+            }
+            return new Summary(job, operators, onGpu, mllib, reasons);
+        }
+
+        /** Whether operator {@code i}'s own expressions (the lines right under it) hold a UDF left on the CPU. */
+        private static boolean evaluatesUdf(List<Entry> entries, int i) {
+            int depth = entries.get(i).depth();
+            for (int j = i + 1; j < entries.size(); j++) {
+                Entry e = entries.get(j);
+                if (e.depth() <= depth || e.kind().equals("Exec")) {
+                    return false;
+                }
+                if (!e.onGpu() && e.operator().contains("UDF")) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /** The {@code --require} threshold text, "90%" or "90", as a percentage. */
+    public static double parsePercent(String text) {
+        String t = requireNonNull(text, "text is null").trim();
+        t = t.endsWith("%") ? t.substring(0, t.length() - 1).trim() : t;
+        try {
+            double v = Double.parseDouble(t);
+            if (v < 0 || v > 100 || Double.isNaN(v)) {
+                throw new NumberFormatException();
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw new KilnException("--require '" + text + "' is not a percentage between 0 and 100 (e.g. --require 90%)");
+        }
+    }
+
     private final Lakehouse lakehouse;
 
     public GpuPlanReport(Lakehouse lakehouse) {
