@@ -178,13 +178,30 @@ public final class Ingestion {
                 : Map.of(STATS_COLUMNS, String.join(",", spec.statsColumns()));
     }
 
+    /**
+     * Parquet columns of zone-less times (TIMESTAMP_NTZ) that the contract stores as timestamp are read as
+     * TIMESTAMP: Parquet keeps both as microseconds from the epoch, so the file's wall-clock time becomes that
+     * instant in UTC, exactly and whatever the session's zone; the scan then has no TIMESTAMP_NTZ in it.
+     */
+    private static Dataset<Row> utcTimes(DataFrameReader reader, DatasetSpec spec, Dataset<Row> df, String[] paths) {
+        StructType schema = new StructType();
+        boolean changed = false;
+        for (StructField f : df.schema().fields()) {
+            boolean toUtc = f.dataType() instanceof org.apache.spark.sql.types.TimestampNTZType && spec.columns().stream()
+                    .anyMatch(c -> c.name().equals(f.name().toLowerCase(Locale.ROOT)) && c.type().equals(DataTypes.TimestampType));
+            schema = schema.add(toUtc ? new StructField(f.name(), DataTypes.TimestampType, f.nullable(), f.metadata()) : f);
+            changed |= toUtc;
+        }
+        return changed ? reader.schema(schema).parquet(paths) : df;
+    }
+
     private static Dataset<Row> read(SparkSession spark, DatasetSpec spec, SourceFiles files) {
         String[] paths = files.paths().toArray(String[]::new);
         DataFrameReader reader = spark.read().options(spec.options());
         Dataset<Row> df;
         try {
             switch (spec.format()) {
-                case "parquet" -> df = reader.parquet(paths);
+                case "parquet" -> df = utcTimes(reader, spec, reader.parquet(paths), paths);
                 case "csv" -> {
                     // Column names come from the header; every value is read as text and typed by the contract.
                     Map<String, String> opts = new java.util.HashMap<>(spec.options());
@@ -252,6 +269,11 @@ public final class Ingestion {
                     .filter(e -> e.name().equalsIgnoreCase(f.name())).findFirst();
             if (current.isEmpty()) {
                 adds = true;
+            } else if (current.get().dataType() instanceof org.apache.spark.sql.types.TimestampNTZType
+                    && f.dataType().equals(DataTypes.TimestampType)) {
+                throw new KilnException(table + " keeps '" + f.name() + "' as timestamp_ntz (made before Kiln stored event"
+                        + " times as UTC timestamp): set datasets." + spec.name() + ".schema's type of '" + f.name()
+                        + "' to timestamp_ntz to keep appending, or drop the table and ingest again");
             } else if (!current.get().dataType().equals(f.dataType())) {
                 throw new KilnException("column '" + f.name() + "' is " + current.get().dataType().simpleString()
                         + " in " + table + " but " + f.dataType().simpleString() + " in this batch of dataset '"
