@@ -41,7 +41,8 @@ final class GpuPlanCommand implements Callable<Integer> {
     GlobalOptions global;
 
     @Option(names = "--require", paramLabel = "N%", description = "Exit non-zero, naming the job, when a job has less"
-            + " than N% of its operators on the GPU (MLlib model stages are counted apart, not in the share).")
+            + " than N% of its operators on the GPU (the share: MLlib model stages and operators held on the CPU only by"
+            + " a feature kind with no GPU form, approx_distinct, are counted apart; all-in counts the latter too).")
     String require;
 
     @Override
@@ -54,7 +55,7 @@ final class GpuPlanCommand implements Callable<Integer> {
             String runId = java.util.UUID.randomUUID().toString();
             GpuPlanReport report = new GpuPlanReport(lakehouse);
             ctx.out().println("GPU plan (RAPIDS Accelerator, explain only), run " + runId + " -> " + GpuPlanReport.TABLE);
-            ctx.out().printf("  %-52s %9s %9s %7s %6s%n", "job", "operators", "on GPU", "MLlib", "share");
+            ctx.out().printf("  %-52s %9s %7s %6s %7s %7s %7s%n", "job", "operators", "on GPU", "MLlib", "no-form", "share", "all-in");
             for (Map.Entry<String, Supplier<Dataset<Row>>> job : jobs.entrySet()) {
                 Dataset<Row> plan;
                 try {
@@ -65,8 +66,8 @@ final class GpuPlanCommand implements Callable<Integer> {
                 }
                 List<GpuPlanReport.Entry> entries = report.record(runId, job.getKey(), plan);
                 GpuPlanReport.Summary s = GpuPlanReport.Summary.of(job.getKey(), entries);
-                ctx.out().printf("  %-52s %9d %9d %7d %5.1f%%%n", job.getKey(), s.operators(), s.onGpu(), s.mllibStages(),
-                        s.gpuShare());
+                ctx.out().printf("  %-52s %9d %7d %6d %7d %6.1f%% %6.1f%%%n", job.getKey(), s.operators(), s.onGpu(),
+                        s.mllibStages(), s.noGpuForm(), s.gpuShare(), s.sqlShare());
                 s.reasons().entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
                         .forEach(r -> ctx.out().printf("      CPU x%d  %s%n", r.getValue(), abbreviate(r.getKey(), 150)));
                 if (required != null && s.gpuShare() < required) {
