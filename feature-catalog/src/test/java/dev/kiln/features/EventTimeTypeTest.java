@@ -57,16 +57,17 @@ class EventTimeTypeTest {
 
         // Events as the old code's callers gave them: zone-less times.
         var events = LAKEHOUSE.spark().sql("SELECT * FROM VALUES"
-                + " (1, 'A', TIMESTAMP_NTZ'2024-01-02 00:00:00'),"  // Jan 1 just ended: its one row
+                + " (1, 'A', TIMESTAMP_NTZ'2024-01-02 00:00:00'),"  // Jan 1 just ended: its one row; hour 23 of Jan 1
                 + " (2, 'A', TIMESTAMP_NTZ'2024-01-01 23:59:59'),"  // Jan 1 not over: Dec 31, no history
                 + " (3, 'A', TIMESTAMP_NTZ'2024-01-03 00:00:00'),"  // Jan 2 ended: 2 rows, 2 days' sum 7
-                + " (4, 'A', TIMESTAMP_NTZ'2024-01-05 00:00:00'),"  // last period (Jan 3, the window emptying) ended at Jan 4 00:00: TTL edge, exactly 1 day
-                + " (5, 'A', TIMESTAMP_NTZ'2024-01-06 00:00:00'),"  // ... ended exactly 2 days ago: still fresh
-                + " (6, 'A', TIMESTAMP_NTZ'2024-01-06 00:00:01'),"  // one second past the TTL: missing
-                + " (7, 'B', TIMESTAMP_NTZ'2024-01-02 00:00:00'),"
+                + " (4, 'A', TIMESTAMP_NTZ'2024-01-05 00:00:00'),"  // past the last period (Jan 2, ended Jan 3): exactly the 2 d TTL
+                + " (5, 'A', TIMESTAMP_NTZ'2024-01-05 00:00:01'),"  // one second past the TTL: missing
+                + " (6, 'A', TIMESTAMP_NTZ'2024-01-04 23:59:59'),"
+                + " (7, 'B', TIMESTAMP_NTZ'2024-01-02 00:00:00'),"  // B's one hour (Jan 1, 00h) is long past its 2 h TTL
                 + " (8, 'A', TIMESTAMP_NTZ'2024-01-02 01:00:00'),"  // hourly: hour 00 of Jan 2 just ended
-                + " (9, 'A', TIMESTAMP_NTZ'2024-01-03 01:00:00'),"  // hour 23 of Jan 2 ended 1 h ago (TTL 2 h)
-                + " (10, 'A', TIMESTAMP_NTZ'2024-01-03 02:00:01')"  // ... 2 h and 1 s ago: missing
+                + " (9, 'A', TIMESTAMP_NTZ'2024-01-03 01:00:00'),"  // the last hour (23 of Jan 2) ended 1 h ago
+                + " (10, 'A', TIMESTAMP_NTZ'2024-01-03 02:00:01'),"  // ... 2 h and 1 s ago: missing
+                + " (11, 'A', TIMESTAMP_NTZ'2024-01-03 02:00:00')"  // ... exactly 2 h ago: fresh
                 + " AS e(event_id, store, event_ts)");
         List<FeatureRef> refs = List.of(FeatureRef.parse("et_" + name + "_day:n_1d"), FeatureRef.parse("et_" + name + "_day:amount_2d"),
                 FeatureRef.parse("et_" + name + "_hour:n_1h"));
@@ -85,13 +86,14 @@ class EventTimeTypeTest {
                 "1: 1 1.0 false 1 false",
                 "2: null null true null true",
                 "3: 2 7.0 false 1 false",
-                "4: 0 4.0 false 0 false",
-                "5: 0 null false 0 true",
-                "6: null null true null true",
-                "7: 1 8.0 false 1 false",
-                "8: 1 2.0 false 1 false",
+                "4: 2 7.0 false null true",
+                "5: null null true null true",
+                "6: 2 7.0 false null true",
+                "7: 1 8.0 false null true",
+                "8: 1 1.0 false 1 false",
                 "9: 2 7.0 false 1 false",
-                "10: 2 7.0 false null true");
+                "10: 2 7.0 false null true",
+                "11: 2 7.0 false 1 false");
         assertEquals(want, answers("ntz", "TIMESTAMP_NTZ"), "a zone-less source");
         assertEquals(want, answers("utc", "TIMESTAMP"), "a UTC source");
     }
