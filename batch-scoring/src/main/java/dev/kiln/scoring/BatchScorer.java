@@ -183,6 +183,12 @@ public final class BatchScorer {
                 predictions.write().format("delta").mode("overwrite").partitionBy(DATE)
                         .option("path", lakehouse.locationOf(PREDICTIONS)).saveAsTable(PREDICTIONS.toString());
             } else {
+                // A table written before event times were TIMESTAMP keeps its TIMESTAMP_NTZ column: the same values, as UTC.
+                if (lakehouse.read(PREDICTIONS).schema().apply("event_time").dataType()
+                        instanceof org.apache.spark.sql.types.TimestampNTZType) {
+                    predictions = predictions.withColumn("event_time",
+                            col("event_time").cast(org.apache.spark.sql.types.DataTypes.TimestampNTZType));
+                }
                 predictions.write().format("delta").mode("overwrite").option("replaceWhere", predicate)
                         .option("mergeSchema", "true").save(lakehouse.locationOf(PREDICTIONS));
             }
