@@ -525,6 +525,12 @@ public final class Kiln {
         }
         if (c.hasPath("models")) {
             for (String name : new java.util.TreeMap<>(c.getObject("models")).keySet()) {
+                jobs.put("score rows models:/" + name + "@champion", () -> {
+                    // The SQL part of scoring: the events and their features, point in time, over every event.
+                    ModelVersion m = model("models:/" + name + "@champion");
+                    return trainingSetBuilder().scoringRows(trainingSetSpec(m.trainingSetId()), m.featureRefs(),
+                            java.time.LocalDateTime.of(1900, 1, 1, 0, 0), java.time.LocalDateTime.of(9999, 1, 1, 0, 0));
+                });
                 jobs.put("model transform models:/" + name + "@champion", () -> {
                     LoadedModel m = loadModel("models:/" + name + "@champion");
                     TrainingSet set = trainingSetById(m.version().trainingSetId());

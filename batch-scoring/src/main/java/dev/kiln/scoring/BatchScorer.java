@@ -28,7 +28,6 @@ import java.util.function.Consumer;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
 
 /**
@@ -154,7 +153,7 @@ public final class BatchScorer {
                 out.add(col(dev.kiln.lakehouse.catalog.Identifiers.quote(c)));
             }
         }
-        out.add(col(spec.eventTime()).cast(DataTypes.TimestampNTZType).as("event_time"));
+        out.add(dev.kiln.lakehouse.EventTime.of(col(spec.eventTime())).as("event_time"));
         out.add(loaded.signature().score().as("score"));
         out.add(loaded.signature().predictedLabel().as("predicted_label"));
         out.add(lit(m.name()).as("model_name"));
@@ -184,6 +183,12 @@ public final class BatchScorer {
                 predictions.write().format("delta").mode("overwrite").partitionBy(DATE)
                         .option("path", lakehouse.locationOf(PREDICTIONS)).saveAsTable(PREDICTIONS.toString());
             } else {
+                // A table written before event times were TIMESTAMP keeps its TIMESTAMP_NTZ column: the same values, as UTC.
+                if (lakehouse.read(PREDICTIONS).schema().apply("event_time").dataType()
+                        instanceof org.apache.spark.sql.types.TimestampNTZType) {
+                    predictions = predictions.withColumn("event_time",
+                            col("event_time").cast(org.apache.spark.sql.types.DataTypes.TimestampNTZType));
+                }
                 predictions.write().format("delta").mode("overwrite").option("replaceWhere", predicate)
                         .option("mergeSchema", "true").save(lakehouse.locationOf(PREDICTIONS));
             }

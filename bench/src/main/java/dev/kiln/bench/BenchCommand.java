@@ -327,7 +327,7 @@ public final class BenchCommand implements Callable<Integer> {
     /** The baseline: a left equi-join of each set on (entity, start of the previous day), nothing else. */
     private static Dataset<Row> handJoin(Lakehouse lakehouse, dev.kiln.features.definition.FeatureSets sets,
             List<String> setNames, Dataset<Row> events) {
-        Dataset<Row> joined = events.withColumn("__prev", functions.expr("cast(date_sub(to_date(date), 1) as timestamp_ntz)"));
+        Dataset<Row> joined = events.withColumn("__prev", functions.expr("cast(date_sub(to_date(date), 1) as timestamp)"));
         for (String name : setNames) {
             var spec = sets.get(name);
             Dataset<Row> f = lakehouse.read(spec.tableName());

@@ -103,7 +103,8 @@ class MaterializerTest {
         assertNull(a3.getAs("sd_2d"));
         assertEquals(40.0, r.get("A 2024-01-04").<Double>getAs("sum_2d"), 1e-9);
         assertEquals(0.0, r.get("B 2024-01-03").<Double>getAs("big_rate_2d"), 1e-9);
-        assertEquals("2024-01-03T00:00", r.get("B 2024-01-02").getAs("period_end").toString());
+        // period_end is a TIMESTAMP now (was TIMESTAMP_NTZ): the same value, read as its UTC wall-clock time.
+        assertEquals("2024-01-03T00:00", dev.kiln.lakehouse.EventTime.utcWallClock(r.get("B 2024-01-02").getAs("period_end")).toString());
     }
 
     @Test

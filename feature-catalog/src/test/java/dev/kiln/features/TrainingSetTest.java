@@ -160,8 +160,9 @@ class TrainingSetTest {
     void aPinnedVersionKeepsItsOwnDefinitionAfterTheSetIsBumped() {
         setUp();
         // An event 36 hours after the end of the last materialized period: fresh under v1's TTL (2d), not under 1d.
-        java.time.LocalDateTime lastEnd = LAKEHOUSE.read(TableName.parse("features.ts_store__v1"))
-                .agg(org.apache.spark.sql.functions.max("period_end")).first().getAs(0);
+        // period_end is a TIMESTAMP now (was TIMESTAMP_NTZ): read as its UTC wall-clock time.
+        java.time.LocalDateTime lastEnd = dev.kiln.lakehouse.EventTime.utcWallClock(LAKEHOUSE.read(TableName.parse("features.ts_store__v1"))
+                .agg(org.apache.spark.sql.functions.max("period_end")).first().get(0));
         TableName events = TableName.parse("raw.bump_events");
         LAKEHOUSE.spark().sql("CREATE TABLE raw.bump_events (store STRING, ts TIMESTAMP_NTZ, amount DOUBLE)"
                 + " USING delta LOCATION '" + LAKEHOUSE.locationOf(events) + "'");

@@ -28,4 +28,32 @@ class GpuPlanReportTest {
                 new Entry(4, 1, "Exec", "SortMergeJoinExec", "", false, "not all expressions can be replaced; unsupported join type"),
                 new Entry(5, 2, "Expression", "AttributeReference", "k#1L could run on GPU", false, null)), entries);
     }
+
+    @Test
+    void sharesCountMllibStagesApartAndRequireParsesPercentages() {
+        String text = """
+                !Exec <ProjectExec> cannot run on GPU because not all expressions can be replaced
+                  !Expression <ScalaUDF> UDF(features#3) cannot run on GPU because neither UDF implemented by class x provides a GPU implementation
+                  *Exec <ProjectExec> will run on GPU
+                    *Expression <Alias> x#1 AS y#2 will run on GPU
+                    *Exec <FilterExec> will run on GPU
+                      !Exec <ObjectHashAggregateExec> cannot run on GPU because not all expressions can be replaced
+                        @Expression <AggregateExpression> hll_sketch_agg(v#9L, 12, 0, 0) could run on GPU
+                          ! <HllSketchAgg> hll_sketch_agg(v#9L, 12, 0, 0) cannot run on GPU because no GPU form
+                      !Exec <SortMergeJoinExec> cannot run on GPU because some reason
+                """;
+        GpuPlanReport.Summary s = GpuPlanReport.Summary.of("job", GpuPlanReport.parse(text));
+        assertEquals(5, s.operators());
+        assertEquals(2, s.onGpu());
+        assertEquals(1, s.mllibStages());
+        assertEquals(1, s.noGpuForm());
+        assertEquals(100.0 * 2 / 3, s.gpuShare(), 1e-9);
+        assertEquals(100.0 * 2 / 4, s.sqlShare(), 1e-9);
+        assertEquals(1L, s.reasons().get("HllSketchAgg: no GPU form"));
+        assertEquals(1L, s.reasons().get("SortMergeJoinExec: some reason"));
+        assertEquals(90.0, GpuPlanReport.parsePercent("90%"), 0.0);
+        assertEquals(87.5, GpuPlanReport.parsePercent(" 87.5 "), 0.0);
+        org.junit.jupiter.api.Assertions.assertThrows(dev.kiln.lakehouse.KilnException.class, () -> GpuPlanReport.parsePercent("ninety"));
+        org.junit.jupiter.api.Assertions.assertThrows(dev.kiln.lakehouse.KilnException.class, () -> GpuPlanReport.parsePercent("120%"));
+    }
 }

@@ -108,7 +108,8 @@ public final class FeatureCatalog {
                     spec.grain().name().toLowerCase(java.util.Locale.ROOT), f.description(), spec.owner(),
                     scala.jdk.javaapi.CollectionConverters.asScala(spec.tags()).toSeq(),
                     spec.definitionHash(), spec.tableName().toString(), spec.sourceDescription(),
-                    result.sourceVersion().orElse(null), s.get(1), s.get(2), rows, nullRate, now, now));
+                    result.sourceVersion().orElse(null), dev.kiln.lakehouse.EventTime.utcWallClock(s.get(1)),
+                    dev.kiln.lakehouse.EventTime.utcWallClock(s.get(2)), rows, nullRate, now, now));
         }
         ensureTable();
         Dataset<Row> updates = lakehouse.spark().createDataFrame(out, SCHEMA);

@@ -1,11 +1,14 @@
 package dev.kiln.features.definition;
 
+import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.datediff;
 import static org.apache.spark.sql.functions.expr;
 import static org.apache.spark.sql.functions.hour;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.timestamp_seconds;
 import static org.apache.spark.sql.functions.to_date;
 
+import dev.kiln.lakehouse.EventTime;
 import java.time.Duration;
 import java.time.LocalDateTime;
 import org.apache.spark.sql.Column;
@@ -40,11 +43,12 @@ public enum Grain {
         return day.multiply(24).plus(hour(ts)).divide(hours).cast(DataTypes.LongType);
     }
 
-    /** The start of the period whose index is in column {@code indexColumn}, as a TIMESTAMP_NTZ. */
+    /**
+     * The start of the period whose index is in column {@code indexColumn}, as a TIMESTAMP ({@link EventTime}):
+     * index times the grain in seconds from the epoch, an integer the RAPIDS Accelerator converts without a date.
+     */
     public Column start(String indexColumn) {
-        String i = "`" + indexColumn.replace("`", "``") + "`";
-        return expr("cast(date_add(DATE'1970-01-01', cast(floor(" + i + " * " + hours + " / 24) as int)) as timestamp_ntz)"
-                + " + make_dt_interval(0, cast(pmod(" + i + " * " + hours + ", 24) as int), 0, 0)");
+        return timestamp_seconds(col(indexColumn).multiply(3600L * hours));
     }
 
     /** {@code start} plus one grain: the end of the period starting there. */

@@ -91,7 +91,7 @@ public final class Materializer {
         if (lakehouse.exists(table)) {
             Row done = lakehouse.read(table).agg(max(PERIOD_START)).first();
             if (!done.isNullAt(0)) {
-                from = spec.grain().index((LocalDateTime) done.get(0)) + 1;
+                from = spec.grain().index(dev.kiln.lakehouse.EventTime.utcWallClock(done.get(0))) + 1;
             }
         }
         if (from > sourceLast) {
@@ -126,6 +126,12 @@ public final class Materializer {
         Dataset<Row> rows = compute(spec, source, from, to)
                 .withColumn(DEFINITION_HASH, lit(spec.definitionHash()))
                 .withColumn(MATERIALIZED_AT, lit(Timestamp.from(Instant.now())));
+        if (lakehouse.exists(table) && lakehouse.read(table).schema().apply(PERIOD_START).dataType()
+                instanceof org.apache.spark.sql.types.TimestampNTZType) {
+            // A version materialized before periods were TIMESTAMP keeps its TIMESTAMP_NTZ columns: the same values, as UTC.
+            rows = rows.withColumn(PERIOD_START, col(PERIOD_START).cast(DataTypes.TimestampNTZType))
+                    .withColumn(PERIOD_END, col(PERIOD_END).cast(DataTypes.TimestampNTZType));
+        }
         lakehouse.createIfMissing(table, rows.schema(), List.of(PERIOD_DATE),
                 "Feature set " + spec.name() + " v" + spec.version() + ": " + spec.description(),
                 Map.of("delta.dataSkippingNumIndexedCols", String.valueOf(spec.entity().size())));

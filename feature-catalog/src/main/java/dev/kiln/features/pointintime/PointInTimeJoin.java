@@ -23,7 +23,6 @@ import java.util.Set;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.types.DataTypes;
 
 /**
  * Joins feature values to entity events without leaking the future. For an event at time t, each
@@ -126,7 +125,7 @@ public final class PointInTimeJoin {
         if (!type.startsWith("timestamp") && !type.equals("date")) {
             throw new KilnException("event column '" + eventTime + "' is " + type + ", expected a timestamp or date");
         }
-        Dataset<Row> out = events.withColumn(T, col(eventTime).cast(DataTypes.TimestampNTZType));
+        Dataset<Row> out = events.withColumn(T, dev.kiln.lakehouse.EventTime.of(col(eventTime)));
         List<ResolvedSet> resolved = resolve(refs);
         // Each event's period index per grain, computed once: converting a timestamp to a date is the costly
         // part, and as a join key expression it would be evaluated again by every shuffle, sort and join.
@@ -162,7 +161,8 @@ public final class PointInTimeJoin {
         fcols.add(set.grain().index(col(Materializer.PERIOD_START)).as(prefix + "period"));
         // The TTL is added on the feature side (hundreds of thousands of rows), not subtracted per event:
         // timestamp-interval arithmetic per event row was the join's most expensive expression.
-        fcols.add(Grain.freshUntil(col(Materializer.PERIOD_END), set.ttl()).as(prefix + "fresh_until"));
+        // Tables materialized before event times were TIMESTAMP hold TIMESTAMP_NTZ boundaries: read as UTC, exact.
+        fcols.add(Grain.freshUntil(dev.kiln.lakehouse.EventTime.of(col(Materializer.PERIOD_END)), set.ttl()).as(prefix + "fresh_until"));
         for (String f : set.features()) {
             fcols.add(col(f).as(FeatureRef.column(set.name(), f)));
         }
@@ -173,8 +173,7 @@ public final class PointInTimeJoin {
         if (last.isNullAt(0)) {
             throw new KilnException(set.table() + " is empty; run kiln features materialize " + set.name());
         }
-        java.time.LocalDateTime lastStart = last.get(0) instanceof java.time.LocalDateTime t ? t
-                : ((java.sql.Date) last.get(0)).toLocalDate().atStartOfDay();
+        java.time.LocalDateTime lastStart = dev.kiln.lakehouse.EventTime.utcWallClock(last.get(0));
         long lastPeriod = set.grain().index(lastStart);
         Dataset<Row> features = table.select(fcols.toArray(Column[]::new));
 

@@ -21,6 +21,7 @@ import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
@@ -216,6 +217,11 @@ public final class Ingestion {
                     .filter(e -> e.name().equalsIgnoreCase(f.name())).findFirst();
             if (current.isEmpty()) {
                 adds = true;
+            } else if (current.get().dataType() instanceof org.apache.spark.sql.types.TimestampNTZType
+                    && f.dataType().equals(DataTypes.TimestampType)) {
+                throw new KilnException(table + " keeps '" + f.name() + "' as timestamp_ntz (made before Kiln stored event"
+                        + " times as UTC timestamp): set datasets." + spec.name() + ".schema's type of '" + f.name()
+                        + "' to timestamp_ntz to keep appending, or drop the table and ingest again");
             } else if (!current.get().dataType().equals(f.dataType())) {
                 throw new KilnException("column '" + f.name() + "' is " + current.get().dataType().simpleString()
                         + " in " + table + " but " + f.dataType().simpleString() + " in this batch of dataset '"

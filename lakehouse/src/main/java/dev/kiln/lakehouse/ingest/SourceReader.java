@@ -47,6 +47,26 @@ final class SourceReader {
 
     private SourceReader() {}
 
+    /**
+     * Parquet columns of zone-less times (TIMESTAMP_NTZ) that the contract stores as timestamp are read as
+     * TIMESTAMP: Parquet keeps both as microseconds from the epoch, so the file's wall-clock time becomes that
+     * instant in UTC, exactly and whatever the session's zone; the scan then has no TIMESTAMP_NTZ in it.
+     * {@code sources} maps each source column to the contract column it feeds.
+     */
+    private static Dataset<Row> utcTimes(org.apache.spark.sql.DataFrameReader reader, DatasetSpec spec, Dataset<Row> df,
+            String[] paths, Map<String, String> sources) {
+        StructType schema = new StructType();
+        boolean changed = false;
+        for (StructField f : df.schema().fields()) {
+            String target = sources.get(f.name());
+            boolean toUtc = f.dataType() instanceof org.apache.spark.sql.types.TimestampNTZType && target != null
+                    && spec.columns().stream().anyMatch(c -> c.name().equals(target) && c.type().equals(DataTypes.TimestampType));
+            schema = schema.add(toUtc ? new StructField(f.name(), DataTypes.TimestampType, f.nullable(), f.metadata()) : f);
+            changed |= toUtc;
+        }
+        return changed ? reader.schema(schema).parquet(paths) : df;
+    }
+
     static Dataset<Row> read(SparkSession spark, DatasetSpec spec, SourceFiles files) {
         String[] paths = files.paths().toArray(String[]::new);
         Dataset<Row> df;
@@ -54,8 +74,10 @@ final class SourceReader {
         try {
             switch (spec.format()) {
                 case "parquet" -> {
-                    df = spark.read().options(spec.options()).parquet(paths);
+                    org.apache.spark.sql.DataFrameReader reader = spark.read().options(spec.options());
+                    df = reader.parquet(paths);
                     Mapping m = Mapping.of(spec, List.of(df.columns()), describe(files), false);
+                    df = utcTimes(reader, spec, df, paths, m.sources());
                     m.sources().forEach((source, target) -> cols.add(col(quoted(source)).as(target)));
                 }
                 case "csv" -> {

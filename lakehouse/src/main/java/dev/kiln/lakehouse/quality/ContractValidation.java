@@ -30,6 +30,8 @@ import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StringType;
 import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.TimestampNTZType;
+import org.apache.spark.sql.types.TimestampType;
 
 /**
  * Checks every source row against a dataset's contract in one projection: types (a value that does not
@@ -87,6 +89,11 @@ public final class ContractValidation {
             DataType sourceType = source.schema().apply(c.name()).dataType();
             Column value = raw;
             if (!sourceType.equals(c.type())) {
+                if (sourceType instanceof TimestampNTZType && c.type() instanceof TimestampType) {
+                    requireUtcSession(spec, c, source);
+                }
+                // A zone-less source time (TIMESTAMP_NTZ, or text without an offset) becomes the instant of that
+                // wall-clock time in UTC: exact, and checked below by converting back.
                 value = raw.try_cast(c.type());
                 Column notExact = raw.isNotNull().and(value.isNull());
                 if (!(sourceType instanceof StringType)) {
@@ -195,6 +202,15 @@ public final class ContractValidation {
         } catch (Exception e) { // Spark's AnalysisException and ParseException are checked in Java's eyes
             throw new KilnException("datasets." + spec.name() + "." + path + ": cannot use '" + sql + "': "
                     + KilnException.firstLine(e.getMessage()), e);
+        }
+    }
+
+    private static void requireUtcSession(DatasetSpec spec, ColumnContract c, Dataset<Row> source) {
+        String zone = source.sparkSession().conf().get("spark.sql.session.timeZone");
+        if (!java.util.Set.of("UTC", "Etc/UTC", "Z", "+00:00", "GMT").contains(zone)) {
+            throw new KilnException("datasets." + spec.name() + ": column '" + c.name() + "' holds times without a zone"
+                    + " and the contract stores them as timestamp, read as UTC; the session time zone is " + zone
+                    + ", set spark.sql.session.timeZone=UTC (Kiln's default)");
         }
     }
 

@@ -233,7 +233,7 @@ public final class DriftMonitor {
             return t.toLocalDate();
         }
         if (v instanceof Timestamp t) {
-            return t.toLocalDateTime().toLocalDate();
+            return dev.kiln.lakehouse.EventTime.utcWallClock(t).toLocalDate();
         }
         if (v instanceof Date d) {
             return d.toLocalDate();

@@ -26,6 +26,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 @Command(name = "gpu-plan", mixinStandardHelpOptions = true, description = {"For each Kiln job of the configured pipelines (ingest, feature"
@@ -39,35 +40,46 @@ final class GpuPlanCommand implements Callable<Integer> {
     @Mixin
     GlobalOptions global;
 
+    @Option(names = "--require", paramLabel = "N%", description = "Exit non-zero, naming the job, when a job has less"
+            + " than N% of its operators on the GPU (the share: MLlib model stages and operators held on the CPU only by"
+            + " a feature kind with no GPU form, approx_distinct, are counted apart; all-in counts the latter too).")
+    String require;
+
     @Override
     public Integer call() {
+        Double required = require == null ? null : GpuPlanReport.parsePercent(require);
+        List<String> below = new java.util.ArrayList<>();
         try (KilnContext ctx = parent.open(global)) {
             Lakehouse lakehouse = ctx.lakehouse();
             Map<String, Supplier<Dataset<Row>>> jobs = ctx.kiln().plans();
             String runId = java.util.UUID.randomUUID().toString();
             GpuPlanReport report = new GpuPlanReport(lakehouse);
             ctx.out().println("GPU plan (RAPIDS Accelerator, explain only), run " + runId + " -> " + GpuPlanReport.TABLE);
+            ctx.out().printf("  %-52s %9s %7s %6s %7s %7s %7s%n", "job", "operators", "on GPU", "MLlib", "no-form", "share", "all-in");
             for (Map.Entry<String, Supplier<Dataset<Row>>> job : jobs.entrySet()) {
                 Dataset<Row> plan;
                 try {
                     plan = job.getValue().get();
                 } catch (KilnException e) {
-                    ctx.out().printf("  %-48s skipped: %s%n", job.getKey(), e.getMessage());
+                    ctx.out().printf("  %-52s skipped: %s%n", job.getKey(), e.getMessage());
                     continue;
                 }
                 List<GpuPlanReport.Entry> entries = report.record(runId, job.getKey(), plan);
-                List<GpuPlanReport.Entry> execs = entries.stream().filter(e -> e.kind().equals("Exec")).toList();
-                long onGpu = execs.stream().filter(GpuPlanReport.Entry::onGpu).count();
-                long exprOff = entries.stream().filter(e -> !e.kind().equals("Exec") && !e.onGpu()).count();
-                ctx.out().printf("  %-48s %d of %d operators on the GPU, %d expressions stay on the CPU%n", job.getKey(),
-                        onGpu, execs.size(), exprOff);
-                Map<String, Long> reasons = entries.stream().filter(e -> !e.onGpu() && e.reason() != null)
-                        .collect(Collectors.groupingBy(e -> e.operator() + ": " + e.reason(), TreeMap::new, Collectors.counting()));
-                reasons.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(5)
+                GpuPlanReport.Summary s = GpuPlanReport.Summary.of(job.getKey(), entries);
+                ctx.out().printf("  %-52s %9d %7d %6d %7d %6.1f%% %6.1f%%%n", job.getKey(), s.operators(), s.onGpu(),
+                        s.mllibStages(), s.noGpuForm(), s.gpuShare(), s.sqlShare());
+                s.reasons().entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
                         .forEach(r -> ctx.out().printf("      CPU x%d  %s%n", r.getValue(), abbreviate(r.getKey(), 150)));
+                if (required != null && s.gpuShare() < required) {
+                    below.add(String.format("%s (%.1f%%)", job.getKey(), s.gpuShare()));
+                }
             }
             ctx.out().println("Query: bin/kiln sql \"SELECT job, operator, reason FROM reports.gpu_plan WHERE run_id = '"
                     + runId + "' AND NOT on_gpu\"");
+            if (!below.isEmpty()) {
+                throw new KilnException("below the required " + require + " of operators on the GPU: "
+                        + String.join(", ", below) + " (reasons above; reports.gpu_plan has every operator)");
+            }
         }
         return ExitCodes.OK;
     }

@@ -42,10 +42,99 @@ public final class GpuPlanReport {
             .add("created_at", DataTypes.TimestampType, false);
 
     // "  !Exec <SortMergeJoinExec> cannot run on GPU because ..." / "*Expression <Alias> x AS y will run on GPU"
-    private static final Pattern LINE = Pattern.compile("^(\\s*)([*!@#$])(\\w+) <([^>]+)>\\s?(.*)$");
+    // Lines of an expression's own verdict carry no kind: "    ! <HllUnionAgg> ... cannot run on GPU because ...",
+    // "    ^ <HllSketchEstimate> ... will run on GPU via CPU bridge because ...".
+    private static final Pattern LINE = Pattern.compile("^(\\s*)([*!@#$^])(\\w*) <([^>]+)>\\s?(.*)$");
 
     /** One line of the plugin's explanation. */
     public record Entry(int line, int depth, String kind, String operator, String detail, boolean onGpu, String reason) {}
+
+    /**
+     * One job's verdict: its operators, those the plugin would put on the GPU, and those that are MLlib model stages
+     * (operators evaluating a model's vector UDFs, which no GPU form exists for), counted apart from the share.
+     */
+    public record Summary(String job, int operators, int onGpu, int mllibStages, int noGpuForm, Map<String, Long> reasons) {
+        public Summary {
+            requireNonNull(job, "job is null");
+            reasons = Map.copyOf(reasons);
+        }
+
+        /**
+         * Operators on the GPU among those that are neither MLlib stages nor held on the CPU only by a feature kind
+         * with no GPU form (approx_distinct's DataSketches HLL), in percent (100 when there are none).
+         */
+        public double gpuShare() {
+            int sql = operators - mllibStages - noGpuForm;
+            return sql == 0 ? 100.0 : 100.0 * onGpu / sql;
+        }
+
+        /** Operators on the GPU among all but the MLlib stages, in percent. */
+        public double sqlShare() {
+            int sql = operators - mllibStages;
+            return sql == 0 ? 100.0 : 100.0 * onGpu / sql;
+        }
+
+        public static Summary of(String job, List<Entry> entries) {
+            int operators = 0;
+            int onGpu = 0;
+            int mllib = 0;
+            int noForm = 0;
+            for (int i = 0; i < entries.size(); i++) {
+                Entry e = entries.get(i);
+                if (!e.kind().equals("Exec")) {
+                    continue;
+                }
+                operators++;
+                if (e.onGpu()) {
+                    onGpu++;
+                } else if (holds(entries, i, o -> o.contains("UDF"))) {
+                    mllib++;
+                } else if (holds(entries, i, NO_GPU_FORM::contains)) {
+                    noForm++;
+                }
+            }
+            Map<String, Long> reasons = new java.util.TreeMap<>();
+            for (Entry e : entries) {
+                if (!e.onGpu() && e.reason() != null) {
+                    reasons.merge(e.operator() + ": " + e.reason(), 1L, Long::sum);
+                }
+            }
+            return new Summary(job, operators, onGpu, mllib, noForm, reasons);
+        }
+
+        /** Whether operator {@code i}'s own expressions (the lines right under it) hold one left on the CPU that matches. */
+        private static boolean holds(List<Entry> entries, int i, java.util.function.Predicate<String> operator) {
+            int depth = entries.get(i).depth();
+            for (int j = i + 1; j < entries.size(); j++) {
+                Entry e = entries.get(j);
+                if (e.depth() <= depth || e.kind().equals("Exec")) {
+                    return false;
+                }
+                if (!e.onGpu() && operator.test(e.operator())) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /** Expressions of feature kinds that have no GPU form (approx_distinct's DataSketches HLL sketches). */
+    public static final java.util.Set<String> NO_GPU_FORM = java.util.Set.of("HllSketchAgg", "HllUnionAgg", "HllSketchEstimate");
+
+    /** The {@code --require} threshold text, "90%" or "90", as a percentage. */
+    public static double parsePercent(String text) {
+        String t = requireNonNull(text, "text is null").trim();
+        t = t.endsWith("%") ? t.substring(0, t.length() - 1).trim() : t;
+        try {
+            double v = Double.parseDouble(t);
+            if (v < 0 || v > 100 || Double.isNaN(v)) {
+                throw new NumberFormatException();
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw new KilnException("--require '" + text + "' is not a percentage between 0 and 100 (e.g. --require 90%)");
+        }
+    }
 
     private final Lakehouse lakehouse;
 
@@ -90,12 +179,14 @@ public final class GpuPlanReport {
             if (because >= 0) {
                 reason = rest.substring(because + " because ".length()).trim();
                 detail = rest.substring(0, because);
-                int verb = Math.max(detail.lastIndexOf(" cannot run on GPU"), detail.lastIndexOf(" will not run on GPU"));
+                int verb = Math.max(detail.lastIndexOf(" cannot run on GPU"), Math.max(detail.lastIndexOf(" will not run on GPU"),
+                        detail.lastIndexOf(" will run on GPU via CPU bridge")));
                 detail = verb >= 0 ? detail.substring(0, verb) : detail;
             } else if (will >= 0) {
                 detail = rest.substring(0, will);
             }
-            out.add(new Entry(i + 1, m.group(1).length() / 2, m.group(3), m.group(4), detail.trim(), onGpu, reason));
+            String kind = m.group(3).isEmpty() ? "Expression" : m.group(3);
+            out.add(new Entry(i + 1, m.group(1).length() / 2, kind, m.group(4), detail.trim(), onGpu, reason));
         }
         return out;
     }
