@@ -12,6 +12,7 @@ import dev.kiln.features.trainingset.TrainingSetSpec;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.fault.CrashPoint;
 import dev.kiln.training.LoadedModel;
 import dev.kiln.training.registry.ModelRegistry;
 import dev.kiln.training.registry.ModelUri;
@@ -170,8 +171,9 @@ public final class BatchScorer {
         return scored.select(out.toArray(Column[]::new));
     }
 
-    private void write(Dataset<Row> predictions, List<ModelVersion> models, LocalDate from, LocalDate to) {
+    private void write(Dataset<Row> scored, List<ModelVersion> models, LocalDate from, LocalDate to) {
         lakehouse.ensureSchema(PREDICTIONS.schema());
+        Dataset<Row> predictions = CrashPoint.inLastTask(scored, CrashPoint.SCORE_IN_PREDICTIONS_WRITE);
         // Dates and names Kiln parsed and resolved itself, never text from the command line.
         List<String> which = new ArrayList<>();
         for (ModelVersion m : models) {

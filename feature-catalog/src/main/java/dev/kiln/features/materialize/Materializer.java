@@ -27,6 +27,7 @@ import dev.kiln.features.definition.FeatureSpec;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.fault.CrashPoint;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -55,7 +56,9 @@ import org.apache.spark.sql.types.DataTypes;
  * the last period in the source), reading just the history the longest window needs; its commit carries
  * an idempotent-write id for that period range, so a re-run writes nothing. {@link #backfill} replaces a
  * date range in one commit ({@code replaceWhere}), so re-running it leaves the same rows. Both refuse to
- * write when the set's definition changed without a version bump.
+ * write when the set's definition changed without a version bump. The catalog rows come after the table's
+ * commit: a run killed in between is completed by re-running it (materialize finds no new period and records the
+ * catalog rows that are missing; backfill writes its range again).
  */
 public final class Materializer {
     static final String PERIOD_INDEX = "__period";
@@ -95,8 +98,13 @@ public final class Materializer {
             }
         }
         if (from > sourceLast) {
-            return new MaterializedVersion(spec.name(), spec.version(), table, spec.definitionHash(), Optional.empty(),
-                    Optional.empty(), 0, sourceVersion(spec));
+            MaterializedVersion nothingNew = new MaterializedVersion(spec.name(), spec.version(), table, spec.definitionHash(),
+                    Optional.empty(), Optional.empty(), 0, sourceVersion(spec));
+            // A run killed between the table's commit and the catalog's left the periods without their catalog rows.
+            if (lakehouse.exists(table) && catalog.definition(spec.name(), spec.version()).isEmpty()) {
+                catalog.record(spec, nothingNew);
+            }
+            return nothingNew;
         }
         return write(spec, source, from, sourceLast, false);
     }
@@ -156,6 +164,7 @@ public final class Materializer {
         long written = Long.parseLong(metrics.getOrDefault("numOutputRows", "0"));
         MaterializedVersion result = new MaterializedVersion(spec.name(), spec.version(), table, spec.definitionHash(),
                 Optional.of(periodStart(spec, from)), Optional.of(periodStart(spec, to)), written, sourceVersion);
+        CrashPoint.reached(replace ? CrashPoint.BACKFILL_AFTER_TABLE_COMMIT : CrashPoint.MATERIALIZE_AFTER_TABLE_COMMIT);
         catalog.record(spec, result);
         return result;
     }

@@ -10,6 +10,7 @@ import dev.kiln.features.pointintime.PointInTimeJoin.ResolvedSet;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.fault.CrashPoint;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -88,6 +89,7 @@ public final class TrainingSetBuilder {
         long count = writtenRows(table);
         TrainingSet set = new TrainingSet(id, spec.name(), table, spec.labelColumn(), spec.eventTime(), refs, inputs,
                 count, Instant.now(), false);
+        CrashPoint.reached(CrashPoint.TRAINING_SET_AFTER_SNAPSHOT);
         registry.register(set, spec.description(), spec.text(), (System.nanoTime() - started) / 1e9);
         return set;
     }

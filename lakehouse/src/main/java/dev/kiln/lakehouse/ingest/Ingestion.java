@@ -6,6 +6,7 @@ import static org.apache.spark.sql.functions.col;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.fault.CrashPoint;
 import dev.kiln.lakehouse.quality.ContractValidation;
 import dev.kiln.lakehouse.quality.ValidatedBatch;
 import io.delta.tables.DeltaMergeBuilder;
@@ -165,6 +166,7 @@ public final class Ingestion {
                     : c.metric("numOutputRows")).orElse(0L);
             progress.accept(String.format("ingest %s: %,d rows written to %s (%.1f s)", spec.name(), written, table,
                     (System.nanoTime() - started) / 1e9));
+            CrashPoint.reached(CrashPoint.INGEST_AFTER_DATA_COMMIT);
             if (quarantineCommit.isEmpty() && written < rowsRead) {
                 batch.quarantined().write().format("delta").mode("append")
                         .option("txnAppId", appId).option("txnVersion", "0")

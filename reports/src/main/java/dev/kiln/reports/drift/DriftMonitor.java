@@ -13,6 +13,7 @@ import dev.kiln.features.trainingset.TrainingSetSpec;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.fault.CrashPoint;
 import dev.kiln.training.LoadedModel;
 import dev.kiln.training.ModelSignature;
 import dev.kiln.training.registry.ModelRegistry;
@@ -49,8 +50,9 @@ import org.apache.spark.sql.types.StructType;
  *
  * <p>Writes {@code reports.drift} (one row per input and metric, with threshold and status) and
  * {@code reports.data_profile} (per column and window), each replacing earlier rows of the same model version
- * and windows, so a re-run is idempotent. Every breach appends a row to {@code reports.alerts}; with a
- * {@link RetrainTrigger}, one retraining is requested per run that breached.
+ * and windows, so a re-run is idempotent. Every breach adds a row to {@code reports.alerts} unless an alert with
+ * the same model version, input, metric, value and windows is there already (a re-run after a kill adds none);
+ * with a {@link RetrainTrigger}, one retraining is requested per run that breached.
  */
 public final class DriftMonitor {
     public static final TableName DRIFT = TableName.of("reports", "drift");
@@ -202,6 +204,7 @@ public final class DriftMonitor {
         if (!breaches.isEmpty()) {
             writeAlerts(runId, m, reference, current, breaches, retrainRunId, retrainError, now);
         }
+        CrashPoint.reached(CrashPoint.DRIFT_AFTER_ALERTS);
         progress.accept(String.format("drift %s: %,d reference rows, %,d current rows, %d metrics, %d breach(es)", m.uri(),
                 result.referenceRows(), result.currentRows(), drift.size(), breaches.size()));
         return new Outcome(runId, m, reference, current, result.referenceRows(), result.currentRows(), drift, retrainRunId,
@@ -320,7 +323,16 @@ public final class DriftMonitor {
                     retrainRunId.orElse(null), retrainError.orElse(null), now));
         }
         lakehouse.createIfMissing(ALERTS, ALERTS_SCHEMA, List.of(), "Alerts raised by Kiln jobs (drift breaches)", Map.of());
-        lakehouse.spark().createDataFrame(rows, ALERTS_SCHEMA).coalesce(1).write().format("delta").mode("append")
-                .save(lakehouse.locationOf(ALERTS));
+        // Inserted only where no alert says the same (model version, input, metric and message, which names the value
+        // and both windows): a re-run after a run killed past this commit raises no second alert for the same breach.
+        Column same = null;
+        for (String c : List.of("source", "model_name", "model_version", "feature", "metric", "message")) {
+            Column eq = col("a.`" + c + "`").equalTo(col("u.`" + c + "`"));
+            same = same == null ? eq : same.and(eq);
+        }
+        io.delta.tables.DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(ALERTS)).as("a")
+                .merge(lakehouse.spark().createDataFrame(rows, ALERTS_SCHEMA).as("u"), same)
+                .whenNotMatched().insertAll()
+                .execute();
     }
 }

@@ -15,6 +15,7 @@ import dev.kiln.features.trainingset.TrainingSetSpec;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.fault.CrashPoint;
 import dev.kiln.scoring.BatchScorer;
 import dev.kiln.training.BinaryCurves;
 import dev.kiln.training.registry.ModelRegistry;
@@ -366,5 +367,6 @@ public final class Evaluator {
                 + "' AND window_to = '" + to + "'";
         lakehouse.spark().createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("overwrite")
                 .option("replaceWhere", predicate).save(lakehouse.locationOf(TABLE));
+        CrashPoint.reached(CrashPoint.EVALUATE_AFTER_COMMIT);
     }
 }

@@ -21,10 +21,23 @@ class ReadOnlySqlTest {
         spark = TestLakehouse.get().spark();
         spark.sql("CREATE DATABASE IF NOT EXISTS ro_test");
         spark.sql("CREATE TABLE IF NOT EXISTS ro_test.t (id BIGINT, name STRING) USING delta");
+        if (spark.table("ro_test.t").isEmpty()) { // a version 1, so that RESTORE to version 0 is a real restore
+            spark.sql("INSERT INTO ro_test.t VALUES (0, 'first')");
+        }
     }
 
     private static LogicalPlan analyzed(String sql) throws Exception {
         return spark.sessionState().analyzer().execute(spark.sessionState().sqlParser().parsePlan(sql));
+    }
+
+    private static String planOf(String sql) {
+        try {
+            LogicalPlan parsed = spark.sessionState().sqlParser().parsePlan(sql);
+            LogicalPlan p = analyzed(sql);
+            return "parsed " + parsed.getClass().getName() + "\n" + parsed.treeString() + "\nanalyzed " + p.getClass().getName() + "\n" + p.treeString();
+        } catch (Exception e) {
+            return e.toString();
+        }
     }
 
     @Test
@@ -48,8 +61,11 @@ class ReadOnlySqlTest {
                 "DROP TABLE ro_test.t", "DROP DATABASE ro_test CASCADE", "ALTER TABLE ro_test.t ADD COLUMNS (z INT)",
                 "ALTER TABLE ro_test.t SET TBLPROPERTIES ('a' = 'b')", "TRUNCATE TABLE ro_test.t", "CACHE TABLE ro_test.t",
                 "ADD JAR /tmp/x.jar", "OPTIMIZE ro_test.t", "VACUUM ro_test.t",
-                "ANALYZE TABLE ro_test.t COMPUTE STATISTICS")) {
-            KilnException e = assertThrows(KilnException.class, () -> ReadOnlySql.check(analyzed(sql)), sql);
+                "ANALYZE TABLE ro_test.t COMPUTE STATISTICS", "ANALYZE TABLE ro_test.t COMPUTE STATISTICS FOR ALL COLUMNS",
+                "RESTORE TABLE ro_test.t TO VERSION AS OF 0", "REFRESH TABLE ro_test.t",
+                "REORG TABLE ro_test.t APPLY (PURGE)",
+                "GENERATE symlink_format_manifest FOR TABLE ro_test.t", "CREATE TABLE ro_test.c SHALLOW CLONE ro_test.t")) {
+            KilnException e = assertThrows(KilnException.class, () -> ReadOnlySql.check(analyzed(sql)), () -> sql + "\n" + planOf(sql));
             assertTrue(e.getMessage().startsWith("the Kiln SQL server is read-only: ") && e.getMessage().contains("--allow-writes"),
                     sql + ": " + e.getMessage());
         }

@@ -6,6 +6,11 @@ import static org.apache.spark.sql.functions.col;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.fault.CrashPoint;
+import dev.kiln.lakehouse.runlog.JobRun;
+import dev.kiln.lakehouse.runlog.JobRunLog;
+import dev.kiln.lakehouse.runlog.JobRunRecorder;
+import dev.kiln.lakehouse.runlog.RunLiveness;
 import io.delta.tables.DeltaTable;
 import java.io.IOException;
 import java.sql.Timestamp;
@@ -75,7 +80,9 @@ public final class ModelRegistry {
     /**
      * Registers a trained model whose PipelineModel was saved at {@code staged}: takes the next version,
      * then moves the artifact to its version's path. If the move fails the row is taken back out, so no
-     * version is left half-registered.
+     * version is left half-registered. A registration whose process was killed between the row and the move
+     * left a row without an artifact: the next registration of the model takes such rows out first (see
+     * {@link #discardInterrupted}), so a re-run after the kill registers the version the killed run had taken.
      */
     public ModelVersion register(ModelVersion model, String staged) {
         return register(model, staged, () -> { });
@@ -87,6 +94,7 @@ public final class ModelRegistry {
      */
     public ModelVersion register(ModelVersion model, String staged, Runnable awaitArtifact) {
         createTables();
+        discardInterrupted(model.name());
         for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
             int version = nextVersion(model.name());
             awaitArtifact.run();
@@ -107,6 +115,7 @@ public final class ModelRegistry {
             if (!inserted(merged, model.name(), version, model.runId())) {
                 continue; // the version was already taken when the MERGE read the table
             }
+            CrashPoint.reached(CrashPoint.TRAIN_AFTER_REGISTRY_ROW);
             try {
                 move(staged, candidate.artifactPath());
             } catch (RuntimeException e) {
@@ -130,6 +139,49 @@ public final class ModelRegistry {
             return merged[0].getLong(merged[0].fieldIndex("num_inserted_rows")) == 1;
         }
         return find(name, version).map(m -> m.runId().equals(runId)).orElse(false);
+    }
+
+    /**
+     * Takes out the versions of {@code name} whose registration was interrupted: the row is there, the artifact
+     * is not, and the run that wrote the row is over (it ended, or {@link RunLiveness} finds its process gone; a
+     * row of a run the log does not know counts once it is older than the run log's stale limit). A registration
+     * still going in another process (row written, artifact being moved) is left alone. The interrupted run's
+     * staged artifact goes too. Returns the versions taken out.
+     */
+    public List<Integer> discardInterrupted(String name) {
+        if (!lakehouse.exists(MODELS)) {
+            return List.of();
+        }
+        JobRunLog runs = new JobRunLog(lakehouse);
+        RunLiveness liveness = RunLiveness.here();
+        Instant staleBefore = Instant.now().minus(JobRunRecorder.STALE_AFTER);
+        List<Integer> discarded = new java.util.ArrayList<>();
+        for (ModelVersion m : lakehouse.read(MODELS).filter(col("name").equalTo(name)).collectAsList().stream()
+                .map(ModelRegistry::fromRow).toList()) {
+            if (exists(m.artifactPath())) {
+                continue;
+            }
+            Optional<JobRun> run = runs.find(m.runId());
+            boolean over = run.map(r -> r.status() != JobRun.Status.RUNNING || liveness.whyGone(r).isPresent())
+                    .orElse(m.createdAt().isBefore(staleBefore));
+            if (!over) {
+                continue;
+            }
+            DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(MODELS))
+                    .delete(col("name").equalTo(name).and(col("version").equalTo(m.version())).and(col("run_id").equalTo(m.runId())));
+            delete(lakehouse.settings().root() + "/models/" + name + "/_staging/" + m.runId());
+            discarded.add(m.version());
+        }
+        return List.copyOf(discarded);
+    }
+
+    private void delete(String path) {
+        try {
+            Path p = new Path(path);
+            p.getFileSystem(lakehouse.spark().sparkContext().hadoopConfiguration()).delete(p, true);
+        } catch (IOException e) {
+            throw new KilnException("cannot delete " + path + ": " + e.getMessage(), e);
+        }
     }
 
     private static boolean isConflict(Throwable e) {
@@ -246,8 +298,10 @@ public final class ModelRegistry {
         }
         createTables();
         Row row = RowFactory.create(name, alias, version, who, Timestamp.from(Instant.now()));
+        Dataset<Row> update = CrashPoint.inLastTask(lakehouse.spark().createDataFrame(List.of(row), ALIASES_SCHEMA),
+                CrashPoint.PROMOTE_IN_ALIAS_MERGE);
         DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(ALIASES)).as("a")
-                .merge(lakehouse.spark().createDataFrame(List.of(row), ALIASES_SCHEMA).as("u"),
+                .merge(update.as("u"),
                         col("a.name").equalTo(col("u.name")).and(col("a.alias").equalTo(col("u.alias"))))
                 .whenMatched().updateAll()
                 .whenNotMatched().insertAll()
