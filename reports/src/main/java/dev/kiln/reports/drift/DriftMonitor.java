@@ -51,7 +51,7 @@ import org.apache.spark.sql.types.StructType;
  * <p>Writes {@code reports.drift} (one row per input and metric, with threshold and status) and
  * {@code reports.data_profile} (per column and window), each replacing earlier rows of the same model version
  * and windows, so a re-run is idempotent. Every breach adds a row to {@code reports.alerts} unless an alert with
- * the same model version, input, metric, value and windows is there already (a re-run after a kill adds none);
+ * the same model version, input, metric, value, windows and retrain outcome is there already (a re-run after a kill adds none);
  * with a {@link RetrainTrigger}, one retraining is requested per run that breached.
  */
 public final class DriftMonitor {
@@ -324,10 +324,12 @@ public final class DriftMonitor {
         }
         lakehouse.createIfMissing(ALERTS, ALERTS_SCHEMA, List.of(), "Alerts raised by Kiln jobs (drift breaches)", Map.of());
         // Inserted only where no alert says the same (model version, input, metric and message, which names the value
-        // and both windows): a re-run after a run killed past this commit raises no second alert for the same breach.
+        // and both windows) with the same retrain outcome: a re-run after a run killed past this commit raises no
+        // second alert for the same breach, while a re-run whose retrain request went differently is recorded.
         Column same = null;
-        for (String c : List.of("source", "model_name", "model_version", "feature", "metric", "message")) {
-            Column eq = col("a.`" + c + "`").equalTo(col("u.`" + c + "`"));
+        for (String c : List.of("source", "model_name", "model_version", "feature", "metric", "message", "retrain_run_id",
+                "retrain_error")) {
+            Column eq = col("a.`" + c + "`").eqNullSafe(col("u.`" + c + "`"));
             same = same == null ? eq : same.and(eq);
         }
         io.delta.tables.DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(ALERTS)).as("a")
