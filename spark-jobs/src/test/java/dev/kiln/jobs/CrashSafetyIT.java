@@ -253,7 +253,7 @@ class CrashSafetyIT {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(List.of(System.getProperty("kiln.javaOpens", "").split(" ")));
         cmd.removeIf(String::isBlank);
-        cmd.addAll(List.of("-Xmx1g", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        cmd.addAll(List.of("-Xmx1g", "-XX:+UseSerialGC", ShortJvm.JIT,
                 "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties"), "-cp", cp, "dev.kiln.jobs.KilnMain",
                 "--conf-dir", confDir.toString(), "--conf", "kiln.lakehouse.root=" + root,
                 "--conf", "kiln.lakehouse.catalog.type=postgres", "--conf", "kiln.lakehouse.catalog.credentials-file=" + credentials,

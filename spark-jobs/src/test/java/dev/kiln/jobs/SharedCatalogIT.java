@@ -116,7 +116,7 @@ class SharedCatalogIT {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(List.of(System.getProperty("kiln.javaOpens", "").split(" ")));
         cmd.removeIf(String::isBlank);
-        cmd.addAll(List.of("-Xmx1g", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        cmd.addAll(List.of("-Xmx1g", "-XX:+UseSerialGC", ShortJvm.JIT,
                 "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties"), "-cp", cp, "dev.kiln.jobs.KilnMain",
                 "--conf-dir", confDir.toString(), "--conf", "kiln.lakehouse.root=" + root,
                 "--conf", "kiln.lakehouse.catalog.type=postgres", "--conf", "kiln.lakehouse.catalog.credentials-file=" + credentials,
@@ -184,7 +184,7 @@ class SharedCatalogIT {
         pb.environment().put("KILN_SQL_USER", SQL_USER);
         pb.environment().put("KILN_SQL_PASSWORD", SQL_PASSWORD);
         pb.environment().put("KILN_DRIVER_MEMORY", "1g");
-        pb.environment().put("KILN_JAVA_OPTS", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1");
+        pb.environment().put("KILN_JAVA_OPTS", "-XX:+UseSerialGC " + ShortJvm.JIT);
         sqlServer = pb.redirectErrorStream(true).redirectOutput(work.resolve("sql-server.log").toFile()).start();
         return "jdbc:hive2://127.0.0.1:" + port + "/default";
     }

@@ -32,7 +32,7 @@ class StandaloneClusterIT {
      * the quick (C1) JIT alone spares them the optimizing compiler's start-up CPU, about a third of this test's
      * time. (Measured no gain for the one-JVM local-mode tests, so they keep the default JIT.)
      */
-    private static final String QUICK_JIT = "-XX:TieredStopAtLevel=1";
+    private static final String QUICK_JIT = ShortJvm.JIT;
     private static final List<Process> CLUSTER = new ArrayList<>();
     private static Path sparkHome;
     private static Path jobJar;
