@@ -13,8 +13,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The one lakehouse (and SparkSession: local[2], 2 shuffle partitions, UI off) that all Spark tests of
- * a JVM share, rooted in a fresh temporary directory. Tests use distinct dataset and table names.
+ * The one lakehouse (and SparkSession: local[2], 2 shuffle partitions, UI off, no code generation) that all
+ * Spark tests of a JVM share, rooted in a fresh temporary directory. Tests use distinct dataset and table names.
  */
 public final class TestLakehouse {
     private static Lakehouse lakehouse;
@@ -31,7 +31,13 @@ public final class TestLakehouse {
                             "spark.sql.session.timeZone", "UTC",
                             // Delta rebuilds a table's state with 50 tasks by default: most of a small test's time.
                             "spark.databricks.delta.snapshotPartitions", "1",
-                            "spark.sql.sources.parallelPartitionDiscovery.parallelism", "2"));
+                            "spark.sql.sources.parallelPartitionDiscovery.parallelism", "2",
+                            // Tiny data: Spark's interpreted operators and expressions instead of generated code. A test
+                            // JVM spends half its CPU compiling (Janino, then the JIT on each query's new classes);
+                            // KilnApiTest: 25% less wall and CPU time (measured in pairs). The integration tests and
+                            // the demo keep code generation, as users run it.
+                            "spark.sql.codegen.wholeStage", "false",
+                            "spark.sql.codegen.factoryMode", "NO_CODEGEN"));
             // A module's tests may cap what tasks send the driver (the scale guards: nothing proportional to the data).
             String maxResultSize = System.getProperty("kiln.test.driverMaxResultSize");
             if (maxResultSize != null && !maxResultSize.isBlank()) {

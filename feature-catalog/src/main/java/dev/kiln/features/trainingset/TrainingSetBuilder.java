@@ -8,6 +8,7 @@ import dev.kiln.features.pointintime.FeatureRef;
 import dev.kiln.features.pointintime.PointInTimeJoin;
 import dev.kiln.features.pointintime.PointInTimeJoin.ResolvedSet;
 import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.catalog.DeltaConflicts;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
 import dev.kiln.lakehouse.fault.CrashPoint;
@@ -78,8 +79,10 @@ public final class TrainingSetBuilder {
                 rows.write().format("delta").mode("overwrite").option("overwriteSchema", "true")
                         .option("path", lakehouse.locationOf(table)).saveAsTable(table.toString());
                 break;
-            } catch (RuntimeException e) {
-                if (!(TrainingSetRegistry.isConflict(e) || createdConcurrently(e)) || attempt == 5) {
+            } catch (Exception e) { // Spark throws AnalysisException (checked) undeclared
+                // Both builds found no table and both created it: the metastore admits the first, and the second,
+                // writing again, overwrites the table that now exists (seen in SharedCatalogIT's two trainings at once).
+                if (!(TrainingSetRegistry.isConflict(e) || DeltaConflicts.isCreatedElsewhere(e)) || attempt == 5) {
                     throw e;
                 }
                 progress.accept("training set " + spec.name() + " (id " + id + "): a concurrent build of the same set"
@@ -92,19 +95,6 @@ public final class TrainingSetBuilder {
         CrashPoint.reached(CrashPoint.TRAINING_SET_AFTER_SNAPSHOT);
         registry.register(set, spec.description(), spec.text(), (System.nanoTime() - started) / 1e9);
         return set;
-    }
-
-    /**
-     * Both builds found no table and both created it: the metastore admits the first, and the second, writing
-     * again, overwrites the table that now exists (seen in SharedCatalogIT's two trainings at once).
-     */
-    private static boolean createdConcurrently(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof org.apache.spark.SparkThrowable s && "TABLE_OR_VIEW_ALREADY_EXISTS".equals(s.getCondition())) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** The plan of building the set from its inputs as they are now, not run (for plan reports). */

@@ -117,14 +117,14 @@ public final class Lakehouse {
         }
         try {
             builder.execute();
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Spark throws AnalysisException (checked) undeclared
             // Another process sharing the catalog created it between the check and this create: that one's is kept.
             // Delta commits the table's log before the metastore entry, so the entry may lag a moment behind.
             for (int wait = 0; wait < 20; wait++) {
                 if (exists(table)) {
                     return false;
                 }
-                if (!alreadyExists(e)) {
+                if (!DeltaConflicts.isCreatedElsewhere(e)) {
                     break;
                 }
                 try {
@@ -137,16 +137,6 @@ public final class Lakehouse {
             throw e;
         }
         return true;
-    }
-
-    private static boolean alreadyExists(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof org.apache.spark.SparkThrowable s && s.getCondition() != null
-                    && s.getCondition().endsWith("ALREADY_EXISTS")) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** All tables in Kiln's schemas that exist, sorted. */
