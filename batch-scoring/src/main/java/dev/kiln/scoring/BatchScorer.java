@@ -10,6 +10,7 @@ import dev.kiln.features.trainingset.TrainingSetBuilder;
 import dev.kiln.features.trainingset.TrainingSetRegistry;
 import dev.kiln.features.trainingset.TrainingSetSpec;
 import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.catalog.DeltaConflicts;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
 import dev.kiln.lakehouse.fault.CrashPoint;
@@ -42,6 +43,7 @@ public final class BatchScorer {
     public static final TableName PREDICTIONS = TableName.of("ml", "predictions");
     public static final TableName LATEST = TableName.of("ml", "latest_predictions");
     public static final String DATE = "prediction_date";
+    private static final int WRITE_ATTEMPTS = 5;
 
     private final Lakehouse lakehouse;
     private final FeatureSets sets;
@@ -180,25 +182,47 @@ public final class BatchScorer {
             which.add("(model_name = '" + m.name() + "' AND model_version = " + m.version() + ")");
         }
         String predicate = DATE + " >= '" + from + "' AND " + DATE + " <= '" + to + "' AND (" + String.join(" OR ", which) + ")";
-        try {
-            if (!lakehouse.exists(PREDICTIONS)) {
-                predictions.write().format("delta").mode("overwrite").partitionBy(DATE)
-                        .option("path", lakehouse.locationOf(PREDICTIONS)).saveAsTable(PREDICTIONS.toString());
-            } else {
-                // A table written before event times were TIMESTAMP keeps its TIMESTAMP_NTZ column: the same values, as UTC.
-                if (lakehouse.read(PREDICTIONS).schema().apply("event_time").dataType()
-                        instanceof org.apache.spark.sql.types.TimestampNTZType) {
-                    predictions = predictions.withColumn("event_time",
-                            col("event_time").cast(org.apache.spark.sql.types.DataTypes.TimestampNTZType));
+        // Scorings of other models at once (the daily DAG on a shared catalog) write the same date partitions, which
+        // Delta reports as a conflict (ConcurrentAppendException), and the first two may both create the table. This
+        // write replaces only its own models' rows for its days, so writing again after either is safe.
+        for (int attempt = 1; ; attempt++) {
+            try {
+                writeOnce(predictions, predicate);
+                return;
+            } catch (KilnException e) {
+                throw e;
+            } catch (Exception e) { // Spark throws AnalysisException (checked) undeclared
+                boolean race = DeltaConflicts.isConflict(e) || DeltaConflicts.isCreatedElsewhere(e);
+                if (!race || attempt == WRITE_ATTEMPTS) {
+                    throw new KilnException("writing " + PREDICTIONS + " failed" + (race ? " after " + attempt
+                            + " attempts lost to concurrent writes" : "") + ": " + KilnException.firstLine(e.getMessage()), e);
                 }
-                predictions.write().format("delta").mode("overwrite").option("replaceWhere", predicate)
-                        .option("mergeSchema", "true").save(lakehouse.locationOf(PREDICTIONS));
+                progress.accept("score: a concurrent write to " + PREDICTIONS + " committed first; writing again (attempt "
+                        + (attempt + 1) + " of " + WRITE_ATTEMPTS + ")");
+                try {
+                    Thread.sleep(200L * attempt + (long) (Math.random() * 300));
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new KilnException("interrupted while writing " + PREDICTIONS, ie);
+                }
             }
-        } catch (KilnException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new KilnException("writing " + PREDICTIONS + " failed: " + KilnException.firstLine(e.getMessage()), e);
         }
+    }
+
+    private void writeOnce(Dataset<Row> predictions, String predicate) {
+        if (!lakehouse.exists(PREDICTIONS)) {
+            predictions.write().format("delta").mode("overwrite").partitionBy(DATE)
+                    .option("path", lakehouse.locationOf(PREDICTIONS)).saveAsTable(PREDICTIONS.toString());
+            return;
+        }
+        // A table written before event times were TIMESTAMP keeps its TIMESTAMP_NTZ column: the same values, as UTC.
+        if (lakehouse.read(PREDICTIONS).schema().apply("event_time").dataType()
+                instanceof org.apache.spark.sql.types.TimestampNTZType) {
+            predictions = predictions.withColumn("event_time",
+                    col("event_time").cast(org.apache.spark.sql.types.DataTypes.TimestampNTZType));
+        }
+        predictions.write().format("delta").mode("overwrite").option("replaceWhere", predicate)
+                .option("mergeSchema", "true").save(lakehouse.locationOf(PREDICTIONS));
     }
 
     private void refreshView() {

@@ -110,5 +110,17 @@ class BatchScorerTest {
                 LocalDate.of(2025, 1, 1), LocalDate.of(2025, 1, 2), "x")).getMessage()
                 .startsWith("no events of training set sc_hot between 2025-01-01 and 2025-01-02 to score"));
         assertEquals(before, LAKEHOUSE.read(BatchScorer.PREDICTIONS).count());
+
+        // Two scorings of different models at once, same days (the daily DAG on a shared catalog): both commit, no
+        // row twice. Without retries one of the two failed every round with DELTA_CONCURRENT_APPEND.
+        for (int round = 0; round < 3; round++) {
+            java.util.concurrent.CompletableFuture<BatchScorer.Scored> champion = java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> scorer.score(List.of(ModelUri.parse("models:/sc_model@champion")), from, to, "together-1"));
+            java.util.concurrent.CompletableFuture<BatchScorer.Scored> challenger = java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> scorer.score(List.of(ModelUri.parse("models:/sc_model@challenger")), from, to, "together-2"));
+            assertEquals(inWindow, champion.join().rowsPerModel().get("models:/sc_model@champion"));
+            assertEquals(inWindow, challenger.join().rowsPerModel().get("models:/sc_model@challenger"));
+        }
+        assertEquals(before, LAKEHOUSE.read(BatchScorer.PREDICTIONS).count());
     }
 }
