@@ -433,7 +433,7 @@ class AirflowIT {
         // The DAGs' run-time settings, as Variables from the environment
         env.put("AIRFLOW_VAR_KILN_EXTRA_CONF", "spark.sql.shuffle.partitions=2");
         env.put("AIRFLOW_VAR_KILN_SUBMIT_CONF", "'spark.driver.extraJavaOptions=-Dlog4j2.configurationFile="
-                + repo.resolve("conf/log4j2.properties") + " " + ShortJvm.JIT + "'");
+                + repo.resolve("conf/log4j2.properties") + " " + ShortJvm.submitted() + "'");
         env.put("AIRFLOW_VAR_KILN_INGEST_SOURCE", data.resolve("{ds}.csv").toString());
         env.put("AIRFLOW_VAR_KILN_MODEL", "models:/flight_delay@champion");
         return script.redirectErrorStream(true).redirectOutput(airflowHome.resolve("airflow-up.log").toFile()).start();
@@ -505,7 +505,7 @@ class AirflowIT {
     private static ProcessBuilder sparkSubmit(String... command) {
         List<String> cmd = new ArrayList<>(List.of(sparkHome.resolve("bin/spark-submit").toString(),
                 "--master", "local[2]", "--class", "dev.kiln.jobs.KilnMain",
-                "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties") + " " + ShortJvm.JIT,
+                "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties") + " " + ShortJvm.submitted(),
                 jobJar.toString(), "--conf-dir", confDir.toString(), "--conf", "kiln.lakehouse.root=" + root,
                 "--conf", "spark.sql.shuffle.partitions=2"));
         cmd.addAll(List.of(command));

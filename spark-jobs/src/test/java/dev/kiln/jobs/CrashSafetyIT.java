@@ -117,9 +117,12 @@ class CrashSafetyIT {
                     """.formatted(twin, data));
         }
         Files.writeString(confDir.resolve("pipelines/twins.conf"), pipeline);
+        // The re-runs and the clean twin run in this JVM, interpreted (no code generation, as the unit tests run:
+        // a quarter less CPU on tiny data); the killed processes run as users run them.
         kiln = Kiln.start(Kiln.loadConfig(confDir.toString(), null, Map.of("kiln.lakehouse.root", root.toString(),
                 "kiln.lakehouse.catalog.type", "postgres", "kiln.lakehouse.catalog.credentials-file", credentials.toString(),
-                "kiln.spark.master", "local[1]", "spark.sql.shuffle.partitions", "2", "spark.ui.enabled", "false", "spark.ui.showConsoleProgress", "false")));
+                "kiln.spark.master", "local[1]", "spark.sql.shuffle.partitions", "2", "spark.ui.enabled", "false", "spark.ui.showConsoleProgress", "false",
+                "spark.sql.codegen.wholeStage", "false", "spark.sql.codegen.factoryMode", "NO_CODEGEN")));
     }
 
     @AfterAll
@@ -248,14 +251,8 @@ class CrashSafetyIT {
     /** Starts {@code kiln <args>} armed at {@code point}, kills it with SIGKILL there; returns its run id. */
     private static String kill(String point, String... args) throws Exception {
         long started = System.nanoTime();
-        Path jobJar = Path.of(System.getProperty("kiln.jobJar"));
-        String cp = jobJar + ":" + Files.readString(jobJar.getParent().resolve("spark-classpath.txt")).trim();
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        cmd.addAll(List.of(System.getProperty("kiln.javaOpens", "").split(" ")));
-        cmd.removeIf(String::isBlank);
-        cmd.addAll(List.of("-Xmx1g", "-XX:+UseSerialGC", ShortJvm.JIT,
-                "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties"), "-cp", cp, "dev.kiln.jobs.KilnMain",
-                "--conf-dir", confDir.toString(), "--conf", "kiln.lakehouse.root=" + root,
+        List<String> cmd = ShortJvm.kilnMain(repo);
+        cmd.addAll(List.of("--conf-dir", confDir.toString(), "--conf", "kiln.lakehouse.root=" + root,
                 "--conf", "kiln.lakehouse.catalog.type=postgres", "--conf", "kiln.lakehouse.catalog.credentials-file=" + credentials,
                 "--conf", "kiln.spark.master=local[1]", "--conf", "spark.sql.shuffle.partitions=2",
                 "--conf", "spark.ui.enabled=false", "--conf", "spark.ui.showConsoleProgress=false"));

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -21,15 +20,8 @@ class EmbeddedCatalogLockIT {
     private record Run(Process process, Path out, Path err, long startedNanos) {}
 
     private static Run start(Path work, Path confDir, Path root, String name, String... kiln) throws Exception {
-        Path jobJar = Path.of(System.getProperty("kiln.jobJar"));
-        Path repo = Path.of("").toAbsolutePath().getParent();
-        String cp = jobJar + ":" + Files.readString(jobJar.getParent().resolve("spark-classpath.txt")).trim();
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        cmd.addAll(List.of(System.getProperty("kiln.javaOpens", "").split(" ")));
-        cmd.removeIf(String::isBlank);
-        cmd.addAll(List.of("-Xmx1g", "-XX:+UseSerialGC", ShortJvm.JIT,
-                "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties"), "-cp", cp, "dev.kiln.jobs.KilnMain",
-                "--conf-dir", confDir.toString(), "--conf", "kiln.lakehouse.root=" + root, "--conf", "kiln.spark.master=local[1]",
+        List<String> cmd = ShortJvm.kilnMain(Path.of("").toAbsolutePath().getParent());
+        cmd.addAll(List.of("--conf-dir", confDir.toString(), "--conf", "kiln.lakehouse.root=" + root, "--conf", "kiln.spark.master=local[1]",
                 "--conf", "spark.sql.shuffle.partitions=2", "--conf", "spark.ui.showConsoleProgress=false"));
         cmd.addAll(List.of(kiln));
         Path out = work.resolve(name + ".out");

@@ -42,7 +42,7 @@ class PythonIT {
                 .redirectOutput(log.toFile());
         pb.environment().put("KILN_HOME", REPO.toString());
         pb.environment().put("KILN_JOBS_JAR", System.getProperty("kiln.jobJar"));
-        pb.environment().put("KILN_JAVA_OPTS", "-XX:+UseSerialGC " + ShortJvm.JIT); // the suite's bin/kiln processes
+        pb.environment().put("KILN_JAVA_OPTS", "-XX:+UseSerialGC " + ShortJvm.onJobClasspath()); // the suite's bin/kiln processes
         Process p = pb.start();
         if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
             p.destroyForcibly();

@@ -91,7 +91,7 @@ class RunVisibilityIT {
     void theRunLogSaysWhichSparkApplicationRanAJobAndShowsItsStages() throws Exception {
         List<String> submit = new ArrayList<>(List.of(sparkHome.resolve("bin/spark-submit").toString(),
                 "--master", "local[2]", "--class", "dev.kiln.jobs.KilnMain",
-                "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties") + " " + ShortJvm.JIT,
+                "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties") + " " + ShortJvm.submitted(),
                 jobJar.toString()));
         submit.addAll(kilnArgs("ingest", "sales"));
         Result ingest = run(submit);

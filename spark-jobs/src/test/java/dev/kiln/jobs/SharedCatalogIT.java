@@ -111,14 +111,8 @@ class SharedCatalogIT {
 
     /** A kiln process as bin/kiln starts it (the job jar and Spark's jars on a plain JVM), not yet waited for. */
     private static Process start(String name, String... kiln) throws Exception {
-        Path jobJar = Path.of(System.getProperty("kiln.jobJar"));
-        String cp = jobJar + ":" + Files.readString(jobJar.getParent().resolve("spark-classpath.txt")).trim();
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        cmd.addAll(List.of(System.getProperty("kiln.javaOpens", "").split(" ")));
-        cmd.removeIf(String::isBlank);
-        cmd.addAll(List.of("-Xmx1g", "-XX:+UseSerialGC", ShortJvm.JIT,
-                "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties"), "-cp", cp, "dev.kiln.jobs.KilnMain",
-                "--conf-dir", confDir.toString(), "--conf", "kiln.lakehouse.root=" + root,
+        List<String> cmd = ShortJvm.kilnMain(repo);
+        cmd.addAll(List.of("--conf-dir", confDir.toString(), "--conf", "kiln.lakehouse.root=" + root,
                 "--conf", "kiln.lakehouse.catalog.type=postgres", "--conf", "kiln.lakehouse.catalog.credentials-file=" + credentials,
                 "--conf", "kiln.spark.master=local[1]", "--conf", "spark.sql.shuffle.partitions=2",
                 "--conf", "spark.ui.showConsoleProgress=false"));

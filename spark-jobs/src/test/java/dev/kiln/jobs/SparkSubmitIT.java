@@ -74,7 +74,7 @@ class SparkSubmitIT {
     private static List<String> sparkSubmit(String... command) {
         List<String> cmd = new ArrayList<>(List.of(sparkHome.resolve("bin/spark-submit").toString(),
                 "--master", "local[2]", "--class", "dev.kiln.jobs.KilnMain",
-                "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties") + " " + ShortJvm.JIT,
+                "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties") + " " + ShortJvm.submitted(),
                 jobJar.toString()));
         cmd.addAll(kilnArgs(command));
         return cmd;

@@ -27,12 +27,9 @@ import org.junit.jupiter.api.Test;
  * (Promotion and drift through spark-submit run in AirflowIT's DAG runs.)
  */
 class StandaloneClusterIT {
-    /**
-     * Master, workers, drivers and executors here each live a minute or less on tiny data, five JVMs on two cores:
-     * the quick (C1) JIT alone spares them the optimizing compiler's start-up CPU, about a third of this test's
-     * time. (Measured no gain for the one-JVM local-mode tests, so they keep the default JIT.)
-     */
-    private static final String QUICK_JIT = ShortJvm.JIT;
+    // Master, workers, drivers and executors here each live a minute or less on tiny data, five JVMs on two cores:
+    // all run the quick (C1) JIT only (ShortJvm.JIT), which spares them about a third of this test's time; the
+    // drivers also map the spark-submit class-data archive (ShortJvm.submitted()) when bin/test made one.
     private static final List<Process> CLUSTER = new ArrayList<>();
     private static Path sparkHome;
     private static Path jobJar;
@@ -157,7 +154,7 @@ class StandaloneClusterIT {
         pb.environment().put("SPARK_HOME", sparkHome.toString());
         pb.environment().put("SPARK_LOG_DIR", work.toString());
         pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
-        pb.environment().put("SPARK_DAEMON_JAVA_OPTS", QUICK_JIT);
+        pb.environment().put("SPARK_DAEMON_JAVA_OPTS", ShortJvm.JIT);
         pb.environment().putAll(env);
         return pb.start();
     }
@@ -197,8 +194,8 @@ class StandaloneClusterIT {
         List<String> cmd = new ArrayList<>(List.of(sparkHome.resolve("bin/spark-submit").toString(),
                 "--master", master, "--deploy-mode", "client", "--class", "dev.kiln.jobs.KilnMain",
                 "--conf", "spark.executor.cores=1", "--conf", "spark.executor.memory=1g", "--conf", "spark.cores.max=2",
-                "--conf", "spark.executor.extraJavaOptions=" + QUICK_JIT,
-                "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties") + " " + QUICK_JIT,
+                "--conf", "spark.executor.extraJavaOptions=" + ShortJvm.JIT,
+                "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties") + " " + ShortJvm.submitted(),
                 jobJar.toString(), "--conf-dir", confDir.toString(), "--conf", "kiln.lakehouse.root=" + root,
                 "--conf", "kiln.lakehouse.catalog.type=hive", "--conf", "kiln.lakehouse.catalog.metastore-uri=" + metastoreUri,
                 "--conf", "spark.sql.shuffle.partitions=4"));
@@ -231,8 +228,8 @@ class StandaloneClusterIT {
         }
 
         List<String> sql = new ArrayList<>(List.of(sparkHome.resolve("bin/spark-sql").toString(), "--master", master,
-                "--jars", jobJar.toString(), "--conf", "spark.executor.extraJavaOptions=" + QUICK_JIT,
-                "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties") + " " + QUICK_JIT));
+                "--jars", jobJar.toString(), "--conf", "spark.executor.extraJavaOptions=" + ShortJvm.JIT,
+                "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties") + " " + ShortJvm.submitted()));
         for (String line : catalogConf()) {
             sql.add("--conf");
             sql.add(line);
@@ -266,9 +263,9 @@ class StandaloneClusterIT {
         }
         List<String> cmd = new ArrayList<>(List.of(sparkHome.resolve("bin/spark-submit").toString(), "--master", master,
                 "--class", GpuTaskProbe.class.getName(), "--conf", "spark.executor.cores=1", "--conf", "spark.executor.memory=512m",
-                "--conf", "spark.cores.max=2", "--conf", "spark.executor.extraJavaOptions=" + QUICK_JIT,
+                "--conf", "spark.cores.max=2", "--conf", "spark.executor.extraJavaOptions=" + ShortJvm.JIT,
                 "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0", // both executors, before the tasks start
-                "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties") + " " + QUICK_JIT));
+                "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties") + " " + ShortJvm.submitted()));
         gpuConf().getObject("kiln.spark.conf").unwrapped().forEach((k, v) -> {
             if (k.startsWith("spark.executor.resource.gpu.") || k.startsWith("spark.task.resource.gpu.")) {
                 cmd.addAll(List.of("--conf", k + "=" + v)); // the resource settings only: not the RAPIDS plugin
