@@ -15,20 +15,9 @@ KILN_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:?usage: class-archives.sh OUT_DIR SPARK_HOME}"
 SPARK_DIST="${2:?usage: class-archives.sh OUT_DIR SPARK_HOME}"
 JAR="$KILN_HOME/spark-jobs/target/kiln-jobs.jar"
-CP="$JAR:$(cat "$KILN_HOME/spark-jobs/target/spark-classpath.txt")"
-JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 mkdir -p "$OUT"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-OPENS=(-XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector
-  --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED
-  --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED
-  --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED
-  --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
-  --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED
-  --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED
-  --add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED
-  -Djdk.reflect.useDirectMethodHandle=false -Dio.netty.tryReflectionSetAccessible=true)
 SHORT=(-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$KILN_HOME/conf/log4j2.properties")
 
 # Three rows, one of them unreadable (the quarantine path), with keys (the MERGE path).
@@ -63,8 +52,9 @@ ingest() { # ingest NAME COMMAND...: `kiln ingest sales` through COMMAND, then N
   echo "class-archives: $OUT/$name.jsa ($(du -m "$OUT/$name.jsa" | cut -f1) MB, $((SECONDS - started)) s)"
 }
 status=0
-ingest job-classpath "$JAVA" "${OPENS[@]}" -Xmx1g "${SHORT[@]}" -XX:ArchiveClassesAtExit="$OUT/job-classpath.part" \
-  -cp "$CP" dev.kiln.jobs.KilnMain --conf kiln.spark.master=local[2] || status=1
+# bin/kiln's classpath is the one the tests' direct launches use too: kiln-jobs.jar, then spark-classpath.txt.
+KILN_DRIVER_MEMORY=1g KILN_JAVA_OPTS="${SHORT[*]} -XX:ArchiveClassesAtExit=$OUT/job-classpath.part" \
+  ingest job-classpath "$KILN_HOME/bin/kiln" --conf kiln.spark.master=local[2] || status=1
 ingest spark-submit "$SPARK_DIST/bin/spark-submit" --master local[2] --driver-memory 1g --class dev.kiln.jobs.KilnMain \
   --driver-java-options "${SHORT[*]} -XX:ArchiveClassesAtExit=$OUT/spark-submit.part" "$JAR" || status=1
 exit "$status"
