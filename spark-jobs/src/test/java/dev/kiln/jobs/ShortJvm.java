@@ -14,11 +14,11 @@ import java.util.List;
  * CPU and 28 s wall with {@link #JIT}. Longer JVMs are slower with it (a unit-test module: 221 s by default, 355 s
  * with C1 only), so neither the test JVMs nor DemoIT's pipeline on flights-3m use it.
  *
- * <p>Most of the rest is loading and verifying the same ~20,000 classes in every process. bin/test makes a
+ * <p>Much of the rest is loading and verifying the same ~20,000 classes in every process. bin/test makes a
  * class-data archive per launch classpath (scripts/class-archives.sh) and passes its folder as {@code kiln.cdsDir};
- * a process on that classpath maps the classes from it ({@code kiln ingest} of four rows: 38 s of CPU without,
- * 28 s with). An archive is only valid for the classpath it was made on (any other prints a warning and loads
- * classes as usual), so each launch kind asks for its own, and a run without bin/test's archives gets none.
+ * a process on that classpath maps the classes from it ({@code kiln ingest} of four rows, three pairs: 35 s of
+ * CPU without, 27 s with). An archive is only valid for the classpath it was made on (any other prints a warning
+ * and loads classes as usual), so each launch kind asks for its own, and a run without bin/test's archives gets none.
  */
 final class ShortJvm {
     static final String JIT = "-XX:TieredStopAtLevel=1";
