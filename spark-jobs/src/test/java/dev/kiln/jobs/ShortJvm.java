@@ -25,7 +25,7 @@ final class ShortJvm {
 
     private ShortJvm() {}
 
-    /** Options for a JVM on the job jar's classpath, {@code kiln-jobs.jar:<spark-classpath.txt>}: direct or bin/kiln. */
+    /** Options for a JVM on the job jar's classpath ({@code kiln-jobs.jar:<spark-classpath.txt>}): direct, bin/kiln. */
     static String onJobClasspath() {
         return JIT + archive("job-classpath.jsa");
     }
