@@ -4,7 +4,7 @@
 # data that is much of its CPU. A JVM started with -XX:SharedArchiveFile=<archive> maps them ready-made.
 #   scripts/class-archives.sh OUT_DIR SPARK_HOME
 # writes, for the job jar as built now (an archive is valid only for the exact jars and JDK it was made with;
-# a JVM whose classpath does not match ignores it and loads classes as usual):
+# a JVM whose classpath does not match prints a CDS warning and loads classes as usual):
 #   OUT_DIR/job-classpath.jsa   java -cp kiln-jobs.jar:<spark-classpath.txt> (direct launches and bin/kiln)
 #   OUT_DIR/spark-submit.jsa    spark-submit drivers of the Spark distribution at SPARK_HOME
 # Each archive holds the classes a `kiln ingest` of a three-row CSV loads (Spark SQL, Delta's writes and MERGE,
