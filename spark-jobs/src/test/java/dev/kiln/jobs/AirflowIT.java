@@ -431,7 +431,7 @@ class AirflowIT {
         env.put("KILN_DAILY_SCHEDULE", "none"); // triggered runs only: no catch-up from 2001
         env.put("KILN_RETRY_DELAY_SECONDS", "5");
         // The DAGs' run-time settings, as Variables from the environment
-        env.put("AIRFLOW_VAR_KILN_EXTRA_CONF", "spark.sql.shuffle.partitions=2");
+        env.put("AIRFLOW_VAR_KILN_EXTRA_CONF", "spark.sql.shuffle.partitions=2 " + String.join(" ", ShortJvm.INTERPRETED));
         env.put("AIRFLOW_VAR_KILN_SUBMIT_CONF", "'spark.driver.extraJavaOptions=-Dlog4j2.configurationFile="
                 + repo.resolve("conf/log4j2.properties") + " " + ShortJvm.submitted() + "'");
         env.put("AIRFLOW_VAR_KILN_INGEST_SOURCE", data.resolve("{ds}.csv").toString());
@@ -508,6 +508,7 @@ class AirflowIT {
                 "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties") + " " + ShortJvm.submitted(),
                 jobJar.toString(), "--conf-dir", confDir.toString(), "--conf", "kiln.lakehouse.root=" + root,
                 "--conf", "spark.sql.shuffle.partitions=2"));
+        cmd.addAll(ShortJvm.interpretedConf());
         cmd.addAll(List.of(command));
         return new ProcessBuilder(cmd).directory(work.toFile());
     }

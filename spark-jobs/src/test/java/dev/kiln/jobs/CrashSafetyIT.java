@@ -118,7 +118,8 @@ class CrashSafetyIT {
         }
         Files.writeString(confDir.resolve("pipelines/twins.conf"), pipeline);
         // The re-runs and the clean twin run in this JVM, interpreted (no code generation, as the unit tests run:
-        // a quarter less CPU on tiny data); the killed processes run as users run them.
+        // a quarter less CPU on tiny data), and so do the killed processes (ShortJvm.INTERPRETED): where a job is
+        // killed does not depend on how Spark evaluates its expressions.
         kiln = Kiln.start(Kiln.loadConfig(confDir.toString(), null, Map.of("kiln.lakehouse.root", root.toString(),
                 "kiln.lakehouse.catalog.type", "postgres", "kiln.lakehouse.catalog.credentials-file", credentials.toString(),
                 "kiln.spark.master", "local[1]", "spark.sql.shuffle.partitions", "2", "spark.ui.enabled", "false", "spark.ui.showConsoleProgress", "false",
@@ -256,6 +257,7 @@ class CrashSafetyIT {
                 "--conf", "kiln.lakehouse.catalog.type=postgres", "--conf", "kiln.lakehouse.catalog.credentials-file=" + credentials,
                 "--conf", "kiln.spark.master=local[1]", "--conf", "spark.sql.shuffle.partitions=2",
                 "--conf", "spark.ui.enabled=false", "--conf", "spark.ui.showConsoleProgress=false"));
+        cmd.addAll(ShortJvm.interpretedConf());
         cmd.addAll(List.of(args));
         Path log = work.resolve(point + ".log");
         Path marker = work.resolve(point + ".reached");

@@ -23,6 +23,7 @@ class EmbeddedCatalogLockIT {
         List<String> cmd = ShortJvm.kilnMain(Path.of("").toAbsolutePath().getParent());
         cmd.addAll(List.of("--conf-dir", confDir.toString(), "--conf", "kiln.lakehouse.root=" + root, "--conf", "kiln.spark.master=local[1]",
                 "--conf", "spark.sql.shuffle.partitions=2", "--conf", "spark.ui.showConsoleProgress=false"));
+        cmd.addAll(ShortJvm.interpretedConf());
         cmd.addAll(List.of(kiln));
         Path out = work.resolve(name + ".out");
         Path err = work.resolve(name + ".err");

@@ -193,6 +193,7 @@ class RunVisibilityIT {
     private static List<String> kilnArgs(String... command) {
         List<String> args = new ArrayList<>(List.of("--conf-dir", confDir.toString(),
                 "--conf", "kiln.lakehouse.root=" + root, "--conf", "spark.sql.shuffle.partitions=2"));
+        args.addAll(ShortJvm.interpretedConf());
         args.addAll(List.of(command));
         return args;
     }

@@ -116,6 +116,7 @@ class SharedCatalogIT {
                 "--conf", "kiln.lakehouse.catalog.type=postgres", "--conf", "kiln.lakehouse.catalog.credentials-file=" + credentials,
                 "--conf", "kiln.spark.master=local[1]", "--conf", "spark.sql.shuffle.partitions=2",
                 "--conf", "spark.ui.showConsoleProgress=false"));
+        cmd.addAll(ShortJvm.interpretedConf());
         cmd.addAll(List.of(kiln));
         Path log = work.resolve(name + ".log");
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();

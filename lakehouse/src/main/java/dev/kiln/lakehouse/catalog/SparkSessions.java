@@ -34,6 +34,7 @@ public final class SparkSessions {
 
     private static final String EVENT_LOG_DIR = "spark.eventLog.dir";
     private static final String EXTENSIONS = "spark.sql.extensions";
+    private static final String CATALOG_IMPLEMENTATION = "spark.sql.catalogImplementation";
     /** Key of the PostgreSQL advisory lock under which a session's first metastore use runs (schema creation). */
     private static final long SCHEMA_LOCK_KEY = 0x6b696c6e4d53L; // "kilnMS"
 
@@ -68,8 +69,16 @@ public final class SparkSessions {
         }
     }
 
+    /**
+     * Starts the session. With {@code spark.sql.catalogImplementation = in-memory} among the embedded catalog's
+     * Spark settings there is no metastore at all (no Derby, no lock): tables are registered for the life of the
+     * session only, while their Delta data stays under the root. Kiln's unit tests use that; jobs should not.
+     */
     public static SparkSession open(LakehouseSettings settings) {
         requireNonNull(settings, "settings is null");
+        if (sessionCatalogOnly(settings)) {
+            return builder(settings, new SparkConf()).getOrCreate();
+        }
         if (settings.catalog() == LakehouseSettings.CatalogType.EMBEDDED) {
             // Before any Spark class loads: a second process is refused within a second or two of its start.
             File root = new File(URI.create(settings.root()));
@@ -79,6 +88,33 @@ public final class SparkSessions {
             EmbeddedCatalogLock.acquire(root.toPath());
         }
         SparkConf submitted = new SparkConf(); // holds spark.* system properties set by spark-submit
+        SparkSession.Builder builder = builder(settings, submitted);
+        if (settings.catalog() == LakehouseSettings.CatalogType.EMBEDDED) {
+            File root = new File(URI.create(settings.root()));
+            if (System.getProperty("derby.stream.error.file") == null && System.getProperty("derby.system.home") == null) {
+                // Otherwise Derby drops derby.log into whatever directory the job was started from.
+                System.setProperty("derby.stream.error.file", new File(root, "derby.log").getPath());
+            }
+        }
+        if (settings.catalog() == LakehouseSettings.CatalogType.POSTGRES) {
+            MetastoreCredentials credentials = MetastoreCredentials.resolve(System.getenv(), settings.credentialsFile());
+            // In this process's Spark conf only: never on a command line, and Spark and Hive mask *password* keys.
+            builder.config("spark.hadoop.javax.jdo.option.ConnectionUserName", credentials.user());
+            builder.config("spark.hadoop.javax.jdo.option.ConnectionPassword", credentials.password());
+            SparkSession spark = builder.enableHiveSupport().getOrCreate();
+            createSchemaInTurn(spark, jdbcUrl(settings), credentials);
+            return spark;
+        }
+        return builder.enableHiveSupport().getOrCreate();
+    }
+
+    private static boolean sessionCatalogOnly(LakehouseSettings settings) {
+        return settings.catalog() == LakehouseSettings.CatalogType.EMBEDDED
+                && "in-memory".equals(settings.sparkConf().get(CATALOG_IMPLEMENTATION));
+    }
+
+    /** Kiln's settings on a builder, without the metastore's: the caller adds those (or none). */
+    private static SparkSession.Builder builder(LakehouseSettings settings, SparkConf submitted) {
         SparkSession.Builder builder = SparkSession.builder().appName(settings.appName());
         if (!submitted.contains("spark.master")) {
             builder.master(settings.sparkMaster());
@@ -110,23 +146,7 @@ public final class SparkSessions {
         if (effective.getBoolean("spark.eventLog.enabled", false)) {
             createEventLogDir(effective);
         }
-        if (settings.catalog() == LakehouseSettings.CatalogType.EMBEDDED) {
-            File root = new File(URI.create(settings.root()));
-            if (System.getProperty("derby.stream.error.file") == null && System.getProperty("derby.system.home") == null) {
-                // Otherwise Derby drops derby.log into whatever directory the job was started from.
-                System.setProperty("derby.stream.error.file", new File(root, "derby.log").getPath());
-            }
-        }
-        if (settings.catalog() == LakehouseSettings.CatalogType.POSTGRES) {
-            MetastoreCredentials credentials = MetastoreCredentials.resolve(System.getenv(), settings.credentialsFile());
-            // In this process's Spark conf only: never on a command line, and Spark and Hive mask *password* keys.
-            builder.config("spark.hadoop.javax.jdo.option.ConnectionUserName", credentials.user());
-            builder.config("spark.hadoop.javax.jdo.option.ConnectionPassword", credentials.password());
-            SparkSession spark = builder.enableHiveSupport().getOrCreate();
-            createSchemaInTurn(spark, jdbcUrl(settings), credentials);
-            return spark;
-        }
-        return builder.enableHiveSupport().getOrCreate();
+        return builder;
     }
 
     /** Delta's extension first, then those configured (a configured list adds to Delta's, never drops it). */
@@ -202,7 +222,7 @@ public final class SparkSessions {
         Map<String, String> conf = new LinkedHashMap<>();
         conf.put(EXTENSIONS, "io.delta.sql.DeltaSparkSessionExtension");
         conf.put("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog");
-        conf.put("spark.sql.catalogImplementation", "hive");
+        conf.put(CATALOG_IMPLEMENTATION, "hive");
         conf.put("spark.sql.warehouse.dir", settings.warehouseDir());
         switch (settings.catalog()) {
             case EMBEDDED -> {
