@@ -7,9 +7,7 @@ import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.expr;
 import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.greatest;
-import static org.apache.spark.sql.functions.hll_sketch_agg;
-import static org.apache.spark.sql.functions.hll_sketch_estimate;
-import static org.apache.spark.sql.functions.hll_union_agg;
+import static org.apache.spark.sql.functions.lag;
 import static org.apache.spark.sql.functions.lead;
 import static org.apache.spark.sql.functions.least;
 import static org.apache.spark.sql.functions.lit;
@@ -212,6 +210,7 @@ public final class Materializer {
 
         // 1. Partial aggregates per entity and period, each measure once however many features use it.
         Map<String, Column> measures = new LinkedHashMap<>();
+        Map<String, java.util.SortedSet<Integer>> distinctWindows = new LinkedHashMap<>();
         measures.put("__rows", count(lit(1)));
         for (FeatureSpec f : spec.features()) {
             String x = f.aggregation().argument().orElse(null);
@@ -232,7 +231,7 @@ public final class Materializer {
                     measures.putIfAbsent(key("true", x), sum(when(expr(x), 1L).otherwise(0L)));
                     measures.putIfAbsent(key("n", x), count(expr(x)));
                 }
-                case APPROX_DISTINCT -> measures.putIfAbsent(key("hll", x), hll_sketch_agg(expr(x)));
+                case APPROX_DISTINCT -> distinctWindows.computeIfAbsent(x, k -> new java.util.TreeSet<>()).add(f.windowPeriods());
             }
         }
         List<Column> aggs = new ArrayList<>();
@@ -247,6 +246,13 @@ public final class Materializer {
         try {
             partials = history.groupBy(groupBy.toArray(Column[]::new))
                     .agg(aggs.get(0), aggs.subList(1, aggs.size()).toArray(Column[]::new));
+            List<String> joinKeys = new ArrayList<>(spec.entity());
+            joinKeys.add(PERIOD_INDEX);
+            for (Map.Entry<String, java.util.SortedSet<Integer>> d : distinctWindows.entrySet()) {
+                // Values are only counted where they occur, so every period of these measures is one of the partials'.
+                partials = partials.join(episodeEnds(history, entity, d.getKey(), d.getValue(), names),
+                        joinKeys.toArray(String[]::new), "left");
+            }
         } catch (Exception e) { // AnalysisException: a feature's expression does not fit the source
             throw new KilnException("feature set '" + spec.name() + "': " + KilnException.firstLine(e.getMessage()), e);
         }
@@ -296,7 +302,17 @@ public final class Materializer {
                     yield when(n.gt(1), sqrt(greatest(lit(0.0), q.minus(s.multiply(s).divide(n)).divide(n.minus(1)))));
                 }
                 case RATE -> when(n.gt(0), sum(m(names, key("true", x))).over(w).divide(n));
-                case APPROX_DISTINCT -> hll_sketch_estimate(hll_union_agg(m(names, key("hll", x)), lit(true)).over(w));
+                case APPROX_DISTINCT -> {
+                    // Episodes begun up to this period, less those whose last value left the window: those that
+                    // ended up to this period, less those that ended inside the window.
+                    int periods = f.windowPeriods();
+                    WindowSpec upTo = Window.partitionBy(entity).orderBy(col(PERIOD_INDEX))
+                            .rowsBetween(Window.unboundedPreceding(), 0);
+                    Column begun = sum(m(names, key("begin" + periods, x))).over(upTo);
+                    Column ended = sum(m(names, key("end" + periods, x))).over(upTo);
+                    Column endedInWindow = sum(m(names, key("end" + periods, x))).over(w);
+                    yield coalesce(begun, lit(0L)).minus(coalesce(ended, lit(0L))).plus(coalesce(endedInWindow, lit(0L)));
+                }
             };
             Column typed = value.cast(f.type());
             if (f.defaultValue().isPresent()) {
@@ -309,6 +325,40 @@ public final class Materializer {
                 .filter(col(PERIOD_INDEX).geq(from))
                 .drop(PERIOD_INDEX)
                 .withColumn(PERIOD_DATE, expr("to_date(" + PERIOD_START + ")"));
+    }
+
+    /**
+     * The exact distinct count of {@code x} over trailing windows, as per-period measures the windows can sum
+     * (one pass over the rows, no per-row sets or sketches, every operator one a GPU plan can hold). A value's
+     * periods make episodes for a window of W periods: a period less than W after the value's previous one
+     * continues the episode. The value is in a period's window exactly while an episode of it has begun and
+     * has not ended, an episode ending W periods after its last one. Per entity and period: {@code begin<W>}
+     * counts the values whose episode begins there, {@code end<W>} those whose episode has its last period
+     * there. Adds their keys to {@code names}, as {@code __m<i>} columns.
+     */
+    private static Dataset<Row> episodeEnds(Dataset<Row> history, Column[] entity, String x,
+            java.util.SortedSet<Integer> windows, List<String> names) {
+        List<Column> byValue = new ArrayList<>(List.of(entity));
+        byValue.add(col("__x"));
+        WindowSpec w = Window.partitionBy(byValue.toArray(Column[]::new)).orderBy(col(PERIOD_INDEX));
+        List<Column> keep = new ArrayList<>(List.of(entity));
+        keep.add(col(PERIOD_INDEX));
+        keep.add(expr(x).as("__x"));
+        Dataset<Row> rows = history.select(keep.toArray(Column[]::new)).filter(col("__x").isNotNull())
+                .withColumn("__prev", lag(col(PERIOD_INDEX), 1).over(w))
+                .withColumn("__next", lead(col(PERIOD_INDEX), 1).over(w));
+        List<Column> sums = new ArrayList<>();
+        for (int periods : windows) {
+            names.add(key("begin" + periods, x));
+            sums.add(sum(when(col("__prev").isNull().or(col(PERIOD_INDEX).minus(col("__prev")).geq(periods)), 1L)
+                    .otherwise(0L)).as("__m" + (names.size() - 1)));
+            names.add(key("end" + periods, x));
+            sums.add(sum(when(col("__next").isNull().or(col("__next").minus(col(PERIOD_INDEX)).geq(periods)), 1L)
+                    .otherwise(0L)).as("__m" + (names.size() - 1)));
+        }
+        List<Column> groupBy = new ArrayList<>(List.of(entity));
+        groupBy.add(col(PERIOD_INDEX));
+        return rows.groupBy(groupBy.toArray(Column[]::new)).agg(sums.get(0), sums.subList(1, sums.size()).toArray(Column[]::new));
     }
 
     private static Column m(List<String> names, String key) {
