@@ -63,7 +63,7 @@ record SourceFiles(List<FileStatus> files) {
         return !name.startsWith(".") && !name.startsWith("_");
     }
 
-    /** The file's name as Spark's {@code _metadata.file_path} gives it: a URI, {@code file:/x} for local files. */
+    /** The file's name as a URI, as Spark's {@code _metadata.file_path} gives it: {@code file:/x} for local files. */
     String sourceFileName(int index) {
         java.net.URI uri = files.get(index).getPath().toUri();
         if ("file".equals(uri.getScheme()) && (uri.getAuthority() == null || uri.getAuthority().isEmpty())) {

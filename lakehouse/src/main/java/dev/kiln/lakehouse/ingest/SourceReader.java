@@ -1,7 +1,10 @@
 package dev.kiln.lakehouse.ingest;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
+import static org.apache.spark.sql.functions.input_file_name;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.when;
 
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Identifiers;
@@ -128,10 +131,19 @@ final class SourceReader {
             throw new KilnException("cannot read the source files of dataset '" + spec.name() + "': "
                     + Ingestion.rootMessage(e), e);
         }
-        // One file (the common case for a daily drop) needs no per-row file metadata from the reader.
-        cols.add((files.files().size() == 1 ? lit(files.sourceFileName(0)) : col("_metadata.file_path"))
-                .as(ContractValidation.SOURCE_FILE));
+        // One file (the common case for a daily drop) needs no per-row file name from the reader.
+        cols.add((files.files().size() == 1 ? lit(files.sourceFileName(0)) : fileName()).as(ContractValidation.SOURCE_FILE));
         return df.select(cols.toArray(Column[]::new));
+    }
+
+    /**
+     * The row's file as {@link SourceFiles#sourceFileName} writes it ({@code file:/x} for a local file). Taken from
+     * {@code input_file_name()}, which the RAPIDS Accelerator's scans provide, rather than the scan's hidden
+     * {@code _metadata} column, which keeps a scan off the GPU; it writes a local file {@code file:///x}.
+     */
+    private static Column fileName() {
+        Column file = input_file_name();
+        return when(file.startsWith("file:///"), concat(lit("file:/"), file.substr(9, Integer.MAX_VALUE))).otherwise(file);
     }
 
     /** Back-quotes any source name for Spark's column parser (a back-quote inside is doubled). */

@@ -127,7 +127,7 @@ class IngestionTest {
 
     @Test
     void sourceFileIsRecordedTheSameWayForOneFileAndForMany() {
-        Path dir = TestLakehouse.tempDir("trips-files");
+        Path dir = TestLakehouse.tempDir("trips files#1"); // characters a URI encodes
         TestLakehouse.write(dir, "a.csv", "id,ts,fare,city\n1,2024-01-01 08:00:00,1.00,Oslo\n");
         TestLakehouse.write(dir, "b.csv", "id,ts,fare,city\n2,2024-01-01 09:00:00,2.00,Oslo\n");
         ingestion.ingest(spec("trips_files_many", dir, ""), Optional.empty());
@@ -137,6 +137,17 @@ class IngestionTest {
         assertEquals(2, many.length);
         assertEquals(many[0].getString(0), one.getString(0));
         assertTrue(many[1].getString(0).endsWith("/b.csv"), many[1].getString(0));
+        assertTrue(one.getString(0).startsWith("file:/") && !one.getString(0).startsWith("file://"), one.getString(0));
+        assertTrue(one.getString(0).contains("trips%20files%231"), one.getString(0));
+        // Parquet files, read as the GPU reads them (no hidden metadata column in the scan).
+        Path pq = TestLakehouse.tempDir("trips parquet");
+        lakehouse.spark().sql("SELECT cast(id AS int) AS id, timestamp'2024-01-01 08:00:00' AS ts, cast(1.5 AS decimal(8,2)) AS fare,"
+                + " 'Oslo' AS city FROM range(4)").repartition(2).write().parquet(pq.resolve("p").toString());
+        String parquet = tripsSpec("trips_files_pq", pq.resolve("p").toString(), "").replace("format = csv", "format = parquet");
+        ingestion.ingest(TestLakehouse.config(parquet).dataset("trips_files_pq"), Optional.empty());
+        List<String> files = lakehouse.spark().sql("SELECT DISTINCT _source_file FROM raw.trips_files_pq").as(
+                org.apache.spark.sql.Encoders.STRING()).collectAsList();
+        assertEquals(2, files.stream().filter(f -> f.matches("file:/[^/].*trips%20parquet[0-9]*/p/part-.*")).count(), files.toString());
     }
 
     @Test
