@@ -504,7 +504,8 @@ public final class Kiln {
     /**
      * The plan of every job of the configured pipelines that does SQL work, not run (for plan reports such as
      * {@code kiln gpu-plan}): ingest of each dataset, materialization of each feature set, each training-set build,
-     * and each model's transform of its training set through its champion. A job whose inputs do not exist yet
+     * each model's transform of its training set through its champion, and the champion's evaluation and drift
+     * statistics over every prediction and event. A job whose inputs do not exist yet
      * throws {@link KilnException} when its plan is asked for.
      */
     public Map<String, java.util.function.Supplier<Dataset<Row>>> plans() {
@@ -536,9 +537,37 @@ public final class Kiln {
                     TrainingSet set = trainingSetById(m.version().trainingSetId());
                     return m.pipeline().transform(lakehouse.read(set.table()));
                 });
+                ModelUri champion = ModelUri.parse("models:/" + name + "@champion");
+                jobs.put("evaluate models:/" + name + "@champion", () -> new Evaluator(lakehouse, featureSets(), m -> { }).plan(champion));
+                // Drift's two value-count jobs (numeric inputs and the score; categorical inputs), one model load for both.
+                java.util.function.Supplier<List<Dataset<Row>>> drift = memoized(
+                        () -> new DriftMonitor(lakehouse, featureSets(), m -> { }).plans(champion));
+                jobs.put("drift numeric models:/" + name + "@champion", () -> drift.get().get(0));
+                jobs.put("drift categorical models:/" + name + "@champion", () -> {
+                    List<Dataset<Row>> plans = drift.get();
+                    if (plans.size() < 2) {
+                        throw new KilnException("the model has no categorical inputs");
+                    }
+                    return plans.get(1);
+                });
             }
         }
         return jobs;
+    }
+
+    /** {@code supplier}'s value, asked for once, on the first {@code get}. */
+    private static <T> java.util.function.Supplier<T> memoized(java.util.function.Supplier<T> supplier) {
+        return new java.util.function.Supplier<>() {
+            private T value;
+
+            @Override
+            public synchronized T get() {
+                if (value == null) {
+                    value = supplier.get();
+                }
+                return value;
+            }
+        };
     }
 
     // ---------------------------------------------------------------- maintenance

@@ -41,12 +41,16 @@ class GpuPlanReportTest {
                         @Expression <AggregateExpression> hll_sketch_agg(v#9L, 12, 0, 0) could run on GPU
                           ! <HllSketchAgg> hll_sketch_agg(v#9L, 12, 0, 0) cannot run on GPU because no GPU form
                       !Exec <SortMergeJoinExec> cannot run on GPU because some reason
+                        #Exec <SortExec> could run on GPU but is going to be removed because replacing sortMergeJoin with shuffleHashJoin
+                          #Expression <SortOrder> k#1 ASC NULLS FIRST could run on GPU but is going to be removed because parent plan is removed
                 """;
         GpuPlanReport.Summary s = GpuPlanReport.Summary.of("job", GpuPlanReport.parse(text));
         assertEquals(5, s.operators());
         assertEquals(2, s.onGpu());
         assertEquals(1, s.mllibStages());
         assertEquals(1, s.noGpuForm());
+        assertEquals(1, s.removed()); // the sort is dropped from the GPU plan: neither on the GPU nor on the CPU
+        assertEquals(List.of(), s.reasons().keySet().stream().filter(r -> r.startsWith("Sort") && !r.startsWith("SortMergeJoinExec")).toList());
         assertEquals(100.0 * 2 / 3, s.gpuShare(), 1e-9);
         assertEquals(100.0 * 2 / 4, s.sqlShare(), 1e-9);
         assertEquals(1L, s.reasons().get("HllSketchAgg: no GPU form"));

@@ -48,6 +48,33 @@ public final class ContractValidation {
     public static final String REASON = "_reason";
     public static final String RAW_RECORD = "_raw_record";
 
+    /** The value range of an integral type (tinyint .. bigint), or null for any other type. */
+    private static long[] integralRange(DataType t) {
+        if (t instanceof org.apache.spark.sql.types.ByteType) {
+            return new long[] {Byte.MIN_VALUE, Byte.MAX_VALUE};
+        } else if (t instanceof org.apache.spark.sql.types.ShortType) {
+            return new long[] {Short.MIN_VALUE, Short.MAX_VALUE};
+        } else if (t instanceof org.apache.spark.sql.types.IntegerType) {
+            return new long[] {Integer.MIN_VALUE, Integer.MAX_VALUE};
+        } else if (t instanceof org.apache.spark.sql.types.LongType) {
+            return new long[] {Long.MIN_VALUE, Long.MAX_VALUE};
+        }
+        return null;
+    }
+
+    /**
+     * {@code try_cast} between integral types, written as a range check and a plain cast (which the RAPIDS
+     * Accelerator runs; it has no form of try_cast): null where the value does not fit, else the same number.
+     */
+    private static Column integralCast(Column raw, DataType from, DataType to) {
+        long[] source = integralRange(from);
+        long[] target = integralRange(to);
+        if (target[0] <= source[0] && source[1] <= target[1]) {
+            return raw.cast(to);
+        }
+        return when(raw.between(lit(target[0]).cast(from), lit(target[1]).cast(from)), raw.cast(to));
+    }
+
     private static final Set<String> INTERNAL = Set.of(CORRUPT_RECORD, SOURCE_FILE);
 
     private ContractValidation() {}
@@ -94,9 +121,10 @@ public final class ContractValidation {
                 }
                 // A zone-less source time (TIMESTAMP_NTZ, or text without an offset) becomes the instant of that
                 // wall-clock time in UTC: exact, and checked below by converting back.
-                value = raw.try_cast(c.type());
+                boolean integral = integralRange(sourceType) != null && integralRange(c.type()) != null;
+                value = integral ? integralCast(raw, sourceType, c.type()) : raw.try_cast(c.type());
                 Column notExact = raw.isNotNull().and(value.isNull());
-                if (!(sourceType instanceof StringType)) {
+                if (!(sourceType instanceof StringType) && !integral) {
                     // e.g. 1.5 -> int 1: converts, but not back to the same value
                     notExact = notExact.or(value.isNotNull().and(not(value.try_cast(sourceType).eqNullSafe(raw))));
                 }

@@ -219,6 +219,25 @@ class IngestionTest {
     }
 
     @Test
+    void parquetIntegersNarrowedOrWidenedExactlyAsTryCastWould() {
+        Path dir = TestLakehouse.tempDir("trips-integers");
+        lakehouse.spark().sql("SELECT * FROM VALUES (1, 7L, 5, 3L), (2, -2147483649L, 6, 200L), (3, 2147483647L, -2147483648, -128L),"
+                + " (4, -2147483648L, 8, 128L), (5, NULL, NULL, NULL) AS t(id, big, small, tiny)")
+                .coalesce(1).write().parquet(dir.resolve("in").toString());
+        String hocon = "datasets.integers { source { format = parquet, path = \"" + dir.resolve("in") + "\" }\n"
+                + " schema = [ { name = id, type = int }, { name = big, type = int }, { name = small, type = bigint },"
+                + " { name = tiny, type = tinyint } ], event-time = id }";
+        IngestResult r = ingestion.ingest(TestLakehouse.config(hocon).dataset("integers"), Optional.empty());
+        assertEquals(5, r.rowsRead());
+        assertEquals(3, r.rowsWritten()); // ids 1, 3 and 5 (nulls stay null); 2 and 4 do not fit
+        assertEquals(List.of("column 'big': value '-2147483649' is not a valid int; column 'tiny': value '200' is not a valid tinyint",
+                "column 'tiny': value '128' is not a valid tinyint"), reasons("raw.integers_quarantine"));
+        assertEquals("[[1,7,5,3], [3,2147483647,-2147483648,-128]]", List.of((Row[]) lakehouse.spark()
+                .sql("SELECT id, big, small, tiny FROM raw.integers WHERE id < 5 ORDER BY id").collect()).toString());
+        assertEquals(1, lakehouse.spark().sql("SELECT * FROM raw.integers WHERE id = 5 AND big IS NULL AND tiny IS NULL").count());
+    }
+
+    @Test
     void mergeUpsertsOnKeysAndQuarantinesDuplicateKeysWithinTheBatch() throws Exception {
         Path day1 = TestLakehouse.tempDir("trips-merge-1");
         TestLakehouse.write(day1, "a.csv", "id,ts,fare,city\n1,2024-01-01 08:00:00,1.00,Oslo\n2,2024-01-01 09:00:00,2.00,Oslo\n");

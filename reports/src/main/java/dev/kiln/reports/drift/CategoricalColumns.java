@@ -1,12 +1,5 @@
 package dev.kiln.reports.drift;
 
-import static org.apache.spark.sql.functions.array;
-import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.explode;
-import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.struct;
-import static org.apache.spark.sql.functions.sum;
-import static org.apache.spark.sql.functions.when;
 
 import dev.kiln.reports.drift.DriftStatistics.ColumnResult;
 import dev.kiln.reports.drift.DriftStatistics.Kind;
@@ -20,7 +13,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.InternalRow;
@@ -80,15 +72,7 @@ final class CategoricalColumns {
     /** The statistics of categorical columns c0..c{names-1} of {@code both} (window tag w), in column order. */
     static List<ColumnResult> compute(Dataset<Row> both, List<String> names) {
         int columns = names.size();
-        Column[] entries = new Column[columns];
-        for (int i = 0; i < columns; i++) {
-            entries[i] = struct(lit(i).as("i"), col("c" + i).as("v"));
-        }
-        Column w = col("w");
-        JavaRDD<InternalRow> counts = both.select(explode(array(entries)).as("e"), w)
-                .select(col("e.i").as("i"), col("e.v").as("v"), w)
-                .groupBy("i", "v").agg(sum(when(w.equalTo(0), 1L).otherwise(0L)).as("r"), sum(when(w.equalTo(1), 1L).otherwise(0L)).as("c"))
-                .queryExecution().toRdd().toJavaRDD();
+        JavaRDD<InternalRow> counts = DriftStatistics.valueCounts(both, "c", columns).queryExecution().toRdd().toJavaRDD();
 
         List<Part> parts = counts.mapPartitions(it -> {
             Map<Integer, Part> out = new HashMap<>();

@@ -211,6 +211,26 @@ public final class DriftMonitor {
                 retrainError);
     }
 
+    /**
+     * The plans of a drift run's SQL work, not run (for plan reports such as {@code kiln gpu-plan}): the model's training
+     * window against every later event, joined point in time and scored, then the value counts of the numeric inputs
+     * and the score, and of the categorical inputs.
+     */
+    public List<Dataset<Row>> plans(ModelUri uri) {
+        ModelVersion m = new ModelRegistry(lakehouse).resolve(uri);
+        TrainingSetRegistry trainingSets = new TrainingSetRegistry(lakehouse);
+        TrainingSetSpec spec = trainingSets.spec(m.trainingSetId());
+        DriftWindow reference = trainingWindow(m, trainingSets.get(m.trainingSetId()));
+        DriftWindow current = new DriftWindow(reference.to().plusDays(1), LocalDate.of(9999, 12, 30));
+        LoadedModel model = LoadedModel.load(m);
+        List<String> numeric = new ArrayList<>(model.signature().observedNumericInputs());
+        numeric.add(SCORE);
+        Dataset<Row> rows = scored(spec, model, List.of(reference, current), "compared", List.of(spec.eventTime()));
+        Column t = rows.col(dev.kiln.lakehouse.catalog.Identifiers.quote(spec.eventTime()));
+        return DriftStatistics.plans(rows, when(within(t, reference), lit(0)).when(within(t, current), lit(1)), numeric,
+                model.signature().categoricalInputs());
+    }
+
     /** Event time {@code t} falls on a day of window {@code w}. */
     private static Column within(Column t, DriftWindow w) {
         return t.geq(lit(w.start())).and(t.lt(lit(w.end())));

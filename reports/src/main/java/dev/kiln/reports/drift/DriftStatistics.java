@@ -1,7 +1,13 @@
 package dev.kiln.reports.drift;
 
+import static org.apache.spark.sql.functions.array;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.nanvl;
+import static org.apache.spark.sql.functions.struct;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
 
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Identifiers;
@@ -128,6 +134,39 @@ public final class DriftStatistics {
         }
         cols.add(window.cast("int").as("w"));
         return rows.select(cols.toArray(Column[]::new));
+    }
+
+    /**
+     * Rows {@code (i, v, r, c)}: for each positional column {@code <prefix>i} of {@code both} and each of its values
+     * {@code v} (null included), how many reference ({@code r}) and current ({@code c}) rows hold it.
+     */
+    static Dataset<Row> valueCounts(Dataset<Row> both, String prefix, int columns) {
+        Column[] entries = new Column[columns];
+        for (int i = 0; i < columns; i++) {
+            entries[i] = struct(lit(i).as("i"), col(prefix + i).as("v"));
+        }
+        Column w = col("w");
+        return both.select(explode(array(entries)).as("e"), w)
+                .select(col("e.i").as("i"), col("e.v").as("v"), w)
+                .groupBy("i", "v").agg(sum(when(w.equalTo(0), 1L).otherwise(0L)).as("r"), sum(when(w.equalTo(1), 1L).otherwise(0L)).as("c"));
+    }
+
+    /**
+     * The plans of the statistics' SQL work over {@code rows}, not run (for plan reports such as {@code kiln gpu-plan}):
+     * the numeric columns' sorted value counts, then the categorical columns' value counts (each when there are any).
+     */
+    public static List<Dataset<Row>> plans(Dataset<Row> rows, Column window, List<String> numeric, List<String> categorical) {
+        requireColumns("input", rows, numeric, categorical);
+        Dataset<Row> tagged = positional(rows, numeric, categorical, window);
+        Dataset<Row> both = tagged.filter(tagged.col("w").isNotNull());
+        List<Dataset<Row>> out = new ArrayList<>();
+        if (!numeric.isEmpty()) {
+            out.add(NumericColumns.sortedCounts(both, numeric.size()));
+        }
+        if (!categorical.isEmpty()) {
+            out.add(valueCounts(both, "c", categorical.size()));
+        }
+        return out;
     }
 
     static String window(int k) {

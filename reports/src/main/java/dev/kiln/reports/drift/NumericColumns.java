@@ -1,12 +1,6 @@
 package dev.kiln.reports.drift;
 
-import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.explode;
-import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.struct;
-import static org.apache.spark.sql.functions.sum;
-import static org.apache.spark.sql.functions.when;
 
 import dev.kiln.reports.drift.DriftStatistics.ColumnResult;
 import dev.kiln.reports.drift.DriftStatistics.Kind;
@@ -21,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.InternalRow;
@@ -85,19 +78,16 @@ final class NumericColumns {
         return List.copyOf(t);
     }
 
+    /** Rows {@code (i, v, r, c)} of every value of columns n0..n{columns-1}, range partitioned and sorted by (i, v). */
+    static Dataset<Row> sortedCounts(Dataset<Row> both, int columns) {
+        return DriftStatistics.valueCounts(both, "n", columns).repartitionByRange(col("i").asc(), col("v").asc_nulls_last())
+                .sortWithinPartitions(col("i").asc(), col("v").asc_nulls_last());
+    }
+
     /** The statistics of numeric columns n0..n{names-1} of {@code both} (window tag w), in column order. */
     static List<ColumnResult> compute(Dataset<Row> both, List<String> names) {
         int columns = names.size();
-        Column[] entries = new Column[columns];
-        for (int i = 0; i < columns; i++) {
-            entries[i] = struct(lit(i).as("i"), col("n" + i).as("v"));
-        }
-        Column w = col("w");
-        Dataset<Row> counts = both.select(explode(array(entries)).as("e"), w)
-                .select(col("e.i").as("i"), col("e.v").as("v"), w)
-                .groupBy("i", "v").agg(sum(when(w.equalTo(0), 1L).otherwise(0L)).as("r"), sum(when(w.equalTo(1), 1L).otherwise(0L)).as("c"));
-        JavaRDD<InternalRow> sorted = counts.repartitionByRange(col("i").asc(), col("v").asc_nulls_last())
-                .sortWithinPartitions(col("i").asc(), col("v").asc_nulls_last()).queryExecution().toRdd().toJavaRDD();
+        JavaRDD<InternalRow> sorted = sortedCounts(both, columns).queryExecution().toRdd().toJavaRDD();
 
         List<Part> parts = sorted.mapPartitionsWithIndex((index, it) -> {
             List<Part> out = new ArrayList<>();

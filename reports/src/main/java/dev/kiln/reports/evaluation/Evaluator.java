@@ -77,38 +77,9 @@ public final class Evaluator {
         }
         ModelVersion m = new ModelRegistry(lakehouse).resolve(uri);
         TrainingSetSpec spec = new TrainingSetRegistry(lakehouse).spec(m.trainingSetId());
-        if (!lakehouse.exists(BatchScorer.PREDICTIONS)) {
-            throw new KilnException(BatchScorer.PREDICTIONS + " does not exist: run kiln score first");
-        }
-        Dataset<Row> predictions = lakehouse.read(BatchScorer.PREDICTIONS)
-                .filter(col("model_name").equalTo(m.name()).and(col("model_version").equalTo(m.version()))
-                        .and(col(BatchScorer.DATE).between(lit(java.sql.Date.valueOf(from)), lit(java.sql.Date.valueOf(to)))));
-        Dataset<Row> outcomes = new TrainingSetBuilder(lakehouse, sets, progress)
-                .outcomes(spec, from.atStartOfDay(), to.plusDays(1).atStartOfDay());
-        List<String> keys = new ArrayList<>();
-        for (String c : outcomes.columns()) {
-            if (!c.equals(spec.labelColumn())) {
-                keys.add(c);
-            }
-        }
-        List<String> predictionColumns = List.of(predictions.columns());
-        for (String c : concat(keys, sliceBy)) {
-            if (!predictionColumns.contains(c)) {
-                throw new KilnException("the predictions of " + m.uri() + " have no column '" + c + "' (columns: "
-                        + predictionColumns + ")");
-            }
-        }
-        Column[] keyCols = keys.stream().map(c -> col(c)).toArray(Column[]::new);
-        Dataset<Row> scored = predictions.groupBy(keyCols).agg(max("score").as("score"), count(lit(1)).as("n_pred"));
         boolean classification = !m.task().equals("regression");
-        Column label = col(spec.labelColumn());
-        // Classification: positives per event key. Regression: one row per key and label value, so that absolute
-        // errors stay exact when events that share a key have different labels.
-        Dataset<Row> observed = classification
-                ? outcomes.groupBy(keyCols).agg(count(lit(1)).as("n"), sum(when(label, 1L).otherwise(0L)).as("positives"))
-                : outcomes.groupBy(concat(keys, List.of(spec.labelColumn())).stream().map(c -> col(c)).toArray(Column[]::new))
-                        .agg(count(lit(1)).as("n")).withColumnRenamed(spec.labelColumn(), "label");
-        Dataset<Row> joined = scored.join(observed, scala.jdk.javaapi.CollectionConverters.asScala(keys).toSeq(), "inner")
+        Dataset<Row> predictions = predictions(m, from, to);
+        Dataset<Row> joined = joined(m, spec, predictions, from, to, sliceBy)
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
             Row totals = joined.agg(sum("n")).first();
@@ -127,6 +98,63 @@ public final class Evaluator {
         } finally {
             joined.unpersist();
         }
+    }
+
+    /** The model version's predictions of event days {@code from..to}. */
+    private Dataset<Row> predictions(ModelVersion m, LocalDate from, LocalDate to) {
+        if (!lakehouse.exists(BatchScorer.PREDICTIONS)) {
+            throw new KilnException(BatchScorer.PREDICTIONS + " does not exist: run kiln score first");
+        }
+        return lakehouse.read(BatchScorer.PREDICTIONS)
+                .filter(col("model_name").equalTo(m.name()).and(col("model_version").equalTo(m.version()))
+                        .and(col(BatchScorer.DATE).between(lit(java.sql.Date.valueOf(from)), lit(java.sql.Date.valueOf(to)))));
+    }
+
+    /**
+     * One row per event key of the predictions joined with its outcomes, point in time: {@code (keys, slice columns...,
+     * score, n_pred, n, positives)} for classification, {@code (..., n, label)} for regression.
+     */
+    private Dataset<Row> joined(ModelVersion m, TrainingSetSpec spec, Dataset<Row> predictions, LocalDate from, LocalDate to,
+            List<String> sliceBy) {
+        boolean classification = !m.task().equals("regression");
+        Dataset<Row> outcomes = new TrainingSetBuilder(lakehouse, sets, progress)
+                .outcomes(spec, from.atStartOfDay(), to.plusDays(1).atStartOfDay());
+        List<String> keys = new ArrayList<>();
+        for (String c : outcomes.columns()) {
+            if (!c.equals(spec.labelColumn())) {
+                keys.add(c);
+            }
+        }
+        List<String> predictionColumns = List.of(predictions.columns());
+        for (String c : concat(keys, sliceBy)) {
+            if (!predictionColumns.contains(c)) {
+                throw new KilnException("the predictions of " + m.uri() + " have no column '" + c + "' (columns: "
+                        + predictionColumns + ")");
+            }
+        }
+        Column[] keyCols = keys.stream().map(c -> col(c)).toArray(Column[]::new);
+        Dataset<Row> scored = predictions.groupBy(keyCols).agg(max("score").as("score"), count(lit(1)).as("n_pred"));
+        Column label = col(spec.labelColumn());
+        // Classification: positives per event key. Regression: one row per key and label value, so that absolute
+        // errors stay exact when events that share a key have different labels.
+        Dataset<Row> observed = classification
+                ? outcomes.groupBy(keyCols).agg(count(lit(1)).as("n"), sum(when(label, 1L).otherwise(0L)).as("positives"))
+                : outcomes.groupBy(concat(keys, List.of(spec.labelColumn())).stream().map(c -> col(c)).toArray(Column[]::new))
+                        .agg(count(lit(1)).as("n")).withColumnRenamed(spec.labelColumn(), "label");
+        return scored.join(observed, scala.jdk.javaapi.CollectionConverters.asScala(keys).toSeq(), "inner");
+    }
+
+    /**
+     * The plan of an evaluation's SQL work over every prediction of the model version, not run (for plan reports such
+     * as {@code kiln gpu-plan}): predictions joined with their outcomes, then the per-bin sums of the overall slice.
+     */
+    public Dataset<Row> plan(ModelUri uri) {
+        ModelVersion m = new ModelRegistry(lakehouse).resolve(uri);
+        TrainingSetSpec spec = new TrainingSetRegistry(lakehouse).spec(m.trainingSetId());
+        LocalDate first = LocalDate.of(1900, 1, 1);
+        LocalDate last = LocalDate.of(9999, 12, 30);
+        Dataset<Row> rows = joined(m, spec, predictions(m, first, last), first, last, List.of()).withColumn("__slice", lit(0));
+        return m.task().equals("regression") ? regressionSums(rows) : binSums(rows, 0.5);
     }
 
     private static List<String> concat(List<String> a, List<String> b) {
@@ -252,23 +280,7 @@ public final class Evaluator {
 
     /** Binary metrics of every slice of rows {@code (__slice, score, n, positives)}; slice i is named {@code names[i]}. */
     private static List<Metric> binary(List<String> names, Dataset<Row> rows, double threshold) {
-        Column s = col("score");
-        Column pos = col("positives");
-        Column neg = col("n").minus(col("positives"));
-        Column eps = lit(1e-15);
-        Column clipped = org.apache.spark.sql.functions.greatest(eps, org.apache.spark.sql.functions.least(lit(1.0).minus(eps), s));
-        Column predicted = s.gt(threshold);
-        Column bin = org.apache.spark.sql.functions.least(org.apache.spark.sql.functions.floor(s.multiply(10)), lit(9));
-        // One aggregation by (slice, calibration bin): the slice's sums are its bins' sums.
-        Row[] bins = (Row[]) rows.groupBy(col("__slice"), bin.as("bin")).agg(
-                sum("n"), sum("positives"),
-                sum(pos.multiply(org.apache.spark.sql.functions.log(clipped)).plus(neg.multiply(
-                        org.apache.spark.sql.functions.log(lit(1.0).minus(clipped))))),
-                sum(pos.multiply(org.apache.spark.sql.functions.pow(lit(1.0).minus(s), 2)).plus(neg.multiply(
-                        org.apache.spark.sql.functions.pow(s, 2)))),
-                sum(when(predicted, pos).otherwise(0L)), sum(when(predicted, neg).otherwise(0L)),
-                sum(when(predicted, 0L).otherwise(pos)), sum(s.multiply(col("n"))))
-                .orderBy(col("__slice"), col("bin").asc_nulls_first()).collect();
+        Row[] bins = (Row[]) binSums(rows, threshold).orderBy(col("__slice"), col("bin").asc_nulls_first()).collect();
         Map<Integer, BinaryCurves.Areas> areas = BinaryCurves.byKey(rows, "__slice", "score", "positives", "n");
         List<Metric> out = new ArrayList<>();
         for (int id = 0; id < names.size(); id++) {
@@ -328,6 +340,28 @@ public final class Evaluator {
         return out;
     }
 
+    /**
+     * Per (slice, calibration bin) of rows {@code (__slice, score, n, positives)}: events, positives, log-likelihood,
+     * squared error, TP, FP, FN at {@code threshold}, and the score sum. The slice's sums are its bins' sums.
+     */
+    private static Dataset<Row> binSums(Dataset<Row> rows, double threshold) {
+        Column s = col("score");
+        Column pos = col("positives");
+        Column neg = col("n").minus(col("positives"));
+        Column eps = lit(1e-15);
+        Column clipped = org.apache.spark.sql.functions.greatest(eps, org.apache.spark.sql.functions.least(lit(1.0).minus(eps), s));
+        Column predicted = s.gt(threshold);
+        Column bin = org.apache.spark.sql.functions.least(org.apache.spark.sql.functions.floor(s.multiply(10)), lit(9));
+        return rows.groupBy(col("__slice"), bin.as("bin")).agg(
+                sum("n"), sum("positives"),
+                sum(pos.multiply(org.apache.spark.sql.functions.log(clipped)).plus(neg.multiply(
+                        org.apache.spark.sql.functions.log(lit(1.0).minus(clipped))))),
+                sum(pos.multiply(org.apache.spark.sql.functions.pow(lit(1.0).minus(s), 2)).plus(neg.multiply(
+                        org.apache.spark.sql.functions.pow(s, 2)))),
+                sum(when(predicted, pos).otherwise(0L)), sum(when(predicted, neg).otherwise(0L)),
+                sum(when(predicted, 0L).otherwise(pos)), sum(s.multiply(col("n"))));
+    }
+
     /** Regression metrics of rows {@code (score, n, label)}: n events with that label, each predicted {@code score}. */
     public static List<Metric> regression(String slice, Dataset<Row> rows) {
         return regression(List.of(slice), rows.withColumn("__slice", lit(0)));
@@ -335,12 +369,7 @@ public final class Evaluator {
 
     /** Regression metrics of every slice of rows {@code (__slice, score, n, label)}, from one aggregation. */
     private static List<Metric> regression(List<String> names, Dataset<Row> rows) {
-        Column s = col("score");
-        Column y = col("label").cast("double");
-        Column n = col("n");
-        Row[] sums = (Row[]) rows.groupBy(col("__slice")).agg(sum(n), sum(y.multiply(n)), sum(y.multiply(y).multiply(n)),
-                sum(y.minus(s).multiply(y.minus(s)).multiply(n)), sum(org.apache.spark.sql.functions.abs(y.minus(s)).multiply(n)))
-                .orderBy("__slice").collect();
+        Row[] sums = (Row[]) regressionSums(rows).orderBy("__slice").collect();
         List<Metric> out = new ArrayList<>();
         for (Row r : sums) {
             String slice = names.get(r.getInt(0));
@@ -353,6 +382,15 @@ public final class Evaluator {
             out.add(new Metric(slice, "r2", sst == 0 ? null : 1 - sse / sst, count));
         }
         return out;
+    }
+
+    /** Per slice of rows {@code (__slice, score, n, label)}: events, and the sums of y, y², squared and absolute errors. */
+    private static Dataset<Row> regressionSums(Dataset<Row> rows) {
+        Column s = col("score");
+        Column y = col("label").cast("double");
+        Column n = col("n");
+        return rows.groupBy(col("__slice")).agg(sum(n), sum(y.multiply(n)), sum(y.multiply(y).multiply(n)),
+                sum(y.minus(s).multiply(y.minus(s)).multiply(n)), sum(org.apache.spark.sql.functions.abs(y.minus(s)).multiply(n)));
     }
 
     private void write(String runId, ModelVersion m, LocalDate from, LocalDate to, List<Metric> metrics) {

@@ -55,7 +55,8 @@ final class GpuPlanCommand implements Callable<Integer> {
             String runId = java.util.UUID.randomUUID().toString();
             GpuPlanReport report = new GpuPlanReport(lakehouse);
             ctx.out().println("GPU plan (RAPIDS Accelerator, explain only), run " + runId + " -> " + GpuPlanReport.TABLE);
-            ctx.out().printf("  %-52s %9s %7s %6s %7s %7s %7s%n", "job", "operators", "on GPU", "MLlib", "no-form", "share", "all-in");
+            ctx.out().printf("  %-52s %9s %7s %6s %7s %7s %7s %7s%n", "job", "operators", "on GPU", "MLlib", "no-form", "removed",
+                    "share", "all-in");
             for (Map.Entry<String, Supplier<Dataset<Row>>> job : jobs.entrySet()) {
                 Dataset<Row> plan;
                 try {
@@ -66,8 +67,8 @@ final class GpuPlanCommand implements Callable<Integer> {
                 }
                 List<GpuPlanReport.Entry> entries = report.record(runId, job.getKey(), plan);
                 GpuPlanReport.Summary s = GpuPlanReport.Summary.of(job.getKey(), entries);
-                ctx.out().printf("  %-52s %9d %7d %6d %7d %6.1f%% %6.1f%%%n", job.getKey(), s.operators(), s.onGpu(),
-                        s.mllibStages(), s.noGpuForm(), s.gpuShare(), s.sqlShare());
+                ctx.out().printf("  %-52s %9d %7d %6d %7d %7d %6.1f%% %6.1f%%%n", job.getKey(), s.operators(), s.onGpu(),
+                        s.mllibStages(), s.noGpuForm(), s.removed(), s.gpuShare(), s.sqlShare());
                 s.reasons().entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
                         .forEach(r -> ctx.out().printf("      CPU x%d  %s%n", r.getValue(), abbreviate(r.getKey(), 150)));
                 if (required != null && s.gpuShare() < required) {

@@ -46,14 +46,24 @@ public final class GpuPlanReport {
     // "    ^ <HllSketchEstimate> ... will run on GPU via CPU bridge because ...".
     private static final Pattern LINE = Pattern.compile("^(\\s*)([*!@#$^])(\\w*) <([^>]+)>\\s?(.*)$");
 
-    /** One line of the plugin's explanation. */
-    public record Entry(int line, int depth, String kind, String operator, String detail, boolean onGpu, String reason) {}
+    /**
+     * One line of the plugin's explanation. {@code removed}: the plugin drops the operator from the GPU plan (marked
+     * {@code #}, e.g. a sort before a sort-merge join it replaces with a hash join), so it runs nowhere.
+     */
+    public record Entry(int line, int depth, String kind, String operator, String detail, boolean onGpu, String reason,
+            boolean removed) {
+        public Entry(int line, int depth, String kind, String operator, String detail, boolean onGpu, String reason) {
+            this(line, depth, kind, operator, detail, onGpu, reason, false);
+        }
+    }
 
     /**
      * One job's verdict: its operators, those the plugin would put on the GPU, and those that are MLlib model stages
      * (operators evaluating a model's vector UDFs, which no GPU form exists for), counted apart from the share.
+     * Operators the plugin removes from the GPU plan are not operators of it: {@code removed} counts them apart.
      */
-    public record Summary(String job, int operators, int onGpu, int mllibStages, int noGpuForm, Map<String, Long> reasons) {
+    public record Summary(String job, int operators, int onGpu, int mllibStages, int noGpuForm, int removed,
+            Map<String, Long> reasons) {
         public Summary {
             requireNonNull(job, "job is null");
             reasons = Map.copyOf(reasons);
@@ -79,9 +89,14 @@ public final class GpuPlanReport {
             int onGpu = 0;
             int mllib = 0;
             int noForm = 0;
+            int removed = 0;
             for (int i = 0; i < entries.size(); i++) {
                 Entry e = entries.get(i);
                 if (!e.kind().equals("Exec")) {
+                    continue;
+                }
+                if (e.removed()) {
+                    removed++;
                     continue;
                 }
                 operators++;
@@ -95,11 +110,11 @@ public final class GpuPlanReport {
             }
             Map<String, Long> reasons = new java.util.TreeMap<>();
             for (Entry e : entries) {
-                if (!e.onGpu() && e.reason() != null) {
+                if (!e.onGpu() && !e.removed() && e.reason() != null) {
                     reasons.merge(e.operator() + ": " + e.reason(), 1L, Long::sum);
                 }
             }
-            return new Summary(job, operators, onGpu, mllib, noForm, reasons);
+            return new Summary(job, operators, onGpu, mllib, noForm, removed, reasons);
         }
 
         /** Whether operator {@code i}'s own expressions (the lines right under it) hold one left on the CPU that matches. */
@@ -186,7 +201,7 @@ public final class GpuPlanReport {
                 detail = rest.substring(0, will);
             }
             String kind = m.group(3).isEmpty() ? "Expression" : m.group(3);
-            out.add(new Entry(i + 1, m.group(1).length() / 2, kind, m.group(4), detail.trim(), onGpu, reason));
+            out.add(new Entry(i + 1, m.group(1).length() / 2, kind, m.group(4), detail.trim(), onGpu, reason, m.group(2).equals("#")));
         }
         return out;
     }
