@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The README's main command as a new user runs it: {@code bin/kiln demo} on flights-3m (fetched with
- * npm pack), run twice, then {@code bin/kiln sql} from a new process against the persistent catalog.
+ * npm pack), run twice, then {@code bin/kiln sql} from a new process against the persistent catalog, and
+ * {@code bin/kiln gpu-plan --require 90%} on the same lakehouse.
  */
 class DemoIT {
     private static final Path REPO = Path.of("").toAbsolutePath().getParent();
@@ -91,6 +92,22 @@ class DemoIT {
         assertTrue(counts.output().contains("| 1004444  |"), counts.output());
         assertTrue(counts.output().contains("| 3000000  | 229                    |"), counts.output());
         assertTrue(counts.output().lines().anyMatch(l -> l.matches("\\|\\s*13\\s*\\|\\s*2\\s*\\|")), counts.output());
+
+        // The plans stay GPU-ready (issue 21): on this demo lakehouse, every SQL job has at least 90% of its operators
+        // on the GPU, MLlib's model stages counted apart. Explain only: the plugin's jar (scripts/fetch-rapids.sh,
+        // cached; bin/test fetches it before the tests) is enough, no GPU is needed.
+        Result plan = kiln(work, root, "gpu-plan", "--require", "90%");
+        assertEquals(0, plan.exit(), plan.output());
+        for (String job : List.of("ingest flights", "features materialize origin_delay_stats", "features materialize route_delay_stats",
+                "training-set build flight_delay", "score rows models:/flight_delay@champion",
+                "model transform models:/flight_delay@champion", "evaluate models:/flight_delay@champion",
+                "drift numeric models:/flight_delay@champion")) {
+            assertTrue(plan.output().lines().anyMatch(l -> l.trim().startsWith(job + " ") && l.trim().endsWith("%")),
+                    "a share for " + job + "\n" + plan.output());
+        }
+        assertTrue(plan.output().lines().anyMatch(l -> l.trim().matches("model transform models:/flight_delay@champion\\s+5\\s+2\\s+3\\s.*")),
+                "the model transform's three MLlib stages are counted apart\n" + plan.output());
+
         assertTrue(Files.isDirectory(root.resolve("_metastore")), "embedded metastore under the root");
         assertTrue(Files.exists(root.resolve("derby.log")), "derby.log under the root");
         assertTrue(!Files.exists(work.resolve("derby.log")), "no derby.log in the working directory");
