@@ -102,7 +102,7 @@ class DemoIT {
                 "training-set build flight_delay", "score rows models:/flight_delay@champion",
                 "model transform models:/flight_delay@champion", "evaluate models:/flight_delay@champion",
                 "drift numeric models:/flight_delay@champion")) {
-            assertTrue(plan.output().lines().anyMatch(l -> l.trim().startsWith(job + " ") && l.trim().endsWith("%")),
+            assertTrue(plan.output().lines().anyMatch(l -> l.trim().startsWith(job + " ") && l.trim().matches(".* [0-9.]+% +[0-9.]+% +([0-9.]+%|n/a)")),
                     "a share for " + job + "\n" + plan.output());
         }
         assertTrue(plan.output().lines().anyMatch(l -> l.trim().matches("model transform models:/flight_delay@champion\\s+5\\s+2\\s+3\\s.*")),

@@ -60,4 +60,37 @@ class GpuPlanReportTest {
         org.junit.jupiter.api.Assertions.assertThrows(dev.kiln.lakehouse.KilnException.class, () -> GpuPlanReport.parsePercent("ninety"));
         org.junit.jupiter.api.Assertions.assertThrows(dev.kiln.lakehouse.KilnException.class, () -> GpuPlanReport.parsePercent("120%"));
     }
+
+    @Test
+    void rowsReadFollowTheExplainedOperatorsAndNeverExceedWhatFlowsIn() {
+        org.apache.spark.sql.SparkSession spark = dev.kiln.lakehouse.TestLakehouse.get().spark();
+        org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> plan = spark.range(1000).filter("id % 10 = 0")
+                .groupBy(org.apache.spark.sql.functions.expr("id % 3")).count();
+        // The operators as the plugin explains them: pre-order, exchanges included, no code-generation wrappers.
+        List<String> explained = List.of("HashAggregateExec", "ShuffleExchangeExec", "HashAggregateExec", "ProjectExec",
+                "FilterExec", "RangeExec");
+        List<Double> rows = GpuPlanReport.rowsRead(plan, explained).orElseThrow(
+                () -> new AssertionError("the plan's operators line up with " + explained + ": " + plan.queryExecution().executedPlan()));
+        assertEquals(explained.size(), rows.size());
+        assertEquals(1000.0, rows.get(5), 0.0); // the range's own rows
+        assertEquals(1000.0, rows.get(4), 0.0); // the filter reads them all
+        for (double r : rows) {
+            org.junit.jupiter.api.Assertions.assertTrue(r >= 0 && r <= 1000.0, rows.toString());
+        }
+        org.junit.jupiter.api.Assertions.assertTrue(GpuPlanReport.rowsRead(plan, explained.subList(1, explained.size())).isEmpty());
+
+        // Operators on the GPU weighted by those rows: the CPU filter reads 1,000 of the rows' work.
+        String text = """
+                *Exec <HashAggregateExec> will run on GPU
+                  *Exec <ShuffleExchangeExec> will run on GPU
+                    *Exec <HashAggregateExec> will run on GPU
+                      *Exec <ProjectExec> will run on GPU
+                        !Exec <FilterExec> cannot run on GPU because some reason
+                          *Exec <RangeExec> will run on GPU
+                """;
+        GpuPlanReport.Summary s = GpuPlanReport.Summary.of("job", GpuPlanReport.parse(text), java.util.Optional.of(rows));
+        double total = rows.stream().mapToDouble(Double::doubleValue).sum();
+        assertEquals(100.0 * (total - 1000.0) / total, s.rowsShare(), 1e-9);
+        assertEquals(100.0 * 5 / 6, s.gpuShare(), 1e-9);
+    }
 }

@@ -55,8 +55,8 @@ final class GpuPlanCommand implements Callable<Integer> {
             String runId = java.util.UUID.randomUUID().toString();
             GpuPlanReport report = new GpuPlanReport(lakehouse);
             ctx.out().println("GPU plan (RAPIDS Accelerator, explain only), run " + runId + " -> " + GpuPlanReport.TABLE);
-            ctx.out().printf("  %-52s %9s %7s %6s %7s %7s %7s %7s%n", "job", "operators", "on GPU", "MLlib", "no-form", "removed",
-                    "share", "all-in");
+            ctx.out().printf("  %-52s %9s %7s %6s %7s %7s %7s %7s %7s%n", "job", "operators", "on GPU", "MLlib", "no-form", "removed",
+                    "share", "all-in", "rows");
             for (Map.Entry<String, Supplier<Dataset<Row>>> job : jobs.entrySet()) {
                 Dataset<Row> plan;
                 try {
@@ -66,9 +66,12 @@ final class GpuPlanCommand implements Callable<Integer> {
                     continue;
                 }
                 List<GpuPlanReport.Entry> entries = report.record(runId, job.getKey(), plan);
-                GpuPlanReport.Summary s = GpuPlanReport.Summary.of(job.getKey(), entries);
-                ctx.out().printf("  %-52s %9d %7d %6d %7d %7d %6.1f%% %6.1f%%%n", job.getKey(), s.operators(), s.onGpu(),
-                        s.mllibStages(), s.noGpuForm(), s.removed(), s.gpuShare(), s.sqlShare());
+                java.util.Optional<List<Double>> rows = GpuPlanReport.rowsRead(plan,
+                        entries.stream().filter(e -> e.kind().equals("Exec")).map(GpuPlanReport.Entry::operator).toList());
+                GpuPlanReport.Summary s = GpuPlanReport.Summary.of(job.getKey(), entries, rows);
+                ctx.out().printf("  %-52s %9d %7d %6d %7d %7d %6.1f%% %6.1f%% %7s%n", job.getKey(), s.operators(), s.onGpu(),
+                        s.mllibStages(), s.noGpuForm(), s.removed(), s.gpuShare(), s.sqlShare(),
+                        s.rowsShare() == null ? "n/a" : String.format("%.1f%%", s.rowsShare()));
                 s.reasons().entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
                         .forEach(r -> ctx.out().printf("      CPU x%d  %s%n", r.getValue(), abbreviate(r.getKey(), 150)));
                 if (required != null && s.gpuShare() < required) {

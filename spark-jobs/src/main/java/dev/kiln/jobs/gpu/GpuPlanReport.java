@@ -63,7 +63,7 @@ public final class GpuPlanReport {
      * Operators the plugin removes from the GPU plan are not operators of it: {@code removed} counts them apart.
      */
     public record Summary(String job, int operators, int onGpu, int mllibStages, int noGpuForm, int removed,
-            Map<String, Long> reasons) {
+            Map<String, Long> reasons, Double rowsShare) {
         public Summary {
             requireNonNull(job, "job is null");
             reasons = Map.copyOf(reasons);
@@ -85,6 +85,18 @@ public final class GpuPlanReport {
         }
 
         public static Summary of(String job, List<Entry> entries) {
+            return of(job, entries, java.util.Optional.empty());
+        }
+
+        /**
+         * As {@link #of(String, List)}, with {@code rowsRead}: the rows each operator reads, one per operator line in
+         * order (see {@link #rowsRead}). {@code rowsShare} is then the GPU operators' share of those rows among the
+         * operators {@code share} counts (null without them, or when no rows are estimated).
+         */
+        public static Summary of(String job, List<Entry> entries, java.util.Optional<List<Double>> rowsRead) {
+            double rowsOnGpu = 0;
+            double rowsCounted = 0;
+            int exec = 0;
             int operators = 0;
             int onGpu = 0;
             int mllib = 0;
@@ -95,6 +107,8 @@ public final class GpuPlanReport {
                 if (!e.kind().equals("Exec")) {
                     continue;
                 }
+                double rows = rowsRead.isPresent() ? rowsRead.get().get(exec) : 0;
+                exec++;
                 if (e.removed()) {
                     removed++;
                     continue;
@@ -102,10 +116,14 @@ public final class GpuPlanReport {
                 operators++;
                 if (e.onGpu()) {
                     onGpu++;
+                    rowsOnGpu += rows;
+                    rowsCounted += rows;
                 } else if (holds(entries, i, o -> o.contains("UDF"))) {
                     mllib++;
                 } else if (holds(entries, i, NO_GPU_FORM::contains)) {
                     noForm++;
+                } else {
+                    rowsCounted += rows;
                 }
             }
             Map<String, Long> reasons = new java.util.TreeMap<>();
@@ -114,7 +132,8 @@ public final class GpuPlanReport {
                     reasons.merge(e.operator() + ": " + e.reason(), 1L, Long::sum);
                 }
             }
-            return new Summary(job, operators, onGpu, mllib, noForm, removed, reasons);
+            Double rowsShare = rowsRead.isPresent() && rowsCounted > 0 ? 100.0 * rowsOnGpu / rowsCounted : null;
+            return new Summary(job, operators, onGpu, mllib, noForm, removed, reasons, rowsShare);
         }
 
         /** Whether operator {@code i}'s own expressions (the lines right under it) hold one left on the CPU that matches. */
@@ -135,6 +154,85 @@ public final class GpuPlanReport {
 
     /** Expressions of feature kinds that have no GPU form (approx_distinct's DataSketches HLL sketches). */
     public static final java.util.Set<String> NO_GPU_FORM = java.util.Set.of("HllSketchAgg", "HllUnionAgg", "HllSketchEstimate");
+
+    /**
+     * The rows each operator of {@code plan} reads, estimated by Spark's optimizer, in the order the plugin explains
+     * the operators (pre-order, exchanges included; code-generation and row-conversion wrappers left out): a scan's rows for a scan,
+     * else the rows its children put out. An operator's output is its logical plan's row count, or its estimated
+     * size over its row size, never more than it reads (joins without statistics are estimated as products). Empty
+     * when the plan's operators do not line up with {@code explained} (the operator names of the explanation).
+     */
+    public static java.util.Optional<List<Double>> rowsRead(Dataset<Row> plan, List<String> explained) {
+        org.apache.spark.sql.execution.SparkPlan root = plan.queryExecution().executedPlan();
+        if (root instanceof org.apache.spark.sql.execution.adaptive.AdaptiveSparkPlanExec a) {
+            root = a.initialPlan(); // with its exchanges and sorts, as the plugin explains it
+        }
+        root = unwrapped(root);
+        List<org.apache.spark.sql.execution.SparkPlan> nodes = new ArrayList<>();
+        preorder(root, nodes);
+        if (!nodes.stream().map(n -> n.getClass().getSimpleName()).toList().equals(explained)) {
+            return java.util.Optional.empty();
+        }
+        Map<org.apache.spark.sql.execution.SparkPlan, Double> out = new java.util.IdentityHashMap<>();
+        List<Double> rows = new ArrayList<>();
+        for (org.apache.spark.sql.execution.SparkPlan n : nodes) {
+            List<org.apache.spark.sql.execution.SparkPlan> children = operatorChildren(n);
+            rows.add(children.isEmpty() ? output(n, out) : children.stream().mapToDouble(c -> output(c, out)).sum());
+        }
+        return java.util.Optional.of(rows);
+    }
+
+    private static void preorder(org.apache.spark.sql.execution.SparkPlan n, List<org.apache.spark.sql.execution.SparkPlan> out) {
+        out.add(n);
+        for (org.apache.spark.sql.execution.SparkPlan c : operatorChildren(n)) {
+            preorder(c, out);
+        }
+    }
+
+    /** The operators under {@code n}, looking through code-generation wrappers. */
+    private static List<org.apache.spark.sql.execution.SparkPlan> operatorChildren(org.apache.spark.sql.execution.SparkPlan n) {
+        List<org.apache.spark.sql.execution.SparkPlan> out = new ArrayList<>();
+        for (org.apache.spark.sql.execution.SparkPlan c : scala.jdk.javaapi.CollectionConverters.asJava(n.children())) {
+            out.add(unwrapped(c));
+        }
+        return out;
+    }
+
+    private static org.apache.spark.sql.execution.SparkPlan unwrapped(org.apache.spark.sql.execution.SparkPlan n) {
+        while (n instanceof org.apache.spark.sql.execution.WholeStageCodegenExec || n instanceof org.apache.spark.sql.execution.InputAdapter
+                || n instanceof org.apache.spark.sql.execution.ColumnarToRowExec) {
+            n = n.children().head();
+        }
+        return n;
+    }
+
+    private static double output(org.apache.spark.sql.execution.SparkPlan n, Map<org.apache.spark.sql.execution.SparkPlan, Double> memo) {
+        Double known = memo.get(n);
+        if (known != null) {
+            return known;
+        }
+        List<org.apache.spark.sql.execution.SparkPlan> children = operatorChildren(n);
+        double read = children.stream().mapToDouble(c -> output(c, memo)).sum();
+        double rows = read;
+        if (n.logicalLink().isDefined()) {
+            org.apache.spark.sql.catalyst.plans.logical.LogicalPlan logical = n.logicalLink().get();
+            org.apache.spark.sql.catalyst.plans.logical.Statistics stats = logical.stats();
+            double own = stats.rowCount().isDefined() ? stats.rowCount().get().doubleValue()
+                    : stats.sizeInBytes().doubleValue() / rowSize(logical);
+            rows = children.isEmpty() ? own : Math.min(own, read);
+        }
+        memo.put(n, rows);
+        return rows;
+    }
+
+    /** Bytes per row as Spark's estimates count them without column statistics: 8, plus each column's default size. */
+    private static double rowSize(org.apache.spark.sql.catalyst.plans.logical.LogicalPlan logical) {
+        double size = 8;
+        for (org.apache.spark.sql.catalyst.expressions.Attribute a : scala.jdk.javaapi.CollectionConverters.asJava(logical.output())) {
+            size += a.dataType().defaultSize();
+        }
+        return size;
+    }
 
     /** The {@code --require} threshold text, "90%" or "90", as a percentage. */
     public static double parsePercent(String text) {
