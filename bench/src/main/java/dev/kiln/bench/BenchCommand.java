@@ -129,9 +129,17 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--result", paramLabel = "FILE", description = "'bench pipeline': also write the stages (tab-separated) to FILE.")
     java.nio.file.Path result;
 
-    /** The options a child run of {@code bench pipeline} inherits: the configuration ones. */
+    @Option(names = "--held-heap", paramLabel = "S", description = {"'bench pipeline': also measure the heap each stage held:"
+            + " a full collection every S seconds", "(and at each stage's end), the most heap left after one. Slows the run:"
+            + " a memory measure, not a timing."})
+    int heldHeapSeconds;
+
+    /** The options a child run of {@code bench pipeline} inherits: the configuration ones and the heap probe. */
     List<String> passThrough() {
         List<String> out = new ArrayList<>();
+        if (heldHeapSeconds > 0) {
+            out.addAll(List.of("--held-heap", Integer.toString(heldHeapSeconds)));
+        }
         conf.forEach(c -> out.addAll(List.of("--conf", c)));
         if (environment != null) {
             out.addAll(List.of("--env", environment));

@@ -21,7 +21,11 @@ import javax.management.openmbean.CompositeData;
  * heap in use right after a collection, the most that survived one: what the work really held). In local
  * mode the driver's heap is the executors' too, so this covers the whole job. After a young collection the old
  * generation still holds whatever garbage was promoted, so the live figure is an upper bound; the heap after
- * full collections ({@code full}, zero when none ran) is the tight one.
+ * full collections ({@code full}, zero when none ran) is the tight one. With a probe interval
+ * ({@code bench pipeline --held-heap S}) a daemon thread asks for a full collection ({@code System.gc()}, which the
+ * parallel collector runs as a stop-the-world full collection) every S seconds, so {@code full} becomes the heap
+ * the work held, sampled every S seconds: the figure to compare across scales. The probe costs time (each full
+ * collection walks the live heap), so a run with it measures memory, not speed.
  */
 final class HeapWatch implements AutoCloseable {
     private final List<MemoryPoolMXBean> pools = new ArrayList<>();
@@ -29,8 +33,14 @@ final class HeapWatch implements AutoCloseable {
     private final AtomicLong live = new AtomicLong();
     private final AtomicLong full = new AtomicLong();
     private final NotificationListener listener = this::onCollection;
+    private final Thread probe;
 
     HeapWatch() {
+        this(0);
+    }
+
+    /** With {@code probeSeconds > 0}, a full collection every that many seconds (see the class comment). */
+    HeapWatch(int probeSeconds) {
         for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
             if (pool.getType() == MemoryType.HEAP) {
                 pools.add(pool);
@@ -42,6 +52,26 @@ final class HeapWatch implements AutoCloseable {
                 emitters.add(emitter);
             }
         }
+        if (probeSeconds > 0) {
+            probe = new Thread(() -> {
+                try {
+                    while (true) {
+                        Thread.sleep(probeSeconds * 1000L);
+                        System.gc();
+                    }
+                } catch (InterruptedException e) {
+                    // closed
+                }
+            }, "kiln-held-heap-probe");
+            probe.setDaemon(true);
+            probe.start();
+        } else {
+            probe = null;
+        }
+    }
+
+    boolean probing() {
+        return probe != null;
     }
 
     /** Heap figures of one stretch of work, in bytes. */
@@ -62,6 +92,9 @@ final class HeapWatch implements AutoCloseable {
 
     /** The peaks since {@link #begin}. */
     Peak end() {
+        if (probe != null) {
+            System.gc(); // a stage shorter than the interval gets one sample: what it still holds at its end
+        }
         long used = 0;
         for (MemoryPoolMXBean pool : pools) {
             MemoryUsage peak = pool.getPeakUsage();
@@ -93,6 +126,9 @@ final class HeapWatch implements AutoCloseable {
 
     @Override
     public void close() {
+        if (probe != null) {
+            probe.interrupt();
+        }
         for (NotificationEmitter emitter : emitters) {
             try {
                 emitter.removeNotificationListener(listener);

@@ -101,7 +101,7 @@ final class PipelineBench {
             overrides.add("datasets." + plan.dataset() + ".source.path=" + scaled);
         }
         fixedGrid.forEach((k, v) -> overrides.add("models." + plan.model() + ".grids.logistic-regression." + k + "=[" + v + "]"));
-        try (BenchContext ctx = bench.open(overrides); HeapWatch heap = new HeapWatch()) {
+        try (BenchContext ctx = bench.open(overrides); HeapWatch heap = new HeapWatch(bench.heldHeapSeconds)) {
             Lakehouse lakehouse = ctx.lakehouse();
             if (scale > 1) {
                 replicate(ctx, source, scaled, scale);
@@ -141,17 +141,20 @@ final class PipelineBench {
                     side == Side.HAND ? " (hand-written)" : "", scale, scale == 1 ? source : scaled, fixedGrid,
                     side == Side.KILN ? "lakehouse" : "tables under", benchRoot, HeapWatch.mib(Runtime.getRuntime().maxMemory()));
             if (runs.size() == 1) {
-                ctx.out().printf("  %-13s %9s  %14s  %11s  %11s%n", "stage", "time", "rows", "peak heap", "peak live");
+                boolean held = heap.probing();
+                ctx.out().printf("  %-13s %9s  %14s  %11s  %11s%s%n", "stage", "time", "rows", "peak heap", "peak live",
+                        held ? String.format("  %11s", "held") : "");
                 for (Stage st : stages) {
-                    ctx.out().printf("  %-13s %7.1f s  %14s  %11s  %11s%n", st.name(), st.seconds(),
+                    ctx.out().printf("  %-13s %7.1f s  %14s  %11s  %11s%s%n", st.name(), st.seconds(),
                             st.rows() < 0 ? "-" : String.format("%,d", st.rows()), HeapWatch.mib(st.heap().used()),
-                            HeapWatch.mib(st.heap().live()));
+                            HeapWatch.mib(st.heap().live()), held ? String.format("  %11s", HeapWatch.mib(st.heap().full())) : "");
                 }
                 HeapWatch.Peak all = stages.stream().map(Stage::heap).reduce(HeapWatch.Peak.NONE, HeapWatch.Peak::max);
-                ctx.out().printf("  %-13s %7.1f s  %14s  %11s  %11s%n", "total", total, "", HeapWatch.mib(all.used()),
-                        HeapWatch.mib(all.live()));
+                ctx.out().printf("  %-13s %7.1f s  %14s  %11s  %11s%s%n", "total", total, "", HeapWatch.mib(all.used()),
+                        HeapWatch.mib(all.live()), held ? String.format("  %11s", HeapWatch.mib(all.full())) : "");
                 ctx.out().printf("  peak heap: the most heap in use, garbage included; peak live: the most in use right after"
-                        + " a collection%n");
+                        + " a collection%s%n", held ? String.format("; held: the most left after a full collection (one every"
+                        + " %d s and at each stage's end; times include them)", bench.heldHeapSeconds) : "");
             } else {
                 StringBuilder head = new StringBuilder(String.format("  %-13s %9s", "", "round 1"));
                 for (int r = 2; r <= runs.size(); r++) {

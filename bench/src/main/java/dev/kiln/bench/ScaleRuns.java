@@ -50,9 +50,10 @@ final class ScaleRuns {
         }
         System.out.println(total);
         System.out.println();
+        boolean held = bench.heldHeapSeconds > 0;
         StringBuilder heapHead = new StringBuilder(String.format("  %-13s", "peak heap"));
         for (int scale : scales) {
-            heapHead.append(String.format(" | %23s", "x" + scale + " in use / live"));
+            heapHead.append(String.format(held ? " | %36s" : " | %23s", "x" + scale + " in use / live" + (held ? " / held" : "")));
         }
         System.out.println(heapHead);
         for (int i = 0; i <= base.size(); i++) {
@@ -61,17 +62,28 @@ final class ScaleRuns {
             for (int scale : scales) {
                 HeapWatch.Peak p = i < base.size() ? runs.get(scale).get(i).heap() : peak(runs.get(scale));
                 line.append(String.format(" | %10s / %10s", HeapWatch.mib(p.used()), HeapWatch.mib(p.live())));
+                if (held) {
+                    line.append(String.format(" / %10s", HeapWatch.mib(p.full())));
+                }
             }
             System.out.println(line);
         }
         HeapWatch.Peak x1 = peak(base);
         StringBuilder ratio = new StringBuilder(String.format("  %-13s", "live vs x" + first));
         for (int scale : scales) {
-            ratio.append(String.format(" | %22.2fx", (double) peak(runs.get(scale)).live() / x1.live()));
+            ratio.append(String.format(held ? " | %35.2fx" : " | %22.2fx", (double) peak(runs.get(scale)).live() / x1.live()));
         }
         System.out.println(ratio);
+        if (held) {
+            StringBuilder heldRatio = new StringBuilder(String.format("  %-13s", "held vs x" + first));
+            for (int scale : scales) {
+                heldRatio.append(String.format(" | %35.2fx", (double) peak(runs.get(scale)).full() / x1.full()));
+            }
+            System.out.println(heldRatio);
+        }
         System.out.println("  in use: the most heap occupied, garbage included (a throughput collector lets it fill);"
-                + " live: the most occupied right after a collection");
+                + " live: the most occupied right after a collection" + (held ? String.format("; held: the most left after"
+                + " a full collection (one every %d s and at each stage's end), times include them", bench.heldHeapSeconds) : ""));
         return 0;
     }
 
