@@ -32,6 +32,7 @@ final class HeapWatch implements AutoCloseable {
     private final List<NotificationEmitter> emitters = new ArrayList<>();
     private final AtomicLong live = new AtomicLong();
     private final AtomicLong full = new AtomicLong();
+    private final AtomicLong outside = new AtomicLong();
     private final NotificationListener listener = this::onCollection;
     private final Thread probe;
 
@@ -57,7 +58,7 @@ final class HeapWatch implements AutoCloseable {
                 try {
                     while (true) {
                         Thread.sleep(probeSeconds * 1000L);
-                        System.gc();
+                        sample();
                     }
                 } catch (InterruptedException e) {
                     // closed
@@ -74,13 +75,29 @@ final class HeapWatch implements AutoCloseable {
         return probe != null;
     }
 
-    /** Heap figures of one stretch of work, in bytes. */
-    record Peak(long used, long live, long full) {
-        static final Peak NONE = new Peak(0, 0, 0);
+    /**
+     * Heap figures of one stretch of work, in bytes; {@code outside} is the most the probe's samples held outside
+     * Spark's block cache (the heap after a full collection less the storage memory Spark's memory manager
+     * had in use at that moment: cached tables and MLlib's cached training blocks, which Spark bounds by
+     * {@code spark.memory.fraction} and spills to disk beyond it).
+     */
+    record Peak(long used, long live, long full, long outside) {
+        static final Peak NONE = new Peak(0, 0, 0, 0);
 
         static Peak max(Peak a, Peak b) {
-            return new Peak(Math.max(a.used, b.used), Math.max(a.live, b.live), Math.max(a.full, b.full));
+            return new Peak(Math.max(a.used, b.used), Math.max(a.live, b.live), Math.max(a.full, b.full),
+                    Math.max(a.outside, b.outside));
         }
+    }
+
+    /** One probe: a full collection, then the heap it left and the part of it outside Spark's block cache. */
+    private void sample() {
+        System.gc();
+        Runtime rt = Runtime.getRuntime();
+        long held = rt.totalMemory() - rt.freeMemory();
+        org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
+        long cache = env == null ? 0 : env.memoryManager().storageMemoryUsed();
+        outside.accumulateAndGet(Math.max(0, held - cache), Math::max);
     }
 
     /** Starts a stretch: forgets the peaks seen so far. */
@@ -88,19 +105,20 @@ final class HeapWatch implements AutoCloseable {
         pools.forEach(MemoryPoolMXBean::resetPeakUsage);
         live.set(0);
         full.set(0);
+        outside.set(0);
     }
 
     /** The peaks since {@link #begin}. */
     Peak end() {
         if (probe != null) {
-            System.gc(); // a stage shorter than the interval gets one sample: what it still holds at its end
+            sample(); // a stage shorter than the interval gets one sample: what it still holds at its end
         }
         long used = 0;
         for (MemoryPoolMXBean pool : pools) {
             MemoryUsage peak = pool.getPeakUsage();
             used += peak == null ? 0 : peak.getUsed();
         }
-        return new Peak(used, live.get(), full.get());
+        return new Peak(used, live.get(), full.get(), outside.get());
     }
 
     private void onCollection(Notification notification, Object handback) {

@@ -47,13 +47,13 @@ final class PipelineBench {
     record Stage(String name, double seconds, long rows, HeapWatch.Peak heap) {
         String tsv() {
             return String.join("\t", name, Double.toString(seconds), Long.toString(rows), Long.toString(heap.used()),
-                    Long.toString(heap.live()), Long.toString(heap.full()));
+                    Long.toString(heap.live()), Long.toString(heap.full()), Long.toString(heap.outside()));
         }
 
         static Stage parse(String line) {
             String[] f = line.split("\t");
             return new Stage(f[0], Double.parseDouble(f[1]), Long.parseLong(f[2]),
-                    new HeapWatch.Peak(Long.parseLong(f[3]), Long.parseLong(f[4]), Long.parseLong(f[5])));
+                    new HeapWatch.Peak(Long.parseLong(f[3]), Long.parseLong(f[4]), Long.parseLong(f[5]), Long.parseLong(f[6])));
         }
     }
 
@@ -143,18 +143,20 @@ final class PipelineBench {
             if (runs.size() == 1) {
                 boolean held = heap.probing();
                 ctx.out().printf("  %-13s %9s  %14s  %11s  %11s%s%n", "stage", "time", "rows", "peak heap", "peak live",
-                        held ? String.format("  %11s", "held") : "");
+                        held ? String.format("  %11s  %11s", "held", "outside") : "");
                 for (Stage st : stages) {
                     ctx.out().printf("  %-13s %7.1f s  %14s  %11s  %11s%s%n", st.name(), st.seconds(),
                             st.rows() < 0 ? "-" : String.format("%,d", st.rows()), HeapWatch.mib(st.heap().used()),
-                            HeapWatch.mib(st.heap().live()), held ? String.format("  %11s", HeapWatch.mib(st.heap().full())) : "");
+                            HeapWatch.mib(st.heap().live()), held ? String.format("  %11s  %11s", HeapWatch.mib(st.heap().full()),
+                                    HeapWatch.mib(st.heap().outside())) : "");
                 }
                 HeapWatch.Peak all = stages.stream().map(Stage::heap).reduce(HeapWatch.Peak.NONE, HeapWatch.Peak::max);
                 ctx.out().printf("  %-13s %7.1f s  %14s  %11s  %11s%s%n", "total", total, "", HeapWatch.mib(all.used()),
-                        HeapWatch.mib(all.live()), held ? String.format("  %11s", HeapWatch.mib(all.full())) : "");
+                        HeapWatch.mib(all.live()), held ? String.format("  %11s  %11s", HeapWatch.mib(all.full()),
+                                HeapWatch.mib(all.outside())) : "");
                 ctx.out().printf("  peak heap: the most heap in use, garbage included; peak live: the most in use right after"
                         + " a collection%s%n", held ? String.format("; held: the most left after a full collection (one every"
-                        + " %d s and at each stage's end; times include them)", bench.heldHeapSeconds) : "");
+                        + " %d s and at each stage's end; times include them); outside: held less Spark's block cache", bench.heldHeapSeconds) : "");
             } else {
                 StringBuilder head = new StringBuilder(String.format("  %-13s %9s", "", "round 1"));
                 for (int r = 2; r <= runs.size(); r++) {

@@ -53,7 +53,7 @@ final class ScaleRuns {
         boolean held = bench.heldHeapSeconds > 0;
         StringBuilder heapHead = new StringBuilder(String.format("  %-13s", "peak heap"));
         for (int scale : scales) {
-            heapHead.append(String.format(held ? " | %36s" : " | %23s", "x" + scale + " in use / live" + (held ? " / held" : "")));
+            heapHead.append(String.format(held ? " | %49s" : " | %23s", "x" + scale + " in use / live" + (held ? " / held / outside" : "")));
         }
         System.out.println(heapHead);
         for (int i = 0; i <= base.size(); i++) {
@@ -63,7 +63,7 @@ final class ScaleRuns {
                 HeapWatch.Peak p = i < base.size() ? runs.get(scale).get(i).heap() : peak(runs.get(scale));
                 line.append(String.format(" | %10s / %10s", HeapWatch.mib(p.used()), HeapWatch.mib(p.live())));
                 if (held) {
-                    line.append(String.format(" / %10s", HeapWatch.mib(p.full())));
+                    line.append(String.format(" / %10s / %10s", HeapWatch.mib(p.full()), HeapWatch.mib(p.outside())));
                 }
             }
             System.out.println(line);
@@ -71,19 +71,23 @@ final class ScaleRuns {
         HeapWatch.Peak x1 = peak(base);
         StringBuilder ratio = new StringBuilder(String.format("  %-13s", "live vs x" + first));
         for (int scale : scales) {
-            ratio.append(String.format(held ? " | %35.2fx" : " | %22.2fx", (double) peak(runs.get(scale)).live() / x1.live()));
+            ratio.append(String.format(held ? " | %48.2fx" : " | %22.2fx", (double) peak(runs.get(scale)).live() / x1.live()));
         }
         System.out.println(ratio);
         if (held) {
             StringBuilder heldRatio = new StringBuilder(String.format("  %-13s", "held vs x" + first));
+            StringBuilder outsideRatio = new StringBuilder(String.format("  %-13s", "outside vs x" + first));
             for (int scale : scales) {
-                heldRatio.append(String.format(" | %35.2fx", (double) peak(runs.get(scale)).full() / x1.full()));
+                heldRatio.append(String.format(" | %48.2fx", (double) peak(runs.get(scale)).full() / x1.full()));
+                outsideRatio.append(String.format(" | %48.2fx", (double) peak(runs.get(scale)).outside() / x1.outside()));
             }
             System.out.println(heldRatio);
+            System.out.println(outsideRatio);
         }
         System.out.println("  in use: the most heap occupied, garbage included (a throughput collector lets it fill);"
                 + " live: the most occupied right after a collection" + (held ? String.format("; held: the most left after"
-                + " a full collection (one every %d s and at each stage's end), times include them", bench.heldHeapSeconds) : ""));
+                + " a full collection (one every %d s and at each stage's end), times include them; outside: held less"
+                + " Spark's block cache (storage memory in use), which spark.memory.fraction bounds", bench.heldHeapSeconds) : ""));
         return 0;
     }
 
