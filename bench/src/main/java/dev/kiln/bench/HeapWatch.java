@@ -138,6 +138,13 @@ final class HeapWatch implements AutoCloseable {
         }
     }
 
+    /** The legend of the held and outside figures, for the tables that print them. */
+    static String heldLegend(int probeSeconds) {
+        return String.format("held: the most left after a full collection (one every %d s and at each stage's end; times"
+                + " include them); outside: held less Spark's block cache (storage memory in use), which"
+                + " spark.memory.fraction bounds", probeSeconds);
+    }
+
     static String mib(long bytes) {
         return String.format("%,d MiB", bytes >> 20);
     }

@@ -155,8 +155,7 @@ final class PipelineBench {
                         HeapWatch.mib(all.live()), held ? String.format("  %11s  %11s", HeapWatch.mib(all.full()),
                                 HeapWatch.mib(all.outside())) : "");
                 ctx.out().printf("  peak heap: the most heap in use, garbage included; peak live: the most in use right after"
-                        + " a collection%s%n", held ? String.format("; held: the most left after a full collection (one every"
-                        + " %d s and at each stage's end; times include them); outside: held less Spark's block cache", bench.heldHeapSeconds) : "");
+                        + " a collection%s%n", held ? "; " + HeapWatch.heldLegend(bench.heldHeapSeconds) : "");
             } else {
                 StringBuilder head = new StringBuilder(String.format("  %-13s %9s", "", "round 1"));
                 for (int r = 2; r <= runs.size(); r++) {

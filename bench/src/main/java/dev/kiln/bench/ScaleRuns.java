@@ -85,9 +85,7 @@ final class ScaleRuns {
             System.out.println(outsideRatio);
         }
         System.out.println("  in use: the most heap occupied, garbage included (a throughput collector lets it fill);"
-                + " live: the most occupied right after a collection" + (held ? String.format("; held: the most left after"
-                + " a full collection (one every %d s and at each stage's end), times include them; outside: held less"
-                + " Spark's block cache (storage memory in use), which spark.memory.fraction bounds", bench.heldHeapSeconds) : ""));
+                + " live: the most occupied right after a collection" + (held ? "; " + HeapWatch.heldLegend(bench.heldHeapSeconds) : ""));
         return 0;
     }
 
