@@ -77,9 +77,11 @@ final class HeapWatch implements AutoCloseable {
 
     /**
      * Heap figures of one stretch of work, in bytes; {@code outside} is the most the probe's samples held outside
-     * Spark's block cache (the heap after a full collection less the storage memory Spark's memory manager
-     * had in use at that moment: cached tables and MLlib's cached training blocks, which Spark bounds by
-     * {@code spark.memory.fraction} and spills to disk beyond it).
+     * Spark's managed memory: the heap after a full collection less the on-heap storage and execution memory
+     * Spark's memory manager had handed out at that moment (cached tables and MLlib's cached training blocks;
+     * the pages of sorts, aggregations and joins). Spark bounds both by {@code spark.memory.fraction} of the
+     * heap and evicts or spills to disk beyond it, so what grows with the data outside them is what would not
+     * be bounded: rows or distinct values gathered on the driver, per-key structures, metadata.
      */
     record Peak(long used, long live, long full, long outside) {
         static final Peak NONE = new Peak(0, 0, 0, 0);
@@ -90,14 +92,18 @@ final class HeapWatch implements AutoCloseable {
         }
     }
 
-    /** One probe: a full collection, then the heap it left and the part of it outside Spark's block cache. */
+    /** One probe: a full collection, then the heap it left and the part of it outside Spark's managed memory. */
     private void sample() {
         System.gc();
         Runtime rt = Runtime.getRuntime();
         long held = rt.totalMemory() - rt.freeMemory();
+        // Recorded here as well as from the collector's notification, which arrives later on another thread
+        // (the one after a stage's last sample can come after end() has read the figures).
+        full.accumulateAndGet(held, Math::max);
         org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
-        long cache = env == null ? 0 : env.memoryManager().storageMemoryUsed();
-        outside.accumulateAndGet(Math.max(0, held - cache), Math::max);
+        long managed = env == null ? 0
+                : env.memoryManager().onHeapStorageMemoryUsed() + env.memoryManager().onHeapExecutionMemoryUsed();
+        outside.accumulateAndGet(Math.max(0, held - managed), Math::max);
     }
 
     /** Starts a stretch: forgets the peaks seen so far. */
@@ -141,8 +147,8 @@ final class HeapWatch implements AutoCloseable {
     /** The legend of the held and outside figures, for the tables that print them. */
     static String heldLegend(int probeSeconds) {
         return String.format("held: the most left after a full collection (one every %d s and at each stage's end; times"
-                + " include them); outside: held less Spark's block cache (storage memory in use), which"
-                + " spark.memory.fraction bounds", probeSeconds);
+                + " include them); outside: held less Spark's managed memory in use (block cache and execution"
+                + " pages, which spark.memory.fraction bounds)", probeSeconds);
     }
 
     static String mib(long bytes) {
