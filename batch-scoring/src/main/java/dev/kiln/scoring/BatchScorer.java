@@ -10,9 +10,10 @@ import dev.kiln.features.trainingset.TrainingSetBuilder;
 import dev.kiln.features.trainingset.TrainingSetRegistry;
 import dev.kiln.features.trainingset.TrainingSetSpec;
 import dev.kiln.lakehouse.KilnException;
-import dev.kiln.lakehouse.catalog.DeltaConflicts;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.commit.Commit;
+import dev.kiln.lakehouse.commit.Predicate;
 import dev.kiln.lakehouse.fault.CrashPoint;
 import dev.kiln.training.LoadedModel;
 import dev.kiln.training.registry.ModelRegistry;
@@ -43,7 +44,6 @@ public final class BatchScorer {
     public static final TableName PREDICTIONS = TableName.of("ml", "predictions");
     public static final TableName LATEST = TableName.of("ml", "latest_predictions");
     public static final String DATE = "prediction_date";
-    private static final int WRITE_ATTEMPTS = 5;
 
     private final Lakehouse lakehouse;
     private final FeatureSets sets;
@@ -176,44 +176,26 @@ public final class BatchScorer {
     private void write(Dataset<Row> scored, List<ModelVersion> models, LocalDate from, LocalDate to) {
         lakehouse.ensureSchema(PREDICTIONS.schema());
         Dataset<Row> predictions = CrashPoint.inLastTask(scored, CrashPoint.SCORE_IN_PREDICTIONS_WRITE);
-        // Dates and names Kiln parsed and resolved itself, never text from the command line.
-        List<String> which = new ArrayList<>();
+        List<Predicate> which = new ArrayList<>();
         for (ModelVersion m : models) {
-            which.add("(model_name = '" + m.name() + "' AND model_version = " + m.version() + ")");
+            which.add(Predicate.eq("model_name", m.name()).and(Predicate.eq("model_version", m.version())));
         }
-        String predicate = DATE + " >= '" + from + "' AND " + DATE + " <= '" + to + "' AND (" + String.join(" OR ", which) + ")";
+        Predicate predicate = Predicate.between(DATE, from, to).and(Predicate.any(which));
         // Scorings of other models at once (the daily DAG on a shared catalog) write the same date partitions, which
         // Delta reports as a conflict (ConcurrentAppendException), and the first two may both create the table. This
-        // write replaces only its own models' rows for its days, so writing again after either is safe.
-        for (int attempt = 1; ; attempt++) {
-            try {
-                writeOnce(predictions, predicate);
-                return;
-            } catch (KilnException e) {
-                throw e;
-            } catch (Exception e) { // Spark throws AnalysisException (checked) undeclared
-                boolean race = DeltaConflicts.isConflict(e) || DeltaConflicts.isCreatedElsewhere(e);
-                if (!race || attempt == WRITE_ATTEMPTS) {
-                    throw new KilnException("writing " + PREDICTIONS + " failed" + (race ? " after " + attempt
-                            + " attempts lost to concurrent writes" : "") + ": " + KilnException.firstLine(e.getMessage()), e);
-                }
-                progress.accept("score: a concurrent write to " + PREDICTIONS + " committed first; writing again (attempt "
-                        + (attempt + 1) + " of " + WRITE_ATTEMPTS + ")");
-                try {
-                    Thread.sleep(200L * attempt + (long) (Math.random() * 300));
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw new KilnException("interrupted while writing " + PREDICTIONS, ie);
-                }
-            }
+        // write replaces only its own models' rows for its days, so the commit path's retry writes again safely.
+        try {
+            lakehouse.commits().retry().run("writing " + PREDICTIONS, () -> writeOnce(predictions, predicate));
+        } catch (KilnException e) {
+            throw e;
+        } catch (Exception e) { // Spark throws AnalysisException (checked) undeclared
+            throw new KilnException("writing " + PREDICTIONS + " failed: " + KilnException.firstLine(e.getMessage()), e);
         }
     }
 
-    private void writeOnce(Dataset<Row> predictions, String predicate) {
+    private Commit writeOnce(Dataset<Row> predictions, Predicate predicate) {
         if (!lakehouse.exists(PREDICTIONS)) {
-            predictions.write().format("delta").mode("overwrite").partitionBy(DATE)
-                    .option("path", lakehouse.locationOf(PREDICTIONS)).saveAsTable(PREDICTIONS.toString());
-            return;
+            return lakehouse.commits().overwrite(PREDICTIONS, predictions).partitionBy(List.of(DATE)).commitOnce();
         }
         // A table written before event times were TIMESTAMP keeps its TIMESTAMP_NTZ column: the same values, as UTC.
         if (lakehouse.read(PREDICTIONS).schema().apply("event_time").dataType()
@@ -221,8 +203,7 @@ public final class BatchScorer {
             predictions = predictions.withColumn("event_time",
                     col("event_time").cast(org.apache.spark.sql.types.DataTypes.TimestampNTZType));
         }
-        predictions.write().format("delta").mode("overwrite").option("replaceWhere", predicate)
-                .option("mergeSchema", "true").save(lakehouse.locationOf(PREDICTIONS));
+        return lakehouse.commits().replace(PREDICTIONS, predictions, predicate).mergeSchema(true).commitOnce();
     }
 
     private void refreshView() {

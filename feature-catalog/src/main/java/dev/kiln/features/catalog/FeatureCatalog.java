@@ -13,7 +13,6 @@ import dev.kiln.features.materialize.MaterializedVersion;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
-import io.delta.tables.DeltaTable;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -59,7 +58,6 @@ public final class FeatureCatalog {
             .add("created_at", DataTypes.TimestampType, false)
             .add("updated_at", DataTypes.TimestampType, false);
 
-    private static final int MERGE_ATTEMPTS = 5;
 
     private final Lakehouse lakehouse;
 
@@ -116,34 +114,19 @@ public final class FeatureCatalog {
         Map<String, Column> set = new LinkedHashMap<>();
         for (String c : SCHEMA.fieldNames()) {
             if (!c.equals("created_at")) {
-                set.put(c, col("u.`" + c + "`"));
+                set.put(c, col("s.`" + c + "`"));
             }
         }
         // Sets materialized side by side on this lakehouse take turns (a refused MERGE costs a failed attempt and an
         // error in the log). Another process may still update the catalog at the same time; Delta then refuses the
-        // later of two overlapping MERGEs, which runs again on the table as the earlier one left it.
+        // later of two overlapping MERGEs, which the commit path runs again on the table as the earlier one left it.
         synchronized (lakehouse.commitLock(TABLE)) {
-            for (int attempt = 1; ; attempt++) {
-                try {
-                    DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(TABLE)).as("c")
-                            .merge(updates.as("u"), col("c.feature_set").equalTo(col("u.feature_set"))
-                                    .and(col("c.version").equalTo(col("u.version")))
-                                    .and(col("c.feature").equalTo(col("u.feature"))))
-                            .whenMatched().update(set)
-                            .whenNotMatched().insertAll()
-                            .execute();
-                    return;
-                } catch (RuntimeException e) {
-                    if (!dev.kiln.lakehouse.catalog.DeltaConflicts.isConflict(e)) {
-                        throw e;
-                    }
-                    if (attempt == MERGE_ATTEMPTS) {
-                        throw new KilnException("updating " + TABLE + " for feature set '" + spec.name() + "' failed "
-                                + MERGE_ATTEMPTS + " times on concurrent updates: "
-                                + KilnException.firstLine(e.getMessage()), e);
-                    }
-                }
-            }
+            lakehouse.commits().merge(TABLE, updates, col("t.feature_set").equalTo(col("s.feature_set"))
+                            .and(col("t.version").equalTo(col("s.version")))
+                            .and(col("t.feature").equalTo(col("s.feature"))))
+                    .update(set)
+                    .insertAll()
+                    .commit();
         }
     }
 

@@ -25,6 +25,8 @@ import dev.kiln.features.definition.FeatureSpec;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.commit.Commit;
+import dev.kiln.lakehouse.commit.Predicate;
 import dev.kiln.lakehouse.fault.CrashPoint;
 import java.sql.Timestamp;
 import java.time.Instant;
@@ -141,25 +143,20 @@ public final class Materializer {
         lakehouse.createIfMissing(table, rows.schema(), List.of(PERIOD_DATE),
                 "Feature set " + spec.name() + " v" + spec.version() + ": " + spec.description(),
                 Map.of("delta.dataSkippingNumIndexedCols", String.valueOf(spec.entity().size())));
-        String location = lakehouse.locationOf(table);
+        Commit commit;
         try {
-            if (replace) {
-                // Dates we computed ourselves, never text from the command line.
-                String predicate = PERIOD_DATE + " >= '" + periodStart(spec, from).toLocalDate() + "' AND "
-                        + PERIOD_DATE + " <= '" + periodStart(spec, to).toLocalDate() + "'";
-                rows.write().format("delta").mode("overwrite").option("replaceWhere", predicate).save(location);
-            } else {
-                rows.write().format("delta").mode("append")
-                        .option("txnAppId", "kiln-features:" + table + ":" + from + "-" + to)
-                        .option("txnVersion", "0")
-                        .save(location);
-            }
+            commit = replace
+                    // Dates computed here, rendered as typed literals by the commit path.
+                    ? lakehouse.commits().replace(table, rows, Predicate.between(PERIOD_DATE,
+                            periodStart(spec, from).toLocalDate(), periodStart(spec, to).toLocalDate())).commit()
+                    : lakehouse.commits().append(table, rows)
+                            .idempotent("kiln-features:" + table + ":" + from + "-" + to, 0).commit();
+        } catch (KilnException e) {
+            throw e;
         } catch (Exception e) { // Spark's checked exceptions arrive undeclared
             throw new KilnException("materializing feature set '" + spec.name() + "' failed: " + e.getMessage(), e);
         }
-        Row last = lakehouse.delta(table).history(1).select("operationMetrics").first();
-        Map<String, String> metrics = last.isNullAt(0) ? Map.of() : last.getJavaMap(0);
-        long written = Long.parseLong(metrics.getOrDefault("numOutputRows", "0"));
+        long written = commit.metric("numOutputRows");
         MaterializedVersion result = new MaterializedVersion(spec.name(), spec.version(), table, spec.definitionHash(),
                 Optional.of(periodStart(spec, from)), Optional.of(periodStart(spec, to)), written, sourceVersion);
         CrashPoint.reached(replace ? CrashPoint.BACKFILL_AFTER_TABLE_COMMIT : CrashPoint.MATERIALIZE_AFTER_TABLE_COMMIT);

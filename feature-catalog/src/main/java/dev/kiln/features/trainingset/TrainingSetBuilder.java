@@ -8,7 +8,6 @@ import dev.kiln.features.pointintime.FeatureRef;
 import dev.kiln.features.pointintime.PointInTimeJoin;
 import dev.kiln.features.pointintime.PointInTimeJoin.ResolvedSet;
 import dev.kiln.lakehouse.KilnException;
-import dev.kiln.lakehouse.catalog.DeltaConflicts;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
 import dev.kiln.lakehouse.fault.CrashPoint;
@@ -71,25 +70,10 @@ public final class TrainingSetBuilder {
         progress.accept("training set " + spec.name() + " (id " + id + "): " + refs.size() + " features from "
                 + resolved.size() + " feature set(s), inputs " + inputs);
         Dataset<Row> rows = compute(spec, refs, inputs);
-        lakehouse.ensureSchema(table.schema());
         // The id names the content: a concurrent build of the same id (another process) writes the same rows, so
-        // when Delta refuses this overwrite for that one's commit, writing again is safe.
-        for (int attempt = 1; ; attempt++) {
-            try {
-                rows.write().format("delta").mode("overwrite").option("overwriteSchema", "true")
-                        .option("path", lakehouse.locationOf(table)).saveAsTable(table.toString());
-                break;
-            } catch (Exception e) { // Spark throws AnalysisException (checked) undeclared
-                // Both builds found no table and both created it: the metastore admits the first, and the second,
-                // writing again, overwrites the table that now exists (seen in SharedCatalogIT's two trainings at once).
-                if (!(TrainingSetRegistry.isConflict(e) || DeltaConflicts.isCreatedElsewhere(e)) || attempt == 5) {
-                    throw e;
-                }
-                progress.accept("training set " + spec.name() + " (id " + id + "): a concurrent build of the same set"
-                        + " committed first; writing again (attempt " + (attempt + 1) + ")");
-            }
-        }
-        long count = writtenRows(table);
+        // when Delta refuses this overwrite for that one's commit (or both created the table and the metastore admitted
+        // the other), the commit path writes again over the table that now exists.
+        long count = lakehouse.commits().overwrite(table, rows).overwriteSchema().commit().metric("numOutputRows");
         TrainingSet set = new TrainingSet(id, spec.name(), table, spec.labelColumn(), spec.eventTime(), refs, inputs,
                 count, Instant.now(), false);
         CrashPoint.reached(CrashPoint.TRAINING_SET_AFTER_SNAPSHOT);
@@ -387,12 +371,6 @@ public final class TrainingSetBuilder {
             return new org.apache.spark.sql.catalyst.analysis.RelationTimeTravel(r, scala.Option.empty(),
                     scala.Option.apply(String.valueOf(tables.get(name))));
         }
-    }
-
-    private long writtenRows(TableName table) {
-        Row r = lakehouse.history(table).select("operationMetrics").head();
-        scala.collection.Map<String, String> metrics = r.getAs(0);
-        return Long.parseLong(metrics.get("numOutputRows").getOrElse(() -> "-1"));
     }
 
     private static String id(TrainingSetSpec spec, List<String> refs, Map<String, Long> inputs) {

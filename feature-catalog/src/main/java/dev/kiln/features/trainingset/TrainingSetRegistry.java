@@ -6,7 +6,6 @@ import static org.apache.spark.sql.functions.col;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
-import io.delta.tables.DeltaTable;
 import java.sql.Timestamp;
 import java.util.List;
 import java.util.Map;
@@ -46,13 +45,10 @@ public final class TrainingSetRegistry {
         this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
     }
 
-    /** Tries of the registry MERGE when a concurrent commit (another process registering a set) conflicts. */
-    private static final int ATTEMPTS = 5;
-
     /**
      * Adds the set's row unless a row with its id is there already (two identical builds racing). Idempotent: the
      * MERGE inserts only a missing id, so when a concurrent registration (another process) makes Delta refuse the
-     * commit, it is simply run again against the new table version.
+     * commit, the commit path runs it again against the new table version.
      */
     void register(TrainingSet set, String description, String spec, double buildSeconds) {
         lakehouse.createIfMissing(TABLE, SCHEMA, List.of(), "One row per built training set, with its lineage", Map.of());
@@ -62,31 +58,7 @@ public final class TrainingSetRegistry {
                 set.table().toString(), set.labelColumn(), set.eventTime(), set.rowCount(), buildSeconds,
                 Timestamp.from(set.createdAt()));
         Dataset<Row> update = lakehouse.spark().createDataFrame(List.of(row), SCHEMA);
-        for (int attempt = 1; ; attempt++) {
-            try {
-                DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(TABLE)).as("r")
-                        .merge(update.as("u"), col("r.id").equalTo(col("u.id")))
-                        .whenNotMatched().insertAll()
-                        .execute();
-                return;
-            } catch (RuntimeException e) {
-                if (!isConflict(e) || attempt == ATTEMPTS) {
-                    throw attempt == ATTEMPTS && isConflict(e) ? new KilnException("registering training set " + set.id()
-                            + " in " + TABLE + " lost " + ATTEMPTS + " times to concurrent registrations; run it again", e) : e;
-                }
-                try {
-                    Thread.sleep(200L * attempt + (long) (Math.random() * 300));
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw new KilnException("interrupted while registering training set " + set.id(), ie);
-                }
-            }
-        }
-    }
-
-    /** Delta's refusal of a commit for a concurrent one (the one classifier, {@code DeltaConflicts}). */
-    static boolean isConflict(Throwable e) {
-        return dev.kiln.lakehouse.catalog.DeltaConflicts.isConflict(e);
+        lakehouse.commits().merge(TABLE, update, col("t.id").equalTo(col("s.id"))).insertAll().commit();
     }
 
     /** The registry row of a set, if it was built. */

@@ -3,6 +3,8 @@ package dev.kiln.lakehouse.catalog;
 import static java.util.Objects.requireNonNull;
 
 import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.commit.ConflictRetry;
+import dev.kiln.lakehouse.commit.TableCommits;
 import dev.kiln.lakehouse.config.LakehouseSettings;
 import io.delta.tables.DeltaTable;
 import io.delta.tables.DeltaTableBuilder;
@@ -27,9 +29,17 @@ public final class Lakehouse {
     private final LakehouseSettings settings;
     private final java.util.concurrent.ConcurrentMap<TableName, Object> commitLocks = new java.util.concurrent.ConcurrentHashMap<>();
 
+    private final TableCommits commits;
+
     public Lakehouse(SparkSession spark, LakehouseSettings settings) {
         this.spark = requireNonNull(spark, "spark is null");
         this.settings = requireNonNull(settings, "settings is null");
+        this.commits = new TableCommits(this, new ConflictRetry(settings.commitPolicy()));
+    }
+
+    /** The one path every write to the lakehouse's tables commits through. */
+    public TableCommits commits() {
+        return commits;
     }
 
     public SparkSession spark() {

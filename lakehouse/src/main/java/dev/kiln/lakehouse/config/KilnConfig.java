@@ -8,6 +8,7 @@ import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
 import dev.kiln.lakehouse.catalog.Identifiers;
+import dev.kiln.lakehouse.commit.CommitPolicy;
 import dev.kiln.lakehouse.ingest.ColumnContract;
 import dev.kiln.lakehouse.ingest.DatasetSpec;
 import dev.kiln.lakehouse.ingest.DerivedColumn;
@@ -135,7 +136,24 @@ public final class KilnConfig {
                 string(c, "kiln.spark.app-name"),
                 sparkConf,
                 jdbcUrl,
-                credentialsFile);
+                credentialsFile,
+                parseCommitPolicy(c));
+    }
+
+    /** {@code kiln.commit}: how commits that lose to concurrent ones are retried (defaults: {@link CommitPolicy#DEFAULT}). */
+    private static CommitPolicy parseCommitPolicy(Config c) {
+        CommitPolicy d = CommitPolicy.DEFAULT;
+        int attempts = c.hasPath("kiln.commit.max-attempts") ? c.getInt("kiln.commit.max-attempts") : d.maxAttempts();
+        if (attempts < 1 || attempts > 100) {
+            throw new ConfigException("kiln.commit.max-attempts", "must be between 1 and 100, got " + attempts);
+        }
+        java.time.Duration backoff = c.hasPath("kiln.commit.backoff") ? c.getDuration("kiln.commit.backoff") : d.backoff();
+        java.time.Duration max = c.hasPath("kiln.commit.max-backoff") ? c.getDuration("kiln.commit.max-backoff") : d.maxBackoff();
+        if (backoff.isNegative() || max.compareTo(backoff) < 0) {
+            throw new ConfigException("kiln.commit.max-backoff", "must be at least kiln.commit.backoff (" + backoff.toMillis()
+                    + " ms), got " + max.toMillis() + " ms");
+        }
+        return new CommitPolicy(attempts, backoff, max);
     }
 
     /** A root without a scheme is a local path, made absolute against the working directory. */

@@ -22,6 +22,7 @@ import java.util.Optional;
  *                     file's {@code url=})
  * @param credentialsFile properties file with the metastore database's {@code user=}/{@code password=}
  *                     ({@code catalog = postgres}; the environment's KILN_METASTORE_USER/PASSWORD win)
+ * @param commitPolicy how commits that lose to concurrent ones are retried ({@code kiln.commit})
  */
 public record LakehouseSettings(
         String root,
@@ -31,14 +32,23 @@ public record LakehouseSettings(
         String appName,
         Map<String, String> sparkConf,
         Optional<String> jdbcUrl,
-        Optional<Path> credentialsFile) {
+        Optional<Path> credentialsFile,
+        dev.kiln.lakehouse.commit.CommitPolicy commitPolicy) {
 
     public enum CatalogType { EMBEDDED, POSTGRES, HIVE }
 
     /** Settings without a metastore database (embedded or hive catalogs). */
     public LakehouseSettings(String root, CatalogType catalog, Optional<String> metastoreUri, String sparkMaster,
             String appName, Map<String, String> sparkConf) {
-        this(root, catalog, metastoreUri, sparkMaster, appName, sparkConf, Optional.empty(), Optional.empty());
+        this(root, catalog, metastoreUri, sparkMaster, appName, sparkConf, Optional.empty(), Optional.empty(),
+                dev.kiln.lakehouse.commit.CommitPolicy.DEFAULT);
+    }
+
+    /** Settings with the default commit policy. */
+    public LakehouseSettings(String root, CatalogType catalog, Optional<String> metastoreUri, String sparkMaster,
+            String appName, Map<String, String> sparkConf, Optional<String> jdbcUrl, Optional<Path> credentialsFile) {
+        this(root, catalog, metastoreUri, sparkMaster, appName, sparkConf, jdbcUrl, credentialsFile,
+                dev.kiln.lakehouse.commit.CommitPolicy.DEFAULT);
     }
 
     public LakehouseSettings {
@@ -50,6 +60,7 @@ public record LakehouseSettings(
         sparkConf = Map.copyOf(sparkConf);
         requireNonNull(jdbcUrl, "jdbcUrl is null");
         requireNonNull(credentialsFile, "credentialsFile is null");
+        requireNonNull(commitPolicy, "commitPolicy is null");
         if (root.endsWith("/")) {
             root = root.substring(0, root.length() - 1);
         }

@@ -6,11 +6,10 @@ import static org.apache.spark.sql.functions.col;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.commit.Commit;
 import dev.kiln.lakehouse.fault.CrashPoint;
 import dev.kiln.lakehouse.quality.ContractValidation;
 import dev.kiln.lakehouse.quality.ValidatedBatch;
-import io.delta.tables.DeltaMergeBuilder;
-import io.delta.tables.DeltaTable;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
@@ -88,9 +87,9 @@ public final class Ingestion {
 
         // The data commit comes first, so without it there is no quarantine commit of this batch either.
         Optional<Commit> dataCommit = batchCommit(table, marker);
-        Optional<Commit> quarantineCommit = dataCommit.isPresent() && !dataCommit.get().acceptedAll()
+        Optional<Commit> quarantineCommit = dataCommit.isPresent() && !acceptedAll(dataCommit.get())
                 ? batchCommit(quarantine, marker) : Optional.empty();
-        if (dataCommit.isPresent() && (quarantineCommit.isPresent() || dataCommit.get().acceptedAll())) {
+        if (dataCommit.isPresent() && (quarantineCommit.isPresent() || acceptedAll(dataCommit.get()))) {
             return new IngestResult(spec.name(), batchId, table, quarantine, files.paths(), 0, 0, 0, true,
                     dataCommit.get().version());
         }
@@ -144,41 +143,37 @@ public final class Ingestion {
         long quarantined;
         try {
             if (dataCommit.isEmpty()) {
-                if (spec.writeMode() == DatasetSpec.WriteMode.MERGE) {
-                    merge(spec, table, batch.accepted(), appId, marker + ROWS_READ + rowsRead, evolve);
-                } else {
-                    batch.accepted().write().format("delta").mode("append")
-                            .option("txnAppId", appId).option("txnVersion", "0")
-                            .option("userMetadata", marker + ROWS_READ + rowsRead)
-                            .option("mergeSchema", String.valueOf(evolve))
-                            .save(lakehouse.locationOf(table));
-                }
-                dataCommit = batchCommit(table, marker);
-                if (dataCommit.isEmpty()) {
+                Commit data = spec.writeMode() == DatasetSpec.WriteMode.MERGE
+                        ? merge(spec, table, batch.accepted(), appId, marker + ROWS_READ + rowsRead, evolve)
+                        : lakehouse.commits().append(table, batch.accepted())
+                                .idempotent(appId, 0)
+                                .userMetadata(marker + ROWS_READ + rowsRead)
+                                .mergeSchema(evolve)
+                                .commit();
+                if (data.skipped()) {
                     // Delta skipped the write: this batch's transaction id was committed long enough ago that
                     // its commit is beyond the history Kiln looks at. The batch is already in the table.
                     return new IngestResult(spec.name(), batchId, table, quarantine, files.paths(), 0, 0, 0, true,
                             lakehouse.version(table));
                 }
+                dataCommit = Optional.of(data);
             }
-            written = dataCommit.map(c -> spec.writeMode() == DatasetSpec.WriteMode.MERGE
-                    ? c.metric("numTargetRowsInserted") + c.metric("numTargetRowsUpdated")
-                    : c.metric("numOutputRows")).orElse(0L);
+            written = dataCommit.map(Commit::rowsWritten).orElse(0L);
             progress.accept(String.format("ingest %s: %,d rows written to %s (%.1f s)", spec.name(), written, table,
                     (System.nanoTime() - started) / 1e9));
             CrashPoint.reached(CrashPoint.INGEST_AFTER_DATA_COMMIT);
             if (quarantineCommit.isEmpty() && written < rowsRead) {
-                batch.quarantined().write().format("delta").mode("append")
-                        .option("txnAppId", appId).option("txnVersion", "0")
-                        .option("userMetadata", marker)
-                        .option("mergeSchema", "true")
-                        .save(lakehouse.locationOf(quarantine));
-                quarantineCommit = batchCommit(quarantine, marker);
-                if (quarantineCommit.isEmpty()) {
+                Commit q = lakehouse.commits().append(quarantine, batch.quarantined())
+                        .idempotent(appId, 0)
+                        .userMetadata(marker)
+                        .mergeSchema(true)
+                        .commit();
+                if (q.skipped()) {
                     throw new KilnException("the quarantine commit of batch " + batchId + " is neither new nor among"
                             + " the last " + HISTORY_LOOKBACK + " commits of " + quarantine + "; check DESCRIBE HISTORY "
                             + quarantine);
                 }
+                quarantineCommit = Optional.of(q);
             }
             quarantined = quarantineCommit.map(c -> c.metric("numOutputRows")).orElse(0L);
         } catch (KilnException e) {
@@ -239,62 +234,32 @@ public final class Ingestion {
         return adds;
     }
 
-    private void merge(DatasetSpec spec, TableName table, Dataset<Row> rows, String appId, String marker, boolean evolve) {
-        // MERGE takes Delta's idempotent-write transaction from session settings: they go on a session of this
-        // MERGE's own (same SparkContext and catalog), never on the one other jobs run on.
-        SparkSession spark = lakehouse.spark().newSession();
+    private Commit merge(DatasetSpec spec, TableName table, Dataset<Row> rows, String appId, String marker, boolean evolve) {
         Column on = null;
         for (String k : spec.keys()) {
             Column eq = col("t.`" + k + "`").equalTo(col("s.`" + k + "`"));
             on = on == null ? eq : on.and(eq);
         }
-        spark.conf().set("spark.databricks.delta.write.txnAppId", appId);
-        spark.conf().set("spark.databricks.delta.write.txnVersion", "0");
-        spark.conf().set("spark.databricks.delta.commitInfo.userMetadata", marker);
-        DeltaMergeBuilder builder = DeltaTable.forPath(spark, lakehouse.locationOf(table)).as("t")
-                .merge(rows.as("s"), on)
-                .whenMatched().updateAll()
-                .whenNotMatched().insertAll();
-        if (evolve) {
-            builder = builder.withSchemaEvolution();
-        }
-        builder.execute();
+        return lakehouse.commits().merge(table, rows, on)
+                .updateAll()
+                .insertAll()
+                .schemaEvolution(evolve)
+                .idempotent(appId, 0)
+                .userMetadata(marker)
+                .commit();
     }
 
-    /** A commit of this batch: its table version and Delta's operation metrics. */
-    private record Commit(long version, String userMetadata, Map<String, String> metrics) {
-        long metric(String name) {
-            String v = metrics.get(name);
-            return v == null ? 0 : Long.parseLong(v);
-        }
-
-        /** A data commit that accepted every row read: the batch needs no quarantine commit. */
-        boolean acceptedAll() {
-            int at = userMetadata.indexOf(ROWS_READ);
-            if (at < 0) {
-                return false;
-            }
-            long read = Long.parseLong(userMetadata.substring(at + ROWS_READ.length()));
-            long accepted = metrics.containsKey("numTargetRowsInserted")
-                    ? metric("numTargetRowsInserted") + metric("numTargetRowsUpdated") : metric("numOutputRows");
-            return accepted == read;
-        }
+    /** A data commit that accepted every row read: the batch needs no quarantine commit. */
+    private static boolean acceptedAll(Commit data) {
+        int at = data.userMetadata().indexOf(ROWS_READ);
+        return at >= 0 && data.rowsWritten() == Long.parseLong(data.userMetadata().substring(at + ROWS_READ.length()));
     }
 
     /** The recent commit that carries this batch's marker, if there is one. */
     private Optional<Commit> batchCommit(TableName table, String marker) {
-        if (!lakehouse.exists(table)) {
-            return Optional.empty();
-        }
-        Row[] rows = (Row[]) DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(table))
-                .history(HISTORY_LOOKBACK)
-                .filter(col("userMetadata").equalTo(marker).or(col("userMetadata").startsWith(marker + ROWS_READ)))
-                .select("version", "userMetadata", "operationMetrics").collect();
-        if (rows.length == 0) {
-            return Optional.empty();
-        }
-        Map<String, String> m = rows[0].isNullAt(2) ? Map.of() : rows[0].getJavaMap(2);
-        return Optional.of(new Commit(rows[0].getLong(0), rows[0].getString(1), Map.copyOf(m)));
+        return lakehouse.commits().recent(table, HISTORY_LOOKBACK).stream()
+                .filter(c -> c.userMetadata().equals(marker) || c.userMetadata().startsWith(marker + ROWS_READ))
+                .findFirst();
     }
 
     static String rootMessage(Throwable e) {

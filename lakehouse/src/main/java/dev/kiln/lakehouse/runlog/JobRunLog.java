@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Supplier;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -70,8 +69,6 @@ public final class JobRunLog {
         SCHEMA = s;
     }
 
-    private static final int MAX_ATTEMPTS = 5;
-
     private final Lakehouse lakehouse;
 
     public JobRunLog(Lakehouse lakehouse) {
@@ -82,10 +79,9 @@ public final class JobRunLog {
     public void started(JobRun run) {
         requireNonNull(run, "run is null");
         ensureTable();
-        lakehouse.spark().createDataFrame(List.of(toRow(run)), SCHEMA).coalesce(1)
-                .write().format("delta").mode("append")
-                .option("txnAppId", "kiln-run-start:" + run.runId()).option("txnVersion", "0")
-                .save(lakehouse.locationOf(TABLE));
+        lakehouse.commits().append(TABLE, lakehouse.spark().createDataFrame(List.of(toRow(run)), SCHEMA).coalesce(1))
+                .idempotent("kiln-run-start:" + run.runId(), 0)
+                .commit();
     }
 
     /** Writes the run's row (usually its end over its start row); idempotent per run id. */
@@ -94,11 +90,7 @@ public final class JobRunLog {
         ensureTable();
         Dataset<Row> source = lakehouse.spark().createDataFrame(List.of(toRow(run)), SCHEMA);
         Column sameRun = col("t.run_id").equalTo(lit(run.runId())).and(col("t.run_id").equalTo(col("s.run_id")));
-        retryOnConflict(() -> {
-            lakehouse.delta(TABLE).as("t").merge(source.as("s"), sameRun)
-                    .whenMatched().updateAll().whenNotMatched().insertAll().execute();
-            return null;
-        });
+        lakehouse.commits().merge(TABLE, source, sameRun).updateAll().insertAll().commit();
     }
 
     /**
@@ -118,21 +110,15 @@ public final class JobRunLog {
         set.put("rows_out", lit(run.rowsOut()).cast(DataTypes.LongType));
         set.put("rows_quarantined", lit(run.rowsQuarantined()).cast(DataTypes.LongType));
         set.put("error", lit(run.error().orElse(null)).cast(DataTypes.StringType));
-        retryOnConflict(() -> {
-            lakehouse.delta(TABLE).update(col("run_id").equalTo(lit(run.runId())), set);
-            return null;
-        });
+        lakehouse.commits().update(TABLE, col("run_id").equalTo(lit(run.runId())), set).commit();
     }
 
     /** Sets the run's heartbeat; a run that already ended keeps its row as it is. */
     public void heartbeat(String runId, Instant at) {
         requireNonNull(runId, "runId is null");
         requireNonNull(at, "at is null");
-        retryOnConflict(() -> {
-            lakehouse.delta(TABLE).update(col("run_id").equalTo(lit(runId)).and(col("status").equalTo(lit("running"))),
-                    Map.of("heartbeat_at", lit(Timestamp.from(at))));
-            return null;
-        });
+        lakehouse.commits().update(TABLE, col("run_id").equalTo(lit(runId)).and(col("status").equalTo(lit("running"))),
+                Map.of("heartbeat_at", lit(Timestamp.from(at)))).commit();
     }
 
     /**
@@ -143,7 +129,7 @@ public final class JobRunLog {
         if (lakehouse.createIfMissing(TABLE, SCHEMA, List.of(), "One row per Kiln job run", Map.of())) {
             return;
         }
-        retryOnConflict(() -> {
+        lakehouse.commits().retry().run("adding columns to " + TABLE, () -> {
             evolve();
             return null;
         });
@@ -236,23 +222,5 @@ public final class JobRunLog {
     private static Instant instant(Row r, String column) {
         Timestamp t = get(r, column);
         return t == null ? null : t.toInstant();
-    }
-
-    private static <T> T retryOnConflict(Supplier<T> write) {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return write.get();
-            } catch (RuntimeException e) {
-                if (!dev.kiln.lakehouse.catalog.DeltaConflicts.isConflict(e) || attempt >= MAX_ATTEMPTS) {
-                    throw e;
-                }
-                try {
-                    Thread.sleep(100L * attempt);
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    throw e;
-                }
-            }
-        }
     }
 }

@@ -13,6 +13,7 @@ import dev.kiln.features.trainingset.TrainingSetSpec;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.commit.Predicate;
 import dev.kiln.lakehouse.fault.CrashPoint;
 import dev.kiln.training.LoadedModel;
 import dev.kiln.training.ModelSignature;
@@ -297,19 +298,18 @@ public final class DriftMonitor {
             profileRows.add(RowFactory.create(runId, m.name(), m.version(), p.window(), Date.valueOf(w.from()), Date.valueOf(w.to()),
                     p.column(), p.kind().name().toLowerCase(java.util.Locale.ROOT), p.statistic(), p.value(), p.text(), now));
         }
-        String model = "model_name = '" + m.name() + "' AND model_version = " + m.version();
+        Predicate model = Predicate.eq("model_name", m.name()).and(Predicate.eq("model_version", m.version()));
         lakehouse.createIfMissing(PROFILE, PROFILE_SCHEMA, List.of(), "Data profiles of model inputs per window (kiln drift)", Map.of());
         lakehouse.createIfMissing(DRIFT, DRIFT_SCHEMA, List.of(), "Drift metrics per model input, reference vs current window (kiln drift)",
                 Map.of());
         // Two small commits to two tables, independent of each other: the profile's runs beside the drift's.
         java.util.concurrent.CompletableFuture<Void> profileWritten = java.util.concurrent.CompletableFuture.runAsync(() ->
-                replace(PROFILE, PROFILE_SCHEMA, profileRows, model + " AND ((window = 'reference' AND window_from = '" + reference.from()
-                        + "' AND window_to = '" + reference.to() + "') OR (window = 'current' AND window_from = '" + current.from()
-                        + "' AND window_to = '" + current.to() + "'))"));
+                replace(PROFILE, PROFILE_SCHEMA, profileRows, model.and(window("reference", reference).or(window("current", current)))));
         RuntimeException failure = null;
         try {
-            replace(DRIFT, DRIFT_SCHEMA, driftRows, model + " AND reference_from = '" + reference.from() + "' AND reference_to = '"
-                    + reference.to() + "' AND current_from = '" + current.from() + "' AND current_to = '" + current.to() + "'");
+            replace(DRIFT, DRIFT_SCHEMA, driftRows, Predicate.all(List.of(model, Predicate.eq("reference_from", reference.from()),
+                    Predicate.eq("reference_to", reference.to()), Predicate.eq("current_from", current.from()),
+                    Predicate.eq("current_to", current.to()))));
         } catch (RuntimeException e) {
             failure = e;
         }
@@ -328,10 +328,14 @@ public final class DriftMonitor {
         }
     }
 
-    /** Replaces the rows the predicate selects (names and dates Kiln resolved itself, never user text). */
-    private void replace(TableName table, StructType schema, List<Row> rows, String predicate) {
-        lakehouse.spark().createDataFrame(rows, schema).coalesce(1).write().format("delta").mode("overwrite")
-                .option("replaceWhere", predicate).save(lakehouse.locationOf(table));
+    /** The profile rows of one window: {@code window = name AND window_from = .. AND window_to = ..}. */
+    private static Predicate window(String name, DriftWindow w) {
+        return Predicate.all(List.of(Predicate.eq("window", name), Predicate.eq("window_from", w.from()),
+                Predicate.eq("window_to", w.to())));
+    }
+
+    private void replace(TableName table, StructType schema, List<Row> rows, Predicate predicate) {
+        lakehouse.commits().replace(table, lakehouse.spark().createDataFrame(rows, schema).coalesce(1), predicate).commit();
     }
 
     private void writeAlerts(String runId, ModelVersion m, DriftWindow reference, DriftWindow current, List<Drift> breaches,
@@ -349,12 +353,9 @@ public final class DriftMonitor {
         Column same = null;
         for (String c : List.of("source", "model_name", "model_version", "feature", "metric", "message", "retrain_run_id",
                 "retrain_error")) {
-            Column eq = col("a.`" + c + "`").eqNullSafe(col("u.`" + c + "`"));
+            Column eq = col("t.`" + c + "`").eqNullSafe(col("s.`" + c + "`"));
             same = same == null ? eq : same.and(eq);
         }
-        io.delta.tables.DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(ALERTS)).as("a")
-                .merge(lakehouse.spark().createDataFrame(rows, ALERTS_SCHEMA).as("u"), same)
-                .whenNotMatched().insertAll()
-                .execute();
+        lakehouse.commits().merge(ALERTS, lakehouse.spark().createDataFrame(rows, ALERTS_SCHEMA), same).insertAll().commit();
     }
 }

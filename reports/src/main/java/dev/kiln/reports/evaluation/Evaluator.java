@@ -15,6 +15,7 @@ import dev.kiln.features.trainingset.TrainingSetSpec;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.commit.Predicate;
 import dev.kiln.lakehouse.fault.CrashPoint;
 import dev.kiln.scoring.BatchScorer;
 import dev.kiln.training.BinaryCurves;
@@ -401,10 +402,10 @@ public final class Evaluator {
                     x.slice(), x.metric(), x.value(), x.rows(), now));
         }
         lakehouse.createIfMissing(TABLE, SCHEMA, List.of(), "Model evaluations: metric per model version, window and slice", Map.of());
-        String predicate = "model_name = '" + m.name() + "' AND model_version = " + m.version() + " AND window_from = '" + from
-                + "' AND window_to = '" + to + "'";
-        lakehouse.spark().createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("overwrite")
-                .option("replaceWhere", predicate).save(lakehouse.locationOf(TABLE));
-        CrashPoint.reached(CrashPoint.EVALUATE_AFTER_COMMIT);
+        Predicate predicate = Predicate.all(List.of(Predicate.eq("model_name", m.name()), Predicate.eq("model_version", m.version()),
+                Predicate.eq("window_from", from), Predicate.eq("window_to", to)));
+        lakehouse.commits().replace(TABLE, lakehouse.spark().createDataFrame(rows, SCHEMA).coalesce(1), predicate)
+                .afterCommit(CrashPoint.EVALUATE_AFTER_COMMIT)
+                .commit();
     }
 }

@@ -317,8 +317,7 @@ public final class GpuPlanReport {
         }
         lakehouse.createIfMissing(TABLE, SCHEMA, List.of(), "Which operators of each Kiln job the RAPIDS Accelerator"
                 + " would run on a GPU, and why the others would stay on the CPU", Map.of());
-        lakehouse.spark().createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("append")
-                .save(lakehouse.locationOf(TABLE));
+        lakehouse.commits().append(TABLE, lakehouse.spark().createDataFrame(rows, SCHEMA).coalesce(1)).commit();
         return entries;
     }
 }

@@ -6,12 +6,12 @@ import static org.apache.spark.sql.functions.col;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.commit.Commit;
 import dev.kiln.lakehouse.fault.CrashPoint;
 import dev.kiln.lakehouse.runlog.JobRun;
 import dev.kiln.lakehouse.runlog.JobRunLog;
 import dev.kiln.lakehouse.runlog.JobRunRecorder;
 import dev.kiln.lakehouse.runlog.RunLiveness;
-import io.delta.tables.DeltaTable;
 import java.io.IOException;
 import java.sql.Timestamp;
 import java.time.Instant;
@@ -64,8 +64,6 @@ public final class ModelRegistry {
             .add("set_by", DataTypes.StringType, false)
             .add("set_at", DataTypes.TimestampType, false);
 
-    private static final int ATTEMPTS = 20;
-
     private final Lakehouse lakehouse;
 
     public ModelRegistry(Lakehouse lakehouse) {
@@ -95,50 +93,36 @@ public final class ModelRegistry {
     public ModelVersion register(ModelVersion model, String staged, Runnable awaitArtifact) {
         createTables();
         discardInterrupted(model.name());
-        for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+        // A concurrent training that commits first, or that took the proposed version already, is a lost race: the
+        // commit path's one policy runs the attempt again, which proposes the next free version.
+        return lakehouse.commits().retry().run("registering model " + model.name(), () -> {
             int version = nextVersion(model.name());
             awaitArtifact.run();
             ModelVersion candidate = model.withVersion(version, artifactPath(model.name(), version));
-            Row[] merged;
-            try {
-                merged = (Row[]) DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(MODELS)).as("m")
-                        .merge(lakehouse.spark().createDataFrame(List.of(toRow(candidate)), MODELS_SCHEMA).as("u"),
-                                col("m.name").equalTo(col("u.name")).and(col("m.version").equalTo(col("u.version"))))
-                        .whenNotMatched().insertAll()
-                        .execute().collect();
-            } catch (RuntimeException e) {
-                if (isConflict(e)) {
-                    continue; // a concurrent training committed first: propose the next version
-                }
-                throw e;
-            }
-            if (!inserted(merged, model.name(), version, model.runId())) {
-                continue; // the version was already taken when the MERGE read the table
+            Commit merged = lakehouse.commits().merge(MODELS, lakehouse.spark().createDataFrame(List.of(toRow(candidate)),
+                            MODELS_SCHEMA), col("t.name").equalTo(col("s.name")).and(col("t.version").equalTo(col("s.version"))))
+                    .insertAll()
+                    .commitOnce();
+            if (merged.metric("numTargetRowsInserted") != 1) {
+                throw new VersionTaken(model.name(), version);
             }
             CrashPoint.reached(CrashPoint.TRAIN_AFTER_REGISTRY_ROW);
             try {
                 move(staged, candidate.artifactPath());
             } catch (RuntimeException e) {
-                DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(MODELS))
-                        .delete(col("name").equalTo(model.name()).and(col("version").equalTo(version)));
+                lakehouse.commits().delete(MODELS, col("name").equalTo(model.name()).and(col("version").equalTo(version)))
+                        .commit();
                 throw e;
             }
             return candidate;
-        }
-        throw new KilnException("could not register model " + model.name() + ": " + ATTEMPTS
-                + " attempts lost to concurrent registrations");
+        });
     }
 
-    /**
-     * Whether the MERGE inserted this run's row. Delta's MERGE reports its row counts; a commit that raced it
-     * fails with a conflict instead, so one inserted row means the version is this run's. Without the counts,
-     * the table is read back.
-     */
-    private boolean inserted(Row[] merged, String name, int version, String runId) {
-        if (merged.length == 1 && List.of(merged[0].schema().fieldNames()).contains("num_inserted_rows")) {
-            return merged[0].getLong(merged[0].fieldIndex("num_inserted_rows")) == 1;
+    /** The proposed version was registered by another run when the MERGE read the table: propose the next one. */
+    private static final class VersionTaken extends java.util.ConcurrentModificationException {
+        VersionTaken(String name, int version) {
+            super("version " + version + " of model " + name + " was registered by another run first");
         }
-        return find(name, version).map(m -> m.runId().equals(runId)).orElse(false);
     }
 
     /**
@@ -167,8 +151,8 @@ public final class ModelRegistry {
             if (!over) {
                 continue;
             }
-            DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(MODELS))
-                    .delete(col("name").equalTo(name).and(col("version").equalTo(m.version())).and(col("run_id").equalTo(m.runId())));
+            lakehouse.commits().delete(MODELS, col("name").equalTo(name).and(col("version").equalTo(m.version()))
+                    .and(col("run_id").equalTo(m.runId()))).commit();
             delete(lakehouse.settings().root() + "/models/" + name + "/_staging/" + m.runId());
             discarded.add(m.version());
         }
@@ -182,10 +166,6 @@ public final class ModelRegistry {
         } catch (IOException e) {
             throw new KilnException("cannot delete " + path + ": " + e.getMessage(), e);
         }
-    }
-
-    private static boolean isConflict(Throwable e) {
-        return dev.kiln.lakehouse.catalog.DeltaConflicts.isConflict(e);
     }
 
     private int nextVersion(String name) {
@@ -300,12 +280,10 @@ public final class ModelRegistry {
         Row row = RowFactory.create(name, alias, version, who, Timestamp.from(Instant.now()));
         Dataset<Row> update = CrashPoint.inLastTask(lakehouse.spark().createDataFrame(List.of(row), ALIASES_SCHEMA),
                 CrashPoint.PROMOTE_IN_ALIAS_MERGE);
-        DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(ALIASES)).as("a")
-                .merge(update.as("u"),
-                        col("a.name").equalTo(col("u.name")).and(col("a.alias").equalTo(col("u.alias"))))
-                .whenMatched().updateAll()
-                .whenNotMatched().insertAll()
-                .execute();
+        lakehouse.commits().merge(ALIASES, update, col("t.name").equalTo(col("s.name")).and(col("t.alias").equalTo(col("s.alias"))))
+                .updateAll()
+                .insertAll()
+                .commit();
         return new Promotion(true, "models:/" + name + "@" + alias + " -> version " + version + because);
     }
 

@@ -1,0 +1,439 @@
+package dev.kiln.lakehouse.commit;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.catalog.Lakehouse;
+import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.lakehouse.fault.CrashPoint;
+import io.delta.tables.DeltaMergeBuilder;
+import io.delta.tables.DeltaTable;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.DataFrameWriter;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The one place Kiln commits to Delta. Each operation is built fluently and committed at the end, and returns the
+ * {@link Commit} it made (version and Delta's operation metrics, found in the table's history by the commit's own
+ * user metadata, so a concurrent commit is never mistaken for it):
+ * <ul>
+ *   <li>{@link #append}: adds rows; with {@link Append#idempotent} a re-run of the same transaction writes nothing
+ *       (Delta's {@code txnAppId}/{@code txnVersion}) and returns the commit that did write it, or
+ *       {@link Commit#skipped()} when that one is too far back in the history.
+ *   <li>{@link #replace}: atomically replaces the rows a typed {@link Predicate} selects ({@code replaceWhere}); a
+ *       re-run leaves the same rows.
+ *   <li>{@link #overwrite}: replaces the whole table, creating and registering it where it is missing.
+ *   <li>{@link #merge}: Delta's MERGE, target aliased {@code t} and source {@code s}.
+ *   <li>{@link #delete}: removes the rows a condition selects.
+ * </ul>
+ * Every operation runs under the lakehouse's one {@link ConflictRetry} policy ({@code kiln.commit.*}): a commit that
+ * loses a race to a concurrent one (another job, another process) is tried again on the table as that one left it.
+ * An {@link Operation#afterCommit crash point} can follow the commit, for the crash-safety tests.
+ */
+public final class TableCommits {
+    /** How far back in a table's history the commit just made is looked for (concurrent commits may follow it). */
+    private static final int LOOKBACK = 100;
+
+    private final Lakehouse lakehouse;
+    private final ConflictRetry retry;
+
+    public TableCommits(Lakehouse lakehouse, ConflictRetry retry) {
+        this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
+        this.retry = requireNonNull(retry, "retry is null");
+    }
+
+    public ConflictRetry retry() {
+        return retry;
+    }
+
+    public Append append(TableName table, Dataset<Row> rows) {
+        return new Append(table, rows);
+    }
+
+    public Replace replace(TableName table, Dataset<Row> rows, Predicate where) {
+        return new Replace(table, rows, where);
+    }
+
+    public Overwrite overwrite(TableName table, Dataset<Row> rows) {
+        return new Overwrite(table, rows);
+    }
+
+    /** A MERGE of {@code source} (alias {@code s}) into {@code table} (alias {@code t}) on {@code on}. */
+    public Merge merge(TableName table, Dataset<Row> source, Column on) {
+        return new Merge(table, source, on);
+    }
+
+    public Delete delete(TableName table, Column where) {
+        return new Delete(table, where);
+    }
+
+    /** An UPDATE of the rows {@code where} selects: {@code set} maps columns to their new values. */
+    public Update update(TableName table, Column where, Map<String, Column> set) {
+        return new Update(table, where, set);
+    }
+
+    /** The table's newest commits, newest first, at most {@code n}; empty when the table does not exist. */
+    public List<Commit> recent(TableName table, int n) {
+        // By path, as every commit here: no metastore round trip.
+        if (!DeltaTable.isDeltaTable(lakehouse.spark(), lakehouse.locationOf(table))) {
+            return List.of();
+        }
+        Row[] rows = (Row[]) DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(table)).history(n)
+                .select("version", "operation", "operationMetrics", "userMetadata").collect();
+        List<Commit> out = new ArrayList<>();
+        for (Row r : rows) {
+            out.add(new Commit(table, r.getLong(0), r.getString(1), r.isNullAt(2) ? Map.of() : r.getJavaMap(2),
+                    r.isNullAt(3) ? "" : r.getString(3)));
+        }
+        return out;
+    }
+
+    /**
+     * The recent commit whose user metadata is {@code userMetadata}, if there is one. Looks at the newest commit first,
+     * then further back (a commit just made is nearly always the newest), so that a lookup reads few log files.
+     */
+    public Optional<Commit> find(TableName table, String userMetadata) {
+        for (int n : new int[] {1, 10, LOOKBACK}) {
+            List<Commit> recent = recent(table, n);
+            Optional<Commit> found = recent.stream().filter(c -> c.userMetadata().equals(userMetadata)).findFirst();
+            if (found.isPresent() || recent.size() < n) {
+                return found;
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** What every operation shares: the table, user metadata that identifies its commit, a crash point after it. */
+    public abstract class Operation<SELF extends Operation<SELF>> {
+        final TableName table;
+        String userMetadata;
+        Optional<String> crashPoint = Optional.empty();
+
+        Operation(TableName table) {
+            this.table = requireNonNull(table, "table is null");
+        }
+
+        @SuppressWarnings("unchecked")
+        private SELF self() {
+            return (SELF) this;
+        }
+
+        /** Text recorded with the commit (DESCRIBE HISTORY's userMetadata); unique per commit unless meant to match. */
+        public SELF userMetadata(String text) {
+            this.userMetadata = requireNonNull(text, "text is null");
+            return self();
+        }
+
+        /** A {@link CrashPoint} reached once the commit is made. */
+        public SELF afterCommit(String point) {
+            this.crashPoint = Optional.of(point);
+            return self();
+        }
+
+        /** Commits, trying again while concurrent commits win (the lakehouse's policy). */
+        public Commit commit() {
+            String marker = userMetadata != null ? userMetadata : defaultMarker();
+            Commit done = retry.run(verb() + " " + table, () -> attempt(marker));
+            crashPoint.ifPresent(CrashPoint::reached);
+            return done;
+        }
+
+        /**
+         * One try, no retry: for callers whose own attempt (under {@link TableCommits#retry()}) holds more than this
+         * commit. A conflict is thrown as Delta raised it.
+         */
+        public Commit commitOnce() {
+            Commit done = attempt(userMetadata != null ? userMetadata : defaultMarker());
+            crashPoint.ifPresent(CrashPoint::reached);
+            return done;
+        }
+
+        abstract String verb();
+
+        /** The user metadata of a commit the caller did not name: unique, so the commit is found as this one's. */
+        String defaultMarker() {
+            return "kiln " + verb() + " " + UUID.randomUUID();
+        }
+
+        /** One try; returns the commit it made. */
+        abstract Commit attempt(String marker);
+
+        Commit made(String marker) {
+            return find(table, marker).orElseThrow(() -> new KilnException("the commit to " + table + " marked '" + marker
+                    + "' is not among its last " + LOOKBACK + " commits; check DESCRIBE HISTORY " + table));
+        }
+
+        String location() {
+            return lakehouse.locationOf(table);
+        }
+    }
+
+    /** Adds rows. */
+    public final class Append extends Operation<Append> {
+        private final Dataset<Row> rows;
+        private Optional<String> appId = Optional.empty();
+        private long txnVersion;
+        private boolean mergeSchema;
+
+        Append(TableName table, Dataset<Row> rows) {
+            super(table);
+            this.rows = requireNonNull(rows, "rows is null");
+        }
+
+        /** Delta's idempotent write: a transaction (app id, version) already committed to the table writes nothing. */
+        public Append idempotent(String appId, long version) {
+            this.appId = Optional.of(appId);
+            this.txnVersion = version;
+            return this;
+        }
+
+        /** Lets the write add columns the table does not have yet. */
+        public Append mergeSchema(boolean on) {
+            this.mergeSchema = on;
+            return this;
+        }
+
+        /** An idempotent write's commit is named by its transaction, so a re-run finds the one that wrote it. */
+        @Override
+        String defaultMarker() {
+            return appId.map(id -> "kiln txn " + id + "@" + txnVersion).orElseGet(super::defaultMarker);
+        }
+
+        @Override
+        String verb() {
+            return "appending to";
+        }
+
+        @Override
+        Commit attempt(String marker) {
+            DataFrameWriter<Row> w = rows.write().format("delta").mode("append").option("userMetadata", marker);
+            if (appId.isPresent()) {
+                w = w.option("txnAppId", appId.get()).option("txnVersion", String.valueOf(txnVersion));
+            }
+            if (mergeSchema) {
+                w = w.option("mergeSchema", "true");
+            }
+            w.save(location());
+            return appId.isPresent() ? find(table, marker).orElse(Commit.skipped(table, marker)) : made(marker);
+        }
+    }
+
+    /** Replaces the rows a predicate selects with new ones, atomically. */
+    public final class Replace extends Operation<Replace> {
+        private final Dataset<Row> rows;
+        private final Predicate where;
+        private boolean mergeSchema;
+
+        Replace(TableName table, Dataset<Row> rows, Predicate where) {
+            super(table);
+            this.rows = requireNonNull(rows, "rows is null");
+            this.where = requireNonNull(where, "where is null");
+        }
+
+        public Replace mergeSchema(boolean on) {
+            this.mergeSchema = on;
+            return this;
+        }
+
+        @Override
+        String verb() {
+            return "replacing rows of";
+        }
+
+        @Override
+        Commit attempt(String marker) {
+            DataFrameWriter<Row> w = rows.write().format("delta").mode("overwrite").option("replaceWhere", where.toString())
+                    .option("userMetadata", marker);
+            if (mergeSchema) {
+                w = w.option("mergeSchema", "true");
+            }
+            w.save(location());
+            return made(marker);
+        }
+    }
+
+    /** Replaces the whole table, creating it (files under the lakehouse root, registered by name) where missing. */
+    public final class Overwrite extends Operation<Overwrite> {
+        private final Dataset<Row> rows;
+        private List<String> partitionBy = List.of();
+        private boolean overwriteSchema;
+
+        Overwrite(TableName table, Dataset<Row> rows) {
+            super(table);
+            this.rows = requireNonNull(rows, "rows is null");
+        }
+
+        public Overwrite partitionBy(List<String> columns) {
+            this.partitionBy = List.copyOf(columns);
+            return this;
+        }
+
+        /** Lets the new rows' schema replace the table's. */
+        public Overwrite overwriteSchema() {
+            this.overwriteSchema = true;
+            return this;
+        }
+
+        @Override
+        String verb() {
+            return "writing";
+        }
+
+        @Override
+        Commit attempt(String marker) {
+            lakehouse.ensureSchema(table.schema());
+            DataFrameWriter<Row> w = rows.write().format("delta").mode("overwrite").option("userMetadata", marker)
+                    .option("path", location());
+            if (overwriteSchema) {
+                w = w.option("overwriteSchema", "true");
+            }
+            if (!partitionBy.isEmpty()) {
+                w = w.partitionBy(partitionBy.toArray(String[]::new));
+            }
+            w.saveAsTable(table.toString());
+            return made(marker);
+        }
+    }
+
+    /** Delta's MERGE; the target is {@code t}, the source {@code s}. */
+    public final class Merge extends Operation<Merge> {
+        private final Dataset<Row> source;
+        private final Column on;
+        private Optional<Map<String, Column>> whenMatched = Optional.empty();
+        private boolean insertMissing;
+        private boolean schemaEvolution;
+        private Optional<String> appId = Optional.empty();
+        private long txnVersion;
+
+        Merge(TableName table, Dataset<Row> source, Column on) {
+            super(table);
+            this.source = requireNonNull(source, "source is null");
+            this.on = requireNonNull(on, "on is null");
+        }
+
+        /** Matched rows take every source column. */
+        public Merge updateAll() {
+            this.whenMatched = Optional.of(Map.of());
+            return this;
+        }
+
+        /** Matched rows take these assignments (target column -> value). */
+        public Merge update(Map<String, Column> set) {
+            this.whenMatched = Optional.of(new LinkedHashMap<>(set));
+            return this;
+        }
+
+        /** Source rows with no match are inserted. */
+        public Merge insertAll() {
+            this.insertMissing = true;
+            return this;
+        }
+
+        /** Lets the MERGE add the source's new columns to the table. */
+        public Merge schemaEvolution(boolean on) {
+            this.schemaEvolution = on;
+            return this;
+        }
+
+        /** Delta's idempotent write: a transaction (app id, version) already committed writes nothing. */
+        public Merge idempotent(String appId, long version) {
+            this.appId = Optional.of(appId);
+            this.txnVersion = version;
+            return this;
+        }
+
+        /** An idempotent write's commit is named by its transaction, so a re-run finds the one that wrote it. */
+        @Override
+        String defaultMarker() {
+            return appId.map(id -> "kiln txn " + id + "@" + txnVersion).orElseGet(super::defaultMarker);
+        }
+
+        @Override
+        String verb() {
+            return "merging into";
+        }
+
+        @Override
+        Commit attempt(String marker) {
+            // MERGE takes its commit's user metadata and transaction from session settings: they go on a session of
+            // this MERGE's own (same SparkContext and catalog), never on the one other jobs run on.
+            SparkSession spark = lakehouse.spark().newSession();
+            spark.conf().set("spark.databricks.delta.commitInfo.userMetadata", marker);
+            appId.ifPresent(id -> {
+                spark.conf().set("spark.databricks.delta.write.txnAppId", id);
+                spark.conf().set("spark.databricks.delta.write.txnVersion", String.valueOf(txnVersion));
+            });
+            DeltaMergeBuilder builder = DeltaTable.forPath(spark, location()).as("t").merge(source.as("s"), on);
+            if (whenMatched.isPresent()) {
+                builder = whenMatched.get().isEmpty() ? builder.whenMatched().updateAll()
+                        : builder.whenMatched().update(whenMatched.get());
+            }
+            if (insertMissing) {
+                builder = builder.whenNotMatched().insertAll();
+            }
+            if (schemaEvolution) {
+                builder = builder.withSchemaEvolution();
+            }
+            builder.execute();
+            return appId.isPresent() ? find(table, marker).orElse(Commit.skipped(table, marker)) : made(marker);
+        }
+    }
+
+    /** Removes the rows a condition selects. */
+    public final class Delete extends Operation<Delete> {
+        private final Column where;
+
+        Delete(TableName table, Column where) {
+            super(table);
+            this.where = requireNonNull(where, "where is null");
+        }
+
+        @Override
+        String verb() {
+            return "deleting from";
+        }
+
+        @Override
+        Commit attempt(String marker) {
+            SparkSession spark = lakehouse.spark().newSession();
+            spark.conf().set("spark.databricks.delta.commitInfo.userMetadata", marker);
+            DeltaTable.forPath(spark, location()).delete(where);
+            // A delete that matched nothing commits nothing.
+            return find(table, marker).orElse(Commit.skipped(table, marker));
+        }
+    }
+
+    /** Changes columns of the rows a condition selects. */
+    public final class Update extends Operation<Update> {
+        private final Column where;
+        private final Map<String, Column> set;
+
+        Update(TableName table, Column where, Map<String, Column> set) {
+            super(table);
+            this.where = requireNonNull(where, "where is null");
+            this.set = new LinkedHashMap<>(set);
+        }
+
+        @Override
+        String verb() {
+            return "updating";
+        }
+
+        @Override
+        Commit attempt(String marker) {
+            SparkSession spark = lakehouse.spark().newSession();
+            spark.conf().set("spark.databricks.delta.commitInfo.userMetadata", marker);
+            DeltaTable.forPath(spark, location()).update(where, set);
+            // An update that matched nothing commits nothing.
+            return find(table, marker).orElse(Commit.skipped(table, marker));
+        }
+    }
+}
