@@ -79,6 +79,37 @@ public final class KilnCommand implements Runnable {
         return t.getClass().getSimpleName() + ": " + KilnException.firstLine(t.getMessage());
     }
 
+    /**
+     * What is wrong with a command line as written in the docs, without running it: parsed with {@code --help} appended
+     * (so required arguments shown as placeholders are not demanded), every word must be a known command, a known
+     * option or a parameter the command takes. Empty when the line is a valid Kiln command.
+     */
+    public static List<String> problems(String... args) {
+        return problems(new CommandLine(new KilnCommand()), args);
+    }
+
+    /** The same check against any picocli command tree (the bench's too). */
+    public static List<String> problems(CommandLine cli, String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        if (!all.contains("--help") && !all.contains("-h")) {
+            all.add("--help");
+        }
+        List<String> out = new ArrayList<>();
+        try {
+            for (CommandLine.ParseResult r = cli.parseArgs(all.toArray(String[]::new)); r != null; r = r.subcommand()) {
+                if (!r.unmatched().isEmpty()) {
+                    out.add(r.commandSpec().qualifiedName() + ": unknown " + r.unmatched());
+                }
+                for (Exception e : r.errors()) {
+                    out.add(r.commandSpec().qualifiedName() + ": " + e.getMessage());
+                }
+            }
+        } catch (CommandLine.ParameterException e) {
+            out.add(e.getMessage());
+        }
+        return out;
+    }
+
     public static int run(String[] args) {
         KilnCommand root = new KilnCommand();
         root.args = args.clone();
