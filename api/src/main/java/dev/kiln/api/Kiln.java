@@ -1,18 +1,18 @@
 package dev.kiln.api;
 
 import static java.util.Objects.requireNonNull;
-import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.max;
 
 import dev.kiln.features.catalog.FeatureCatalog;
 import dev.kiln.features.definition.FeatureSetSpec;
 import dev.kiln.features.definition.FeatureSets;
 import dev.kiln.features.materialize.MaterializedVersion;
 import dev.kiln.features.materialize.Materializer;
+import dev.kiln.features.materialize.SideBySide;
 import dev.kiln.features.pointintime.FeatureRef;
 import dev.kiln.features.pointintime.PointInTimeJoin;
 import dev.kiln.features.trainingset.TrainingSet;
 import dev.kiln.features.trainingset.TrainingSetBuilder;
+import dev.kiln.features.trainingset.TrainingSetRebuild;
 import dev.kiln.features.trainingset.TrainingSetRegistry;
 import dev.kiln.features.trainingset.TrainingSetSpec;
 import dev.kiln.lakehouse.KilnException;
@@ -27,16 +27,23 @@ import dev.kiln.lakehouse.ingest.Ingestion;
 import dev.kiln.lakehouse.maintenance.TableMaintenance;
 import dev.kiln.lakehouse.runlog.JobRunLog;
 import dev.kiln.reports.drift.DriftMonitor;
+import dev.kiln.reports.drift.DriftOutcome;
 import dev.kiln.reports.drift.DriftThresholds;
 import dev.kiln.reports.drift.DriftWindow;
 import dev.kiln.reports.drift.RetrainTrigger;
+import dev.kiln.reports.evaluation.EvaluationMetric;
 import dev.kiln.reports.evaluation.Evaluator;
 import dev.kiln.scoring.BatchScorer;
+import dev.kiln.scoring.ScoringResult;
 import dev.kiln.training.LoadedModel;
+import dev.kiln.training.Reproduction;
 import dev.kiln.training.Trainer;
 import dev.kiln.training.registry.ModelRegistry;
 import dev.kiln.training.registry.ModelUri;
 import dev.kiln.training.registry.ModelVersion;
+import dev.kiln.training.registry.Promotion;
+import dev.kiln.training.retention.PinnedVacuum;
+import dev.kiln.training.retention.Vacuumed;
 import dev.kiln.training.spec.Algorithm;
 import dev.kiln.training.spec.ModelSpec;
 import java.nio.file.Path;
@@ -45,10 +52,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.function.Consumer;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -79,6 +82,10 @@ public final class Kiln {
     private final Consumer<String> progress;
     private final String arguments;
     private volatile FeatureSets featureSets;
+    // Declarations parsed once per Kiln, on first use (a bad one fails only the commands that need it).
+    private final Map<String, TrainingSetSpec> trainingSetSpecs = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, ModelSpec> modelSpecs = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, DriftThresholds> driftThresholds = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Kiln(Lakehouse lakehouse, KilnConfig config, Consumer<String> progress, String arguments) {
         this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
@@ -94,17 +101,7 @@ public final class Kiln {
     public static Kiln open(SparkSession spark, KilnConfig config) {
         requireNonNull(spark, "spark is null");
         requireNonNull(config, "config is null");
-        Map<String, String> needed = SparkSessions.catalogConf(config.lakehouse());
-        for (String key : List.of("spark.sql.warehouse.dir", "spark.sql.extensions")) {
-            String have = spark.conf().get(key, "");
-            String want = needed.get(key);
-            boolean ok = key.equals("spark.sql.extensions") ? have.contains(want) : sameLocation(have, want);
-            if (!ok) {
-                throw new KilnException("this SparkSession was not started for Kiln's lakehouse " + config.lakehouse().root()
-                        + ": " + key + " is '" + have + "', Kiln needs '" + want + "' (start the session with the settings"
-                        + " that `kiln catalog-conf` prints, and the job jar on spark.jars)");
-            }
-        }
+        SparkSessions.requireLakehouseCatalog(spark, config.lakehouse());
         return new Kiln(new Lakehouse(spark, config.lakehouse()), config, message -> { }, "(library call)");
     }
 
@@ -129,15 +126,6 @@ public final class Kiln {
         String dir = confDir != null ? confDir : Optional.ofNullable(System.getenv("KILN_CONF_DIR")).filter(s -> !s.isBlank())
                 .orElse("conf");
         return new KilnConfigLoader(Path.of(dir)).load(environment, overrides == null ? Map.of() : Map.copyOf(overrides));
-    }
-
-    private static boolean sameLocation(String a, String b) {
-        return strip(a).equals(strip(b));
-    }
-
-    private static String strip(String location) {
-        String s = location.replaceAll("/+$", "");
-        return s.startsWith("file:") ? s.replaceFirst("^file:/+", "/") : s;
     }
 
     /** The same Kiln, reporting progress lines to {@code progress}. */
@@ -214,38 +202,8 @@ public final class Kiln {
         // The tables both runs write exist before the threads start.
         new FeatureCatalog(lakehouse).ensureTable();
         new JobRunLog(lakehouse).ensureTable();
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(2, specs.size())));
-        try {
-            List<Future<MaterializedVersion>> futures = new ArrayList<>();
-            for (FeatureSetSpec set : specs) {
-                futures.add(pool.submit(() -> job("features materialize " + set.name(),
-                        runId -> new Materializer(lakehouse, progress).materialize(set), r -> JobRows.out(r.rowsWritten()))));
-            }
-            List<MaterializedVersion> out = new ArrayList<>();
-            RuntimeException failure = null;
-            for (Future<MaterializedVersion> f : futures) {
-                try {
-                    out.add(f.get());
-                } catch (ExecutionException e) {
-                    RuntimeException cause = e.getCause() instanceof RuntimeException r ? r
-                            : new KilnException(KilnException.firstLine(e.getCause().getMessage()), e.getCause());
-                    if (failure == null) {
-                        failure = cause;
-                    } else {
-                        failure.addSuppressed(cause);
-                    }
-                }
-            }
-            if (failure != null) {
-                throw failure;
-            }
-            return List.copyOf(out);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new KilnException("interrupted while materializing feature sets", e);
-        } finally {
-            pool.shutdownNow();
-        }
+        return SideBySide.run(specs, 2, set -> job("features materialize " + set.name(),
+                runId -> new Materializer(lakehouse, progress).materialize(set), r -> JobRows.out(r.rowsWritten())));
     }
 
     /**
@@ -284,16 +242,21 @@ public final class Kiln {
      * Building again over unchanged inputs finds the registered set and writes nothing.
      */
     public TrainingSet buildTrainingSet(String name) {
-        TrainingSetSpec spec = TrainingSetSpec.parse(config.config(), name);
+        TrainingSetSpec spec = trainingSetSpecNamed(name);
         return job("training-set build " + name, runId -> trainingSetBuilder().build(spec),
                 s -> JobRows.out(s.reused() ? 0L : s.rowCount()));
     }
 
     /** The newest registered build of a training set; refused, naming the fix, when it was never built. */
     public TrainingSet trainingSet(String name) {
-        TrainingSetSpec.parse(config.config(), name); // unknown names are refused with the known ones
+        trainingSetSpecNamed(name); // unknown names are refused with the known ones
         return new TrainingSetRegistry(lakehouse).latest(name).orElseThrow(() -> new KilnException("training set '" + name
                 + "' has not been built yet (run kiln training-set build " + name + ")"));
+    }
+
+    /** The declaration of {@code training-sets.<name>} in the configuration, parsed once. */
+    public TrainingSetSpec trainingSetSpecNamed(String name) {
+        return trainingSetSpecs.computeIfAbsent(name, n -> TrainingSetSpec.parse(config.config(), n));
     }
 
     /** A registered training set by id. */
@@ -320,7 +283,7 @@ public final class Kiln {
      * Recomputes a registered set from its registry row (time travel to the pinned versions) and compares it
      * row for row with its snapshot. Writes nothing but its run-log row.
      */
-    public TrainingSetBuilder.Rebuild rebuildTrainingSet(String id) {
+    public TrainingSetRebuild rebuildTrainingSet(String id) {
         return job("training-set rebuild " + id, runId -> trainingSetBuilder().rebuild(id),
                 r -> new JobRows(r.set().rowCount(), r.rebuiltRows(), null));
     }
@@ -333,7 +296,7 @@ public final class Kiln {
 
     /** A model as declared under {@code models.<name>}. */
     public ModelSpec modelSpec(String name) {
-        return ModelSpec.parse(config.config(), name);
+        return modelSpecs.computeIfAbsent(name, n -> ModelSpec.parse(config.config(), n));
     }
 
     /** {@link #train(String, Algorithm)} with the spec's own algorithm. */
@@ -361,17 +324,9 @@ public final class Kiln {
     public ModelVersion trainOrReuse(String model, Algorithm algorithm) {
         ModelSpec spec = modelSpec(model);
         TrainingSet set = buildTrainingSet(spec.trainingSet());
-        ModelRegistry registry = new ModelRegistry(lakehouse);
-        if (lakehouse.exists(ModelRegistry.MODELS)) {
-            Row found = registry.list().filter(col("name").equalTo(spec.name()).and(col("training_set_id").equalTo(set.id()))
-                    .and(col("config_hash").equalTo(spec.configHash(algorithm)))).agg(max("version")).first();
-            if (!found.isNullAt(0)) {
-                ModelVersion v = registry.get(spec.name(), found.getInt(0));
-                progress.accept(v.uri() + " was trained from training set " + set.id() + " with the same spec: reused");
-                return v;
-            }
-        }
-        return train(spec, algorithm, set);
+        Optional<ModelVersion> trained = new ModelRegistry(lakehouse).findTrained(spec.name(), set.id(), spec.configHash(algorithm));
+        trained.ifPresent(v -> progress.accept(v.uri() + " was trained from training set " + set.id() + " with the same spec: reused"));
+        return trained.orElseGet(() -> train(spec, algorithm, set));
     }
 
     /**
@@ -387,7 +342,7 @@ public final class Kiln {
      * Retrains a registered version from its pinned training set, split and seed and compares params and metrics
      * with the registered ones. Registers nothing.
      */
-    public Trainer.Reproduction reproduce(String model, int version) {
+    public Reproduction reproduce(String model, int version) {
         ModelSpec spec = modelSpec(model);
         ModelVersion registered = new ModelRegistry(lakehouse).get(spec.name(), version);
         return job("train " + model + " --reproduce " + version, runId -> new Trainer(lakehouse, progress).reproduce(spec, registered),
@@ -396,11 +351,19 @@ public final class Kiln {
 
     /** A registered model version by URI: {@code models:/<name>/<version>} or {@code models:/<name>@<alias>}. */
     public ModelVersion model(String uri) {
-        return new ModelRegistry(lakehouse).resolve(ModelUri.parse(uri));
+        return model(ModelUri.parse(uri));
+    }
+
+    public ModelVersion model(ModelUri uri) {
+        return new ModelRegistry(lakehouse).resolve(uri);
     }
 
     /** A registered model version by URI with its saved MLlib pipeline loaded, and its signature (what it reads). */
     public LoadedModel loadModel(String uri) {
+        return LoadedModel.load(model(uri));
+    }
+
+    public LoadedModel loadModel(ModelUri uri) {
         return LoadedModel.load(model(uri));
     }
 
@@ -418,7 +381,7 @@ public final class Kiln {
      * Points {@code alias} at a version; with {@code ifBetterThan}, only when the version's metric beats the
      * version that alias points at (the gate). Promoting to where the alias already points changes nothing.
      */
-    public ModelRegistry.Promotion promote(String name, int version, String alias, Optional<String> ifBetterThan) {
+    public Promotion promote(String name, int version, String alias, Optional<String> ifBetterThan) {
         String who = System.getProperty("user.name", "unknown");
         return job("models promote " + name + " " + version + " --alias " + alias,
                 runId -> new ModelRegistry(lakehouse).promote(name, version, alias, ifBetterThan, who), x -> JobRows.NONE);
@@ -434,15 +397,24 @@ public final class Kiln {
      * those {@link #scoreDays} writes.
      */
     public Dataset<Row> score(Dataset<Row> events, String uri) {
-        return new BatchScorer(lakehouse, featureSets(), progress).score(requireNonNull(events, "events is null"), ModelUri.parse(uri));
+        return score(events, ModelUri.parse(uri));
+    }
+
+    public Dataset<Row> score(Dataset<Row> events, ModelUri uri) {
+        return new BatchScorer(lakehouse, featureSets(), progress).score(requireNonNull(events, "events is null"), uri);
     }
 
     /**
      * Scores the events of a day range with one or more models in one pass into {@code ml.predictions}. One
      * commit replaces exactly those models' rows for those days, so a re-run replaces them, never duplicates.
      */
-    public BatchScorer.Scored scoreDays(List<String> uris, LocalDate from, LocalDate to) {
-        List<ModelUri> parsed = uris.stream().map(ModelUri::parse).toList();
+    public ScoringResult scoreDays(List<String> uris, LocalDate from, LocalDate to) {
+        return scoreWindow(uris.stream().map(ModelUri::parse).toList(), from, to);
+    }
+
+    /** {@link #scoreDays} with the models' URIs parsed already. */
+    public ScoringResult scoreWindow(List<ModelUri> uris, LocalDate from, LocalDate to) {
+        List<ModelUri> parsed = List.copyOf(uris);
         return job("score " + String.join(" ", parsed.stream().map(ModelUri::toString).toList()) + " " + from + ".." + to,
                 runId -> new BatchScorer(lakehouse, featureSets(), progress).score(parsed, from, to, runId),
                 x -> JobRows.out(x.rowsPerModel().values().stream().mapToLong(Long::longValue).sum()));
@@ -460,8 +432,11 @@ public final class Kiln {
      * and per value of each {@code sliceBy} column (its {@code top} most frequent values). A re-run replaces that
      * model version's rows for that window.
      */
-    public List<Evaluator.Metric> evaluate(String uri, LocalDate from, LocalDate to, List<String> sliceBy, int top) {
-        ModelUri parsed = ModelUri.parse(uri);
+    public List<EvaluationMetric> evaluate(String uri, LocalDate from, LocalDate to, List<String> sliceBy, int top) {
+        return evaluate(ModelUri.parse(uri), from, to, sliceBy, top);
+    }
+
+    public List<EvaluationMetric> evaluate(ModelUri parsed, LocalDate from, LocalDate to, List<String> sliceBy, int top) {
         return job("evaluate " + parsed + " " + from + ".." + to,
                 runId -> List.copyOf(new Evaluator(lakehouse, featureSets(), progress).evaluate(parsed, from, to, sliceBy, top, runId)),
                 x -> new JobRows(x.isEmpty() ? null : x.get(0).rows(), (long) x.size(), null));
@@ -473,12 +448,20 @@ public final class Kiln {
      * windows), and a row in {@code reports.alerts} per breached threshold; on a breach, {@code trigger} (if given)
      * is asked for a retraining.
      */
-    public DriftMonitor.Outcome drift(String uri, Optional<DriftWindow> reference, DriftWindow current, Optional<RetrainTrigger> trigger) {
-        ModelUri parsed = ModelUri.parse(uri);
-        DriftThresholds thresholds = DriftThresholds.parse(config.config(), parsed.name());
+    public DriftOutcome drift(String uri, Optional<DriftWindow> reference, DriftWindow current, Optional<RetrainTrigger> trigger) {
+        return drift(ModelUri.parse(uri), reference, current, trigger);
+    }
+
+    public DriftOutcome drift(ModelUri parsed, Optional<DriftWindow> reference, DriftWindow current, Optional<RetrainTrigger> trigger) {
+        DriftThresholds thresholds = driftThresholds(parsed);
         return job("drift " + parsed + " " + current,
                 runId -> new DriftMonitor(lakehouse, featureSets(), progress).run(parsed, reference, current, thresholds, trigger, runId),
                 x -> new JobRows(x.referenceRows() + x.currentRows(), (long) x.drift().size(), null));
+    }
+
+    /** The drift thresholds of a model ({@code kiln.drift.thresholds} with the model's own on top), parsed once. */
+    public DriftThresholds driftThresholds(ModelUri uri) {
+        return driftThresholds.computeIfAbsent(uri.name(), n -> DriftThresholds.parse(config.config(), n));
     }
 
     /** {@code reports.evaluation}. */
@@ -501,73 +484,9 @@ public final class Kiln {
         return lakehouse.read(DriftMonitor.ALERTS);
     }
 
-    /**
-     * The plan of every job of the configured pipelines that does SQL work, not run (for plan reports such as
-     * {@code kiln gpu-plan}): ingest of each dataset, materialization of each feature set, each training-set build,
-     * each model's transform of its training set through its champion, and the champion's evaluation and drift
-     * statistics over every prediction and event. A job whose inputs do not exist yet
-     * throws {@link KilnException} when its plan is asked for.
-     */
+    /** The plan of every job of the configured pipelines that does SQL work, not run (see {@link JobPlans}). */
     public Map<String, java.util.function.Supplier<Dataset<Row>>> plans() {
-        Map<String, java.util.function.Supplier<Dataset<Row>>> jobs = new java.util.LinkedHashMap<>();
-        for (String name : new java.util.TreeMap<>(config.datasets()).keySet()) {
-            DatasetSpec spec = config.dataset(name);
-            jobs.put("ingest " + name, () -> new Ingestion(lakehouse, m -> { }).plan(spec));
-        }
-        for (FeatureSetSpec spec : featureSets().all().values()) {
-            jobs.put("features materialize " + spec.name(), () -> new Materializer(lakehouse, m -> { }).plan(spec));
-        }
-        com.typesafe.config.Config c = config.config();
-        if (c.hasPath("training-sets")) {
-            for (String name : new java.util.TreeMap<>(c.getObject("training-sets")).keySet()) {
-                TrainingSetSpec spec = TrainingSetSpec.parse(c, name);
-                jobs.put("training-set build " + name, () -> trainingSetBuilder().plan(spec));
-            }
-        }
-        if (c.hasPath("models")) {
-            for (String name : new java.util.TreeMap<>(c.getObject("models")).keySet()) {
-                jobs.put("score rows models:/" + name + "@champion", () -> {
-                    // The SQL part of scoring: the events and their features, point in time, over every event.
-                    ModelVersion m = model("models:/" + name + "@champion");
-                    return trainingSetBuilder().scoringRows(trainingSetSpec(m.trainingSetId()), m.featureRefs(),
-                            java.time.LocalDateTime.of(1900, 1, 1, 0, 0), java.time.LocalDateTime.of(9999, 1, 1, 0, 0));
-                });
-                jobs.put("model transform models:/" + name + "@champion", () -> {
-                    LoadedModel m = loadModel("models:/" + name + "@champion");
-                    TrainingSet set = trainingSetById(m.version().trainingSetId());
-                    return m.pipeline().transform(lakehouse.read(set.table()));
-                });
-                ModelUri champion = ModelUri.parse("models:/" + name + "@champion");
-                jobs.put("evaluate models:/" + name + "@champion", () -> new Evaluator(lakehouse, featureSets(), m -> { }).plan(champion));
-                // Drift's two value-count jobs (numeric inputs and the score; categorical inputs), one model load for both.
-                java.util.function.Supplier<List<Dataset<Row>>> drift = memoized(
-                        () -> new DriftMonitor(lakehouse, featureSets(), m -> { }).plans(champion));
-                jobs.put("drift numeric models:/" + name + "@champion", () -> drift.get().get(0));
-                jobs.put("drift categorical models:/" + name + "@champion", () -> {
-                    List<Dataset<Row>> plans = drift.get();
-                    if (plans.size() < 2) {
-                        throw new KilnException("the model has no categorical inputs");
-                    }
-                    return plans.get(1);
-                });
-            }
-        }
-        return jobs;
-    }
-
-    /** {@code supplier}'s value, asked for once, on the first {@code get}. */
-    private static <T> java.util.function.Supplier<T> memoized(java.util.function.Supplier<T> supplier) {
-        return new java.util.function.Supplier<>() {
-            private T value;
-
-            @Override
-            public synchronized T get() {
-                if (value == null) {
-                    value = supplier.get();
-                }
-                return value;
-            }
-        };
+        return new JobPlans(this, lakehouse, config, featureSets(), trainingSetBuilder()).all();
     }
 
     // ---------------------------------------------------------------- maintenance
@@ -576,25 +495,6 @@ public final class Kiln {
     public Dataset<Row> optimize(String table, List<String> zOrderBy) {
         TableName name = TableName.parse(table);
         return job("optimize " + name, runId -> new TableMaintenance(lakehouse).optimize(name, zOrderBy), x -> JobRows.NONE);
-    }
-
-    /** What {@link #vacuum} kept and why. */
-    public record Vacuumed(String table, double requestedHours, double retainedHours, List<String> pins, boolean forced) {
-        public Vacuumed {
-            pins = List.copyOf(pins);
-        }
-
-        public String summary() {
-            if (pins.isEmpty() || retainedHours == requestedHours && !forced) {
-                return String.format("vacuumed %s, keeping %.2f h of history%s", table, retainedHours,
-                        pins.isEmpty() ? "" : " (pinned versions: " + String.join("; ", pins) + ")");
-            }
-            return forced
-                    ? String.format("vacuumed %s with --force, keeping %.2f h: files of these pinned versions may be gone: %s",
-                            table, retainedHours, String.join("; ", pins))
-                    : String.format("vacuumed %s, keeping %.2f h of history instead of %.2f h: the registry pins %s", table,
-                            retainedHours, requestedHours, String.join("; ", pins));
-        }
     }
 
     /**
@@ -606,63 +506,8 @@ public final class Kiln {
      */
     public Vacuumed vacuum(String table, Double retentionHours, boolean force) {
         TableName name = TableName.parse(table);
-        return job("vacuum " + name + (force ? " --force" : ""), runId -> {
-            double requested = retentionHours == null ? 168.0 : retentionHours;
-            long current = lakehouse.version(name);
-            java.util.TreeMap<Long, List<String>> pins = pinnedVersions(name);
-            List<String> needing = new ArrayList<>();
-            double retained = requested;
-            java.time.Instant now = java.time.Instant.now();
-            for (Map.Entry<Long, List<String>> pin : pins.entrySet()) {
-                if (pin.getKey() >= current) {
-                    continue; // the current version's files are never vacuumed
-                }
-                // A version's files stay referenced until a later commit removes them: keeping every tombstone written
-                // since the commit after the pinned version keeps all of them.
-                java.time.Instant removedFrom = commitTime(name, pin.getKey() + 1);
-                double needed = java.time.Duration.between(removedFrom, now).toMillis() / 3_600_000.0 + 1.0 / 60;
-                if (needed > requested) {
-                    needing.add("version " + pin.getKey() + " (" + String.join(", ", pin.getValue()) + ")");
-                    // Delta's VACUUM rounds the retention to whole hours: round the need up to the next hour.
-                    retained = force ? retained : Math.max(retained, Math.ceil(needed));
-                }
-            }
-            if (force && !needing.isEmpty()) {
-                progress.accept("WARNING: vacuum --force of " + name + " may delete files that " + String.join("; ", needing)
-                        + " need: rebuilding or reproducing them will fail");
-            }
-            new TableMaintenance(lakehouse).vacuum(name, retained);
-            return new Vacuumed(name.toString(), requested, retained, needing, force);
-        }, x -> JobRows.NONE);
-    }
-
-    /** Versions of {@code table} that registered training sets and model versions read, with who pins each. */
-    private java.util.TreeMap<Long, List<String>> pinnedVersions(TableName table) {
-        java.util.TreeMap<Long, List<String>> out = new java.util.TreeMap<>();
-        String key = table.toString();
-        if (lakehouse.exists(TrainingSetRegistry.TABLE)) {
-            for (Row r : new TrainingSetRegistry(lakehouse).list().where(org.apache.spark.sql.functions.col("inputs").getItem(key).isNotNull())
-                    .select(org.apache.spark.sql.functions.col("id"), org.apache.spark.sql.functions.col("inputs").getItem(key)).collectAsList()) {
-                out.computeIfAbsent(r.getLong(1), v -> new ArrayList<>()).add("training set " + r.getString(0));
-            }
-        }
-        if (lakehouse.exists(ModelRegistry.MODELS)) {
-            for (Row r : models().where(org.apache.spark.sql.functions.col("inputs").getItem(key).isNotNull())
-                    .select(org.apache.spark.sql.functions.col("name"), org.apache.spark.sql.functions.col("version"),
-                            org.apache.spark.sql.functions.col("inputs").getItem(key)).collectAsList()) {
-                out.computeIfAbsent(r.getLong(2), v -> new ArrayList<>()).add("model " + r.getString(0) + "/" + r.getInt(1));
-            }
-        }
-        return out;
-    }
-
-    private java.time.Instant commitTime(TableName table, long version) {
-        List<Row> rows = lakehouse.history(table).where(org.apache.spark.sql.functions.col("version").equalTo(version))
-                .select("timestamp").collectAsList();
-        if (rows.isEmpty()) {
-            return java.time.Instant.now();
-        }
-        return rows.get(0).getTimestamp(0).toInstant();
+        return job("vacuum " + name + (force ? " --force" : ""),
+                runId -> new PinnedVacuum(lakehouse, progress).vacuum(name, retentionHours, force), x -> JobRows.NONE);
     }
 
     /** {@code ops.job_runs}. */

@@ -6,13 +6,18 @@ import com.typesafe.config.Config;
 import dev.kiln.features.materialize.MaterializedVersion;
 import dev.kiln.features.trainingset.TrainingSet;
 import dev.kiln.lakehouse.config.ConfigException;
+import dev.kiln.lakehouse.config.ConfigSection;
 import dev.kiln.lakehouse.ingest.IngestResult;
 import dev.kiln.reports.drift.DriftMonitor;
+import dev.kiln.reports.drift.DriftOutcome;
 import dev.kiln.reports.drift.DriftWindow;
+import dev.kiln.reports.evaluation.EvaluationMetric;
 import dev.kiln.reports.evaluation.Evaluator;
 import dev.kiln.scoring.BatchScorer;
+import dev.kiln.scoring.ScoringResult;
 import dev.kiln.training.registry.ModelRegistry;
 import dev.kiln.training.registry.ModelVersion;
+import dev.kiln.training.registry.Promotion;
 import dev.kiln.training.spec.Algorithm;
 import dev.kiln.training.spec.ModelSpec;
 import java.time.LocalDate;
@@ -51,27 +56,29 @@ public final class ReferencePipeline {
 
         /** Parses {@code demo} of a configuration. */
         public static Plan parse(Config config) {
-            if (!config.hasPath("demo")) {
+            ConfigSection root = ConfigSection.root(config);
+            if (!root.has("demo")) {
                 throw new ConfigException("demo", "missing: the reference pipeline (see conf/pipelines/flights.conf)");
             }
-            Config d = config.getConfig("demo");
-            String model = d.getString("model");
+            ConfigSection d = root.section("demo");
+            String model = d.string("model");
             ModelSpec spec = ModelSpec.parse(config, model);
             List<Algorithm> algorithms = new ArrayList<>();
-            List<String> names = d.getStringList("algorithms");
+            List<String> names = d.strings("algorithms");
             for (int i = 0; i < names.size(); i++) {
-                algorithms.add(Algorithm.parse(names.get(i), spec.task(), "demo.algorithms[" + i + "]"));
+                algorithms.add(Algorithm.parse(names.get(i), spec.task(), d.at("algorithms") + "[" + i + "]"));
             }
-            return new Plan(d.getString("dataset"), model, algorithms, d.getBoolean("score.challengers"),
-                    date(d, "score.from"), date(d, "score.to"), d.getStringList("evaluate.slice-by"), d.getInt("evaluate.top"),
+            return new Plan(d.string("dataset"), model, algorithms, d.bool("score.challengers", false),
+                    date(d, "score.from"), date(d, "score.to"), d.strings("evaluate.slice-by"), d.integer("evaluate.top"),
                     new DriftWindow(date(d, "drift-reference.from"), date(d, "drift-reference.to")));
         }
 
-        private static LocalDate date(Config d, String key) {
+        private static LocalDate date(ConfigSection d, String key) {
+            String text = d.string(key);
             try {
-                return LocalDate.parse(d.getString(key));
+                return LocalDate.parse(text);
             } catch (DateTimeParseException e) {
-                throw new ConfigException("demo." + key, "'" + d.getString(key) + "' is not a date like 2001-06-01");
+                throw new ConfigException(d.at(key), "'" + text + "' is not a date like 2001-06-01");
             }
         }
 
@@ -100,8 +107,8 @@ public final class ReferencePipeline {
 
     /** What a run did, stage by stage. */
     public record Result(IngestResult ingest, List<MaterializedVersion> features, TrainingSet trainingSet,
-            List<ModelVersion> candidates, List<String> promotions, BatchScorer.Scored predictions, List<Evaluator.Metric> evaluation,
-            DriftMonitor.Outcome drift) {
+            List<ModelVersion> candidates, List<String> promotions, ScoringResult predictions, List<EvaluationMetric> evaluation,
+            DriftOutcome drift) {
         public Result {
             features = List.copyOf(features);
             candidates = List.copyOf(candidates);
@@ -138,13 +145,13 @@ public final class ReferencePipeline {
         if (plan.scoreChallengers() && candidates.size() > 1) {
             uris.add("models:/" + spec.name() + "@challenger");
         }
-        BatchScorer.Scored predictions = stages.run("score", plan.scoreWindow() + " with " + String.join(" and ", uris)
+        ScoringResult predictions = stages.run("score", plan.scoreWindow() + " with " + String.join(" and ", uris)
                 + " -> ml.predictions", () -> kiln.scoreDays(uris, plan.scoreFrom(), plan.scoreTo()),
                 s -> s.rowsPerModel().values().stream().mapToLong(Long::longValue).sum());
-        List<Evaluator.Metric> evaluation = stages.run("evaluate", plan.scoreWindow() + " " + uris.get(0) + " vs outcomes"
+        List<EvaluationMetric> evaluation = stages.run("evaluate", plan.scoreWindow() + " " + uris.get(0) + " vs outcomes"
                 + " -> reports.evaluation", () -> kiln.evaluate(uris.get(0), plan.scoreFrom(), plan.scoreTo(), plan.sliceBy(),
                 plan.top()), l -> l.isEmpty() ? 0L : l.get(0).rows());
-        DriftMonitor.Outcome drift = stages.run("drift", plan.driftReference() + " vs " + plan.scoreWindow()
+        DriftOutcome drift = stages.run("drift", plan.driftReference() + " vs " + plan.scoreWindow()
                 + " -> reports.drift, reports.data_profile, reports.alerts", () -> kiln.drift(uris.get(0),
                 Optional.of(plan.driftReference()), plan.scoreWindow(), Optional.empty()), o -> o.referenceRows() + o.currentRows());
         return new Result(ingest, features, set, candidates, promotions, predictions, evaluation, drift);
@@ -159,7 +166,7 @@ public final class ReferencePipeline {
         }
         ModelVersion best = ranked.get(0);
         List<String> out = new ArrayList<>();
-        ModelRegistry.Promotion p = kiln.promote(best.name(), best.version(), "champion", Optional.of("champion"));
+        Promotion p = kiln.promote(best.name(), best.version(), "champion", Optional.of("champion"));
         out.add(!p.promoted() && kiln.alias(best.name(), "champion").orElse(-1) == best.version()
                 ? "models:/" + best.name() + "@champion is already version " + best.version() : p.message());
         for (ModelVersion other : ranked.subList(1, ranked.size())) {

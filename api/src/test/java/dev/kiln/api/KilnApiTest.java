@@ -11,7 +11,9 @@ import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.TestLakehouse;
 import dev.kiln.lakehouse.ingest.IngestResult;
 import dev.kiln.scoring.BatchScorer;
+import dev.kiln.scoring.ScoringResult;
 import dev.kiln.training.registry.ModelVersion;
+import dev.kiln.training.retention.Vacuumed;
 import dev.kiln.training.spec.Algorithm;
 import java.nio.file.Path;
 import java.time.LocalDate;
@@ -128,7 +130,7 @@ class KilnApiTest {
         String uri = "models:/api_big_sale/" + v.version();
         assertEquals(v.trainingSetId(), kiln.model(uri).trainingSetId());
 
-        BatchScorer.Scored written = kiln.scoreDays(List.of(uri), LocalDate.of(2024, 1, 15), LocalDate.of(2024, 1, 20));
+        ScoringResult written = kiln.scoreDays(List.of(uri), LocalDate.of(2024, 1, 15), LocalDate.of(2024, 1, 20));
         assertEquals(12L, written.rowsPerModel().get(uri)); // A: 6 days, B: Jan 16, 18, 20 twice
         Dataset<Row> events = kiln.table("raw.api_sales").where("ts >= timestamp_ntz'2024-01-15 00:00:00'");
         Map<String, Row> scored = byKey(kiln.score(events, uri), "store", "ts");
@@ -145,7 +147,7 @@ class KilnApiTest {
         kiln.spark().sql("DELETE FROM raw.api_sales WHERE store = 'B' AND ts < timestamp_ntz'2024-01-09 00:00:00'");
         kiln.spark().conf().set("spark.databricks.delta.retentionDurationCheck.enabled", "false");
         try {
-            Kiln.Vacuumed kept = kiln.vacuum("raw.api_sales", 0.0, false);
+            Vacuumed kept = kiln.vacuum("raw.api_sales", 0.0, false);
             assertTrue(kept.retainedHours() > 0, kept.summary());
             assertTrue(kept.pins().get(0).startsWith("version " + pinned + " (training set " + set.id()), kept.summary());
             assertTrue(kiln.rebuildTrainingSet(set.id()).identical(), "the pinned version still reads after vacuum");

@@ -55,16 +55,7 @@ public final class BatchScorer {
         this.progress = requireNonNull(progress, "progress is null");
     }
 
-    /** What a scoring run wrote: rows per model URI as given. */
-    public record Scored(String runId, LocalDate from, LocalDate to, Map<String, Long> rowsPerModel) {
-        public String summary() {
-            StringBuilder sb = new StringBuilder(String.format("scored %s .. %s (run %s) -> %s:", from, to, runId, PREDICTIONS));
-            rowsPerModel.forEach((m, n) -> sb.append(String.format("%n  %-44s %,d predictions", m, n)));
-            return sb.toString();
-        }
-    }
-
-    public Scored score(List<ModelUri> uris, LocalDate from, LocalDate to, String runId) {
+    public ScoringResult score(List<ModelUri> uris, LocalDate from, LocalDate to, String runId) {
         if (uris.isEmpty()) {
             throw new KilnException("no model to score with");
         }
@@ -116,7 +107,7 @@ public final class BatchScorer {
             cached.forEach(Dataset::unpersist);
         }
         refreshView();
-        return new Scored(runId, from, to, counts);
+        return new ScoringResult(runId, from, to, counts);
     }
 
     /**

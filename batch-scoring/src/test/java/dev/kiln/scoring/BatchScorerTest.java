@@ -83,7 +83,7 @@ class BatchScorerTest {
         LocalDate from = LocalDate.of(2024, 2, 20);
         LocalDate to = LocalDate.of(2024, 2, 24);
         long inWindow = LAKEHOUSE.read(events).filter("ts >= timestamp_ntz'2024-02-20 00:00:00' AND ts < timestamp_ntz'2024-02-25 00:00:00'").count();
-        BatchScorer.Scored first = scorer.score(both, from, to, "score-1");
+        ScoringResult first = scorer.score(both, from, to, "score-1");
         assertEquals(Map.of("models:/sc_model@champion", inWindow, "models:/sc_model@challenger", inWindow), first.rowsPerModel());
         assertEquals(2 * inWindow, LAKEHOUSE.read(BatchScorer.PREDICTIONS).count());
         // Another day range for the champion only, then the first range again: only its own rows are replaced.
@@ -114,9 +114,9 @@ class BatchScorerTest {
         // Two scorings of different models at once, same days (the daily DAG on a shared catalog): both commit, no
         // row twice. Without retries one of the two failed every round with DELTA_CONCURRENT_APPEND.
         for (int round = 0; round < 3; round++) {
-            java.util.concurrent.CompletableFuture<BatchScorer.Scored> champion = java.util.concurrent.CompletableFuture.supplyAsync(
+            java.util.concurrent.CompletableFuture<ScoringResult> champion = java.util.concurrent.CompletableFuture.supplyAsync(
                     () -> scorer.score(List.of(ModelUri.parse("models:/sc_model@champion")), from, to, "together-1"));
-            java.util.concurrent.CompletableFuture<BatchScorer.Scored> challenger = java.util.concurrent.CompletableFuture.supplyAsync(
+            java.util.concurrent.CompletableFuture<ScoringResult> challenger = java.util.concurrent.CompletableFuture.supplyAsync(
                     () -> scorer.score(List.of(ModelUri.parse("models:/sc_model@challenger")), from, to, "together-2"));
             assertEquals(inWindow, champion.join().rowsPerModel().get("models:/sc_model@champion"));
             assertEquals(inWindow, challenger.join().rowsPerModel().get("models:/sc_model@challenger"));

@@ -12,6 +12,7 @@ import dev.kiln.features.definition.FeatureSets;
 import dev.kiln.features.materialize.Materializer;
 import dev.kiln.features.trainingset.TrainingSet;
 import dev.kiln.features.trainingset.TrainingSetBuilder;
+import dev.kiln.features.trainingset.TrainingSetRebuild;
 import dev.kiln.features.trainingset.TrainingSetRegistry;
 import dev.kiln.features.trainingset.TrainingSetSpec;
 import dev.kiln.lakehouse.KilnException;
@@ -123,7 +124,7 @@ class TrainingSetTest {
         TrainingSet second = builder().build(TrainingSetSpec.parse(CONFIG, "late_sales"));
         assertNotEquals(first.id(), second.id());
         assertEquals(4, second.rowCount());
-        TrainingSetBuilder.Rebuild rebuild = builder().rebuild(first.id());
+        TrainingSetRebuild rebuild = builder().rebuild(first.id());
         assertTrue(rebuild.identical(), rebuild.summary());
         assertEquals(3, rebuild.rebuiltRows());
         assertTrue(builder().rebuild(second.id()).identical());
@@ -151,7 +152,7 @@ class TrainingSetTest {
                 .collect()).map(r -> r.getString(0)).toList(), "string literals are not rewritten");
         // The events move on; the registered set still rebuilds exactly from the version it pinned.
         LAKEHOUSE.spark().sql("INSERT INTO raw.tt_events VALUES ('A', TIMESTAMP_NTZ'2024-01-02 10:00:00', 9.0)");
-        TrainingSetBuilder.Rebuild rebuild = builder().rebuild(set.id());
+        TrainingSetRebuild rebuild = builder().rebuild(set.id());
         assertTrue(rebuild.identical(), rebuild.summary());
         assertEquals(3, builder().build(TrainingSetSpec.parse(CONFIG, "tricky_query")).rowCount());
     }
@@ -180,7 +181,7 @@ class TrainingSetTest {
         FeatureSets sets = FeatureSets.parse(bumped);
         new Materializer(LAKEHOUSE, m -> { }).materialize(sets.get("ts_store"));
         TrainingSetBuilder bumpedBuilder = new TrainingSetBuilder(LAKEHOUSE, sets, m -> { });
-        TrainingSetBuilder.Rebuild rebuild = bumpedBuilder.rebuild(v1.id());
+        TrainingSetRebuild rebuild = bumpedBuilder.rebuild(v1.id());
         assertTrue(rebuild.identical(), "v1 joined with v1's TTL, not v2's: " + rebuild.summary());
         // v1 never had amount_1d: asking v1 for it is refused, naming what v1 has.
         KilnException e = assertThrows(KilnException.class, () -> new dev.kiln.features.pointintime.PointInTimeJoin(LAKEHOUSE, sets)

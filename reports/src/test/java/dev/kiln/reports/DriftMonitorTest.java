@@ -15,8 +15,11 @@ import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.TestLakehouse;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
+import dev.kiln.reports.drift.Drift;
 import dev.kiln.reports.drift.DriftMonitor;
+import dev.kiln.reports.drift.DriftOutcome;
 import dev.kiln.reports.drift.DriftStatistics;
+import dev.kiln.reports.drift.DriftStatus;
 import dev.kiln.reports.drift.DriftThresholds;
 import dev.kiln.reports.drift.DriftWindow;
 import dev.kiln.reports.drift.RetrainTrigger;
@@ -94,7 +97,7 @@ class DriftMonitorTest {
         DriftThresholds thresholds = DriftThresholds.parse(CONFIG, "dr_model");
         DriftWindow current = DriftWindow.parse("--current", "2024-02-20..2024-02-29");
         RecordingTrigger trigger = new RecordingTrigger(false);
-        DriftMonitor.Outcome o = monitor.run(ModelUri.parse("models:/dr_model@champion"), Optional.empty(), current, thresholds,
+        DriftOutcome o = monitor.run(ModelUri.parse("models:/dr_model@champion"), Optional.empty(), current, thresholds,
                 Optional.of(trigger), "drift-1");
 
         // The reference defaults to the training window: first event day up to the day before train-until.
@@ -105,7 +108,7 @@ class DriftMonitorTest {
         assertEquals(curRows, o.currentRows());
 
         // The inputs come from the saved pipeline: x, the feature, and the categorical store, plus the score.
-        List<String> features = o.drift().stream().map(DriftMonitor.Drift::feature).distinct().toList();
+        List<String> features = o.drift().stream().map(Drift::feature).distinct().toList();
         assertEquals(List.of("dr_store__hot_rate_3d", "x", "score", "store"), features);
 
         // x's PSI is the one computed directly from the source events of both windows.
@@ -113,13 +116,13 @@ class DriftMonitorTest {
                 LAKEHOUSE.read(events).filter("ts < timestamp_ntz'2024-02-01 00:00:00'"),
                 LAKEHOUSE.read(events).filter("ts >= timestamp_ntz'2024-02-20 00:00:00'"), List.of("x"), List.of("store"));
         double psi = direct.drift().stream().filter(m -> m.column().equals("x") && m.metric().equals("psi")).findFirst().orElseThrow().value();
-        DriftMonitor.Drift xPsi = o.drift().stream().filter(d -> d.feature().equals("x") && d.metric().equals("psi")).findFirst().orElseThrow();
+        Drift xPsi = o.drift().stream().filter(d -> d.feature().equals("x") && d.metric().equals("psi")).findFirst().orElseThrow();
         assertEquals(psi, xPsi.value(), 1e-12);
-        assertEquals("breach", xPsi.status());
-        DriftMonitor.Drift unseen = o.drift().stream().filter(d -> d.feature().equals("store") && d.metric().equals("unseen_share"))
+        assertEquals(DriftStatus.BREACH, xPsi.status());
+        Drift unseen = o.drift().stream().filter(d -> d.feature().equals("store") && d.metric().equals("unseen_share"))
                 .findFirst().orElseThrow();
-        assertEquals("breach", unseen.status());
-        assertEquals("info", o.drift().stream().filter(d -> d.feature().equals("x") && d.metric().equals("ks")).findFirst()
+        assertEquals(DriftStatus.BREACH, unseen.status());
+        assertEquals(DriftStatus.INFO, o.drift().stream().filter(d -> d.feature().equals("x") && d.metric().equals("ks")).findFirst()
                 .orElseThrow().status());
 
         // Reports and alerts are tables; one retraining was requested for the run, and the alerts carry its id.
@@ -136,7 +139,7 @@ class DriftMonitorTest {
 
         // A re-run replaces the drift rows of the same windows; a failed retrain request is recorded, not lost.
         RecordingTrigger failing = new RecordingTrigger(true);
-        DriftMonitor.Outcome again = monitor.run(ModelUri.parse("models:/dr_model/" + lr.version()), Optional.empty(), current,
+        DriftOutcome again = monitor.run(ModelUri.parse("models:/dr_model/" + lr.version()), Optional.empty(), current,
                 thresholds, Optional.of(failing), "drift-2");
         assertEquals(o.drift().size(), LAKEHOUSE.read(DriftMonitor.DRIFT).count());
         assertEquals(Optional.of("Airflow at http://localhost:1 is unreachable"), again.retrainError());
@@ -160,9 +163,9 @@ class DriftMonitorTest {
                 + "models.m.drift.thresholds { psi = 0.3, ks = null }");
         DriftThresholds t = DriftThresholds.parse(c, "m");
         assertEquals(0.3, t.byMetric().get("psi"));
-        assertEquals("info", t.status("ks", 0.5));
-        assertEquals("breach", t.status("psi", -0.31));
-        assertEquals("n/a", t.status("psi", null));
+        assertEquals(DriftStatus.INFO, t.status("ks", 0.5));
+        assertEquals(DriftStatus.BREACH, t.status("psi", -0.31));
+        assertEquals(DriftStatus.NOT_AVAILABLE, t.status("psi", null));
         assertEquals("kiln.drift.thresholds.pis: unknown drift metric 'pis' (known: psi, ks, mean_shift, std_shift, null_rate_change,"
                 + " js_distance, chi_square, unseen_share)", assertThrows(KilnException.class,
                 () -> DriftThresholds.parse(ConfigFactory.parseString("kiln.drift.thresholds.pis = 1"), "m")).getMessage());

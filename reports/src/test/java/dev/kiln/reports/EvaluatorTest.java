@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import dev.kiln.lakehouse.TestLakehouse;
+import dev.kiln.reports.evaluation.EvaluationMetric;
 import dev.kiln.reports.evaluation.Evaluator;
-import dev.kiln.reports.evaluation.Evaluator.Metric;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Test;
 class EvaluatorTest {
     private static final SparkSession SPARK = TestLakehouse.get().spark();
 
-    private static Map<String, Double> values(List<Metric> metrics) {
-        return metrics.stream().filter(m -> m.value() != null).collect(Collectors.toMap(Metric::metric, Metric::value));
+    private static Map<String, Double> values(List<EvaluationMetric> metrics) {
+        return metrics.stream().filter(m -> m.value() != null).collect(Collectors.toMap(EvaluationMetric::metric, EvaluationMetric::value));
     }
 
     @Test
@@ -46,7 +46,7 @@ class EvaluatorTest {
             assertEquals(v.get(k), w.get(k), 1e-12, k);
         }
         // One class only: no curve, no precision; the rest still holds.
-        List<Metric> onlyNegatives = Evaluator.binary("x", SPARK.sql("SELECT * FROM VALUES (0.2D, 3L, 0L), (0.7D, 1L, 0L)"
+        List<EvaluationMetric> onlyNegatives = Evaluator.binary("x", SPARK.sql("SELECT * FROM VALUES (0.2D, 3L, 0L), (0.7D, 1L, 0L)"
                 + " AS t(score, n, positives)"), 0.5);
         assertNull(onlyNegatives.stream().filter(m -> m.metric().equals("auc_roc")).findFirst().orElseThrow().value());
         assertNull(onlyNegatives.stream().filter(m -> m.metric().equals("recall")).findFirst().orElseThrow().value());
@@ -87,13 +87,13 @@ class EvaluatorTest {
                 + " FROM range(3000)");
         String group = "evaluate-jobs-" + top;
         SPARK.sparkContext().setJobGroup(group, "counting jobs", false);
-        List<Metric> metrics;
+        List<EvaluationMetric> metrics;
         try {
             metrics = Evaluator.metrics(rows, List.of("origin", "destination"), top, true, 0.5);
         } finally {
             SPARK.sparkContext().clearJobGroup();
         }
-        assertEquals(1 + 2 * top, metrics.stream().map(Metric::slice).distinct().count());
+        assertEquals(1 + 2 * top, metrics.stream().map(EvaluationMetric::slice).distinct().count());
         // A slice measured with the others is the slice measured alone (o3 is 19th of the 25 tied origins by value).
         if (top < 20) {
             return jobCount(group);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kiln.lakehouse.TestLakehouse;
 import dev.kiln.reports.drift.DriftStatistics;
+import dev.kiln.reports.evaluation.EvaluationMetric;
 import dev.kiln.reports.evaluation.Evaluator;
 import java.util.List;
 import java.util.Map;
@@ -87,19 +88,19 @@ class ScaleGuardTest {
         long n = N;
         Dataset<Row> rows = SPARK.sql("SELECT (id + 0.5D) / " + n + " AS score, 1L AS n, CAST(id % 4 = 0 AS BIGINT) AS positives,"
                 + " CAST(id % 41 AS STRING) AS origin, id % 37 AS destination FROM range(0, " + n + ", 1, 4)");
-        List<Evaluator.Metric> metrics = new java.util.ArrayList<>();
+        List<EvaluationMetric> metrics = new java.util.ArrayList<>();
         List<String> concentrated = spread(() -> metrics.addAll(Evaluator.metrics(rows, List.of("origin", "destination"), 20, true, 0.5)));
         assertEquals(List.of(), concentrated, "a step held all distinct scores in one task");
         double positives = n / 4.0;
         assertEquals((positives - 1) / (2 * positives), value(metrics, "overall", "auc_roc"), 1e-9);
-        assertEquals(1 + 20 + 20, metrics.stream().map(Evaluator.Metric::slice).distinct().count());
+        assertEquals(1 + 20 + 20, metrics.stream().map(EvaluationMetric::slice).distinct().count());
         // origin=0 holds ids 0, 41, 82, ...: the positives among them are the multiples of 164.
         assertEquals(Math.ceil(n / 164.0) / Math.ceil(n / 41.0), value(metrics, "origin=0", "positive_rate"), 1e-12);
         assertNull(metrics.stream().filter(m -> m.slice().equals("origin=40")).findFirst().orElse(null),
                 "origin=40 is not among the top 20");
     }
 
-    private static Double value(List<Evaluator.Metric> metrics, String slice, String metric) {
+    private static Double value(List<EvaluationMetric> metrics, String slice, String metric) {
         return metrics.stream().filter(m -> m.slice().equals(slice) && m.metric().equals(metric)).findFirst()
                 .orElseThrow(() -> new AssertionError("no " + metric + " of " + slice)).value();
     }

@@ -71,17 +71,13 @@ public final class Trainer {
         this.progress = requireNonNull(progress, "progress is null");
     }
 
-    /** A fitted model before it is registered. */
-    public record Fitted(PipelineModel model, Algorithm algorithm, Map<String, String> params, Map<String, Double> metrics,
-            List<String> candidates) {}
-
     /** Fits, saves and registers a new version. */
     public ModelVersion train(ModelSpec spec, Algorithm algorithm, TrainingSet set, String runId) {
         String staged = lakehouse.settings().root() + "/models/" + spec.name() + "/_staging/" + runId;
         // The chosen model is saved (a few small Spark jobs) while its validation metrics are computed and the
         // registry looks up the next version.
         List<CompletableFuture<Void>> saving = new ArrayList<>();
-        Fitted fitted;
+        FittedModel fitted;
         try {
             fitted = fit(spec, algorithm, set, model -> saving.add(CompletableFuture.runAsync(() -> {
                 try {
@@ -111,21 +107,6 @@ public final class Trainer {
         }
     }
 
-    /** How a retraining of a registered version compared with it. */
-    public record Reproduction(ModelVersion registered, Fitted again, List<String> differences) {
-        public boolean matches() {
-            return differences.isEmpty();
-        }
-
-        public String summary() {
-            return matches()
-                    ? String.format("%s reproduced: %d params and %d validation metrics match exactly (%s %.6f)",
-                            registered.uri(), again.params().size(), again.metrics().size(), registered.metric(),
-                            registered.metricValue())
-                    : registered.uri() + " did NOT reproduce: " + String.join("; ", differences);
-        }
-    }
-
     /** Retrains a registered version from its pinned training set, split and seed, and compares. */
     public Reproduction reproduce(ModelSpec spec, ModelVersion registered) {
         TrainingSet set = new TrainingSetRegistry(lakehouse).get(registered.trainingSetId());
@@ -139,7 +120,7 @@ public final class Trainer {
                 spec.categorical(), algorithm, spec.grids(), spec.timeColumn(), registered.trainUntil(),
                 registered.validateUntil(), registered.metric(), registered.seed(), spec.parallelism(), spec.reproducible(),
                 spec.text());
-        Fitted again = fit(pinned, algorithm, set);
+        FittedModel again = fit(pinned, algorithm, set);
         List<String> differences = new ArrayList<>();
         compare("param", registered.params(), again.params(), differences);
         compare("metric", registered.metrics(), again.metrics(), differences);
@@ -156,12 +137,12 @@ public final class Trainer {
         }
     }
 
-    public Fitted fit(ModelSpec spec, Algorithm algorithm, TrainingSet set) {
+    public FittedModel fit(ModelSpec spec, Algorithm algorithm, TrainingSet set) {
         return fit(spec, algorithm, set, model -> { });
     }
 
     /** As {@link #fit(ModelSpec, Algorithm, TrainingSet)}; {@code chosen} gets the best model before its metrics are computed. */
-    private Fitted fit(ModelSpec spec, Algorithm algorithm, TrainingSet set, java.util.function.Consumer<PipelineModel> chosen) {
+    private FittedModel fit(ModelSpec spec, Algorithm algorithm, TrainingSet set, java.util.function.Consumer<PipelineModel> chosen) {
         String at = "models." + spec.name();
         Dataset<Row> data = lakehouse.read(set.table());
         List<String> columns = List.of(data.columns());
@@ -239,7 +220,7 @@ public final class Trainer {
             }
             metrics.put("n_train", (double) nTrain);
             metrics.put("n_validate", (double) nValidate);
-            return new Fitted(model, algorithm, params(model), metrics, candidates);
+            return new FittedModel(model, algorithm, params(model), metrics, candidates);
         } finally {
             if (cache) {
                 train.unpersist();

@@ -20,6 +20,7 @@ import dev.kiln.lakehouse.catalog.TableName;
 import dev.kiln.training.registry.ModelRegistry;
 import dev.kiln.training.registry.ModelUri;
 import dev.kiln.training.registry.ModelVersion;
+import dev.kiln.training.registry.Promotion;
 import dev.kiln.training.spec.Algorithm;
 import dev.kiln.training.spec.ModelSpec;
 import java.nio.file.Files;
@@ -118,16 +119,16 @@ class TrainerTest {
                 + gbt.version()).first().getString(0));
 
         assertTrue(registry.promote("hot", lr.version(), "champion", Optional.of("champion"), "test").promoted());
-        ModelRegistry.Promotion gate = registry.promote("hot", gbt.version(), "champion", Optional.of("champion"), "test");
+        Promotion gate = registry.promote("hot", gbt.version(), "champion", Optional.of("champion"), "test");
         boolean gbtBetter = gbt.metricValue() > lr.metricValue();
         assertEquals(gbtBetter, gate.promoted(), gate.message());
         int champion = gbtBetter ? gbt.version() : lr.version();
         assertEquals(champion, registry.resolve(ModelUri.parse("models:/hot@champion")).version());
         assertEquals(lr.version(), registry.resolve(ModelUri.parse("models:/hot/" + lr.version())).version());
 
-        Trainer.Reproduction again = new Trainer(LAKEHOUSE, m -> { }).reproduce(ModelSpec.parse(CONFIG, "hot"), lr);
+        Reproduction again = new Trainer(LAKEHOUSE, m -> { }).reproduce(ModelSpec.parse(CONFIG, "hot"), lr);
         assertTrue(again.matches(), again.summary());
-        Trainer.Reproduction gbtAgain = new Trainer(LAKEHOUSE, m -> { }).reproduce(ModelSpec.parse(CONFIG, "hot"), gbt);
+        Reproduction gbtAgain = new Trainer(LAKEHOUSE, m -> { }).reproduce(ModelSpec.parse(CONFIG, "hot"), gbt);
         assertTrue(gbtAgain.matches(), gbtAgain.summary());
     }
 

@@ -4,10 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import dev.kiln.lakehouse.catalog.TableName;
 import dev.kiln.lakehouse.catalog.TableOrQuery;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 
@@ -77,11 +73,6 @@ public record FeatureSetSpec(
         for (FeatureSpec f : features) {
             sb.append(f.definition()).append('\n');
         }
-        try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(sb.toString().getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(d).substring(0, 16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return dev.kiln.lakehouse.Hashing.sha256Hex(sb.toString(), 16);
     }
 }

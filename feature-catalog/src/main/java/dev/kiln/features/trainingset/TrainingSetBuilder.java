@@ -11,12 +11,8 @@ import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
 import dev.kiln.lakehouse.fault.CrashPoint;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -152,24 +148,8 @@ public final class TrainingSetBuilder {
         return labelled.filter(labelled.col(spec.labelColumn()).isNotNull());
     }
 
-    /** How a rebuild compared with the registered snapshot. */
-    public record Rebuild(TrainingSet set, long rebuiltRows, long onlyInRebuild, long onlyInSnapshot) {
-        public boolean identical() {
-            return rebuiltRows == set.rowCount() && onlyInRebuild == 0 && onlyInSnapshot == 0;
-        }
-
-        public String summary() {
-            return identical()
-                    ? String.format("training set %s rebuilt from its registry row: %,d rows, identical to %s",
-                            set.id(), rebuiltRows, set.table())
-                    : String.format("training set %s rebuilt from its registry row DIFFERS from %s: %,d rows rebuilt vs"
-                            + " %,d registered; %,d rows only in the rebuild, %,d only in the snapshot",
-                            set.id(), set.table(), rebuiltRows, set.rowCount(), onlyInRebuild, onlyInSnapshot);
-        }
-    }
-
     /** Recomputes a registered set from its registry row (pinned inputs) and compares it, row for row, with its snapshot. */
-    public Rebuild rebuild(String id) {
+    public TrainingSetRebuild rebuild(String id) {
         TrainingSet set = registry.get(id);
         Row row = registry.find(id).orElseThrow();
         TrainingSetSpec spec = TrainingSetSpec.fromText(set.name(), row.getAs("spec"));
@@ -183,7 +163,7 @@ public final class TrainingSetBuilder {
         long n = rebuilt.count();
         long onlyRebuilt = rebuilt.exceptAll(snapshot).count();
         long onlySnapshot = snapshot.exceptAll(rebuilt).count();
-        return new Rebuild(set, n, onlyRebuilt, onlySnapshot);
+        return new TrainingSetRebuild(set, n, onlyRebuilt, onlySnapshot);
     }
 
     /**
@@ -375,11 +355,6 @@ public final class TrainingSetBuilder {
 
     private static String id(TrainingSetSpec spec, List<String> refs, Map<String, Long> inputs) {
         String text = spec.name() + "\n" + spec.text() + "\n" + refs + "\n" + new TreeMap<>(inputs);
-        try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(d).substring(0, 12);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return dev.kiln.lakehouse.Hashing.sha256Hex(text, 12);
     }
 }

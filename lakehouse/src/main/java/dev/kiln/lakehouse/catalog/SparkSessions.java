@@ -13,10 +13,11 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import java.util.Optional;
 import org.apache.spark.SparkConf;
 import org.apache.spark.deploy.SparkHadoopUtil;
 import org.apache.spark.sql.SparkSession;
@@ -35,8 +36,6 @@ public final class SparkSessions {
     private static final String EVENT_LOG_DIR = "spark.eventLog.dir";
     private static final String EXTENSIONS = "spark.sql.extensions";
     private static final String CATALOG_IMPLEMENTATION = "spark.sql.catalogImplementation";
-    /** Key of the PostgreSQL advisory lock under which a session's first metastore use runs (schema creation). */
-    private static final long SCHEMA_LOCK_KEY = 0x6b696c6e4d53L; // "kilnMS"
 
     private SparkSessions() {}
 
@@ -79,33 +78,10 @@ public final class SparkSessions {
         if (sessionCatalogOnly(settings)) {
             return builder(settings, new SparkConf()).getOrCreate();
         }
-        if (settings.catalog() == LakehouseSettings.CatalogType.EMBEDDED) {
-            // Before any Spark class loads: a second process is refused within a second or two of its start.
-            File root = new File(URI.create(settings.root()));
-            if (!root.isDirectory() && !root.mkdirs()) {
-                throw new KilnException("cannot create the lakehouse root " + root);
-            }
-            EmbeddedCatalogLock.acquire(root.toPath());
-        }
+        CatalogBackend catalog = CatalogBackend.of(settings.catalog());
+        catalog.beforeStart(settings);
         SparkConf submitted = new SparkConf(); // holds spark.* system properties set by spark-submit
-        SparkSession.Builder builder = builder(settings, submitted);
-        if (settings.catalog() == LakehouseSettings.CatalogType.EMBEDDED) {
-            File root = new File(URI.create(settings.root()));
-            if (System.getProperty("derby.stream.error.file") == null && System.getProperty("derby.system.home") == null) {
-                // Otherwise Derby drops derby.log into whatever directory the job was started from.
-                System.setProperty("derby.stream.error.file", new File(root, "derby.log").getPath());
-            }
-        }
-        if (settings.catalog() == LakehouseSettings.CatalogType.POSTGRES) {
-            MetastoreCredentials credentials = MetastoreCredentials.resolve(System.getenv(), settings.credentialsFile());
-            // In this process's Spark conf only: never on a command line, and Spark and Hive mask *password* keys.
-            builder.config("spark.hadoop.javax.jdo.option.ConnectionUserName", credentials.user());
-            builder.config("spark.hadoop.javax.jdo.option.ConnectionPassword", credentials.password());
-            SparkSession spark = builder.enableHiveSupport().getOrCreate();
-            createSchemaInTurn(spark, jdbcUrl(settings), credentials);
-            return spark;
-        }
-        return builder.enableHiveSupport().getOrCreate();
+        return catalog.start(builder(settings, submitted), settings);
     }
 
     private static boolean sessionCatalogOnly(LakehouseSettings settings) {
@@ -163,56 +139,31 @@ public final class SparkSessions {
     }
 
     /**
-     * The first use of a fresh metastore database creates Hive's schema (DataNucleus' autoCreateAll) and the
-     * {@code default} database; two processes doing that at once race on the same tables. Each session's first
-     * metastore call therefore runs under a PostgreSQL advisory lock, so first uses take turns (later ones find
-     * the schema there and pass in milliseconds). Also the place where an unreachable database is reported.
+     * Refuses a session the caller started whose catalog is not this lakehouse's (another warehouse, or no Delta
+     * extension), naming both and the fix.
      */
-    private static void createSchemaInTurn(SparkSession spark, String url, MetastoreCredentials credentials) {
-        try (Connection c = DriverManager.getConnection(url, credentials.user(), credentials.password())) {
-            try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_lock(?)")) {
-                lock.setLong(1, SCHEMA_LOCK_KEY);
-                lock.execute();
+    public static void requireLakehouseCatalog(SparkSession spark, LakehouseSettings settings) {
+        Map<String, String> needed = catalogConf(settings);
+        for (String key : List.of("spark.sql.warehouse.dir", "spark.sql.extensions")) {
+            String have = spark.conf().get(key, "");
+            String want = needed.get(key);
+            boolean ok = key.equals("spark.sql.extensions") ? have.contains(want) : sameLocation(have, want);
+            if (!ok) {
+                throw new KilnException("this SparkSession was not started for Kiln's lakehouse " + settings.root()
+                        + ": " + key + " is '" + have + "', Kiln needs '" + want + "' (start the session with the settings"
+                        + " that `kiln catalog-conf` prints, and the job jar on spark.jars)");
             }
-            try {
-                spark.catalog().databaseExists("default");
-            } finally {
-                try (PreparedStatement unlock = c.prepareStatement("SELECT pg_advisory_unlock(?)")) {
-                    unlock.setLong(1, SCHEMA_LOCK_KEY);
-                    unlock.execute();
-                }
-            }
-        } catch (SQLException e) {
-            throw new KilnException("cannot reach the metastore database " + url + " as " + credentials.user() + ": "
-                    + KilnException.firstLine(e.getMessage()) + " (kiln.lakehouse.catalog.jdbc-url and credentials;"
-                    + " scripts/setup-postgres.sh starts a local PostgreSQL)", e);
         }
     }
 
-    /** The metastore database's JDBC URL: {@code catalog.jdbc-url}, else the credentials file's {@code url=}. */
-    static String jdbcUrl(LakehouseSettings settings) {
-        Optional<String> url = settings.jdbcUrl().or(() -> MetastoreCredentials.urlOf(settings.credentialsFile()));
-        return url.orElseThrow(() -> new ConfigException("kiln.lakehouse.catalog.jdbc-url", "required when"
-                + " kiln.lakehouse.catalog.type = postgres (the credentials file " + settings.credentialsFile().map(String::valueOf)
-                .orElse("(none)") + " has no url= line either)"));
+    private static boolean sameLocation(String a, String b) {
+        return stripLocation(a).equals(stripLocation(b));
     }
 
-    /**
-     * How Hive's metastore treats a fresh database: DataNucleus creates the schema on first use (no manual SQL),
-     * and Hive does not insist on a version table written by its own schema tool. DataNucleus creates tables
-     * lazily, in a connection of its own, while the metastore's transaction holds row locks: on PostgreSQL its
-     * {@code ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY ... REFERENCES "TBLS"} then waits forever on that
-     * transaction (seen: the first {@code saveAsTable} hung, also with autoCreateConstraints=false next to
-     * autoCreateAll, which implies them), so it creates tables and columns but no foreign keys (Hive's metastore
-     * deletes dependent rows itself). Direct SQL is off: it expects the schema tool's layout, not DataNucleus'.
-     */
-    private static final Map<String, String> METASTORE_DATABASE_SCHEMA = Map.of(
-            "spark.hadoop.datanucleus.schema.autoCreateAll", "false",
-            "spark.hadoop.datanucleus.schema.autoCreateTables", "true",
-            "spark.hadoop.datanucleus.schema.autoCreateColumns", "true",
-            "spark.hadoop.datanucleus.schema.autoCreateConstraints", "false",
-            "spark.hadoop.hive.metastore.schema.verification", "false",
-            "spark.hadoop.hive.metastore.try.direct.sql", "false");
+    private static String stripLocation(String location) {
+        String s = location.replaceAll("/+$", "");
+        return s.startsWith("file:") ? s.replaceFirst("^file:/+", "/") : s;
+    }
 
     /**
      * The settings any Spark session needs to see Kiln's catalog; also what {@code kiln catalog-conf}
@@ -224,24 +175,7 @@ public final class SparkSessions {
         conf.put("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog");
         conf.put(CATALOG_IMPLEMENTATION, "hive");
         conf.put("spark.sql.warehouse.dir", settings.warehouseDir());
-        switch (settings.catalog()) {
-            case EMBEDDED -> {
-                if (!settings.root().startsWith("file:")) {
-                    throw new ConfigException("kiln.lakehouse.catalog.type", "the embedded catalog needs a local"
-                            + " kiln.lakehouse.root, got " + settings.root() + "; use catalog.type = hive with a"
-                            + " metastore-uri for hdfs:// or s3a:// roots");
-                }
-                conf.put("spark.hadoop.javax.jdo.option.ConnectionURL",
-                        "jdbc:derby:;databaseName=" + settings.metastoreDir() + ";create=true");
-            }
-            case POSTGRES -> {
-                // The user and password are not part of this (printable) conf: SparkSessions.open adds them.
-                conf.put("spark.hadoop.javax.jdo.option.ConnectionURL", jdbcUrl(settings));
-                conf.put("spark.hadoop.javax.jdo.option.ConnectionDriverName", "org.postgresql.Driver");
-                conf.putAll(METASTORE_DATABASE_SCHEMA);
-            }
-            case HIVE -> conf.put("spark.hadoop.hive.metastore.uris", settings.metastoreUri().orElseThrow());
-        }
+        CatalogBackend.of(settings.catalog()).addConf(settings, conf);
         return conf;
     }
 }

@@ -2,7 +2,6 @@ package dev.kiln.lakehouse.catalog;
 
 import static java.util.Objects.requireNonNull;
 
-import com.typesafe.config.Config;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.config.ConfigException;
 import java.util.Optional;
@@ -33,26 +32,26 @@ public final class TableOrQuery {
     }
 
     /**
-     * Reads {@code <base>.<tableKey>} (a table name) or {@code <base>.<queryKey>} (SQL) from {@code declaration},
-     * refusing both or neither with the config path.
+     * Reads {@code <tableKey>} (a table name) or {@code <queryKey>} (SQL) of a declaration, refusing both or neither
+     * with the config path.
      */
-    public static TableOrQuery parse(Config declaration, String base, String tableKey, String queryKey) {
-        boolean hasTable = declaration.hasPath(tableKey);
-        boolean hasQuery = declaration.hasPath(queryKey);
+    public static TableOrQuery parse(dev.kiln.lakehouse.config.ConfigSection declaration, String tableKey, String queryKey) {
+        boolean hasTable = declaration.has(tableKey);
+        boolean hasQuery = declaration.has(queryKey);
         if (hasTable && hasQuery) {
-            throw new ConfigException(base, "give either " + tableKey + " (a table) or " + queryKey + ", not both");
+            throw new ConfigException(declaration.path(), "give either " + tableKey + " (a table) or " + queryKey + ", not both");
         }
         if (hasTable) {
             try {
-                return table(TableName.parse(declaration.getString(tableKey)));
+                return table(TableName.parse(declaration.string(tableKey)));
             } catch (KilnException e) {
-                throw new ConfigException(base + "." + tableKey, e.getMessage());
+                throw new ConfigException(declaration.at(tableKey), e.getMessage());
             }
         }
         if (hasQuery) {
-            return query(declaration.getString(queryKey));
+            return query(declaration.string(queryKey));
         }
-        throw new ConfigException(base + "." + tableKey, "missing (a table like raw.flights, or " + queryKey + ")");
+        throw new ConfigException(declaration.at(tableKey), "missing (a table like raw.flights, or " + queryKey + ")");
     }
 
     public Optional<TableName> tableName() {

@@ -140,7 +140,7 @@ public final class TableCommits {
 
         /** Commits, trying again while concurrent commits win (the lakehouse's policy). */
         public Commit commit() {
-            String marker = userMetadata != null ? userMetadata : defaultMarker();
+            String marker = marker();
             Commit done = retry.run(verb() + " " + table, () -> attempt(marker));
             crashPoint.ifPresent(CrashPoint::reached);
             return done;
@@ -151,12 +151,16 @@ public final class TableCommits {
          * commit. A conflict is thrown as Delta raised it.
          */
         public Commit commitOnce() {
-            Commit done = attempt(userMetadata != null ? userMetadata : defaultMarker());
+            Commit done = attempt(marker());
             crashPoint.ifPresent(CrashPoint::reached);
             return done;
         }
 
         abstract String verb();
+
+        private String marker() {
+            return userMetadata != null ? userMetadata : defaultMarker();
+        }
 
         /** The user metadata of a commit the caller did not name: unique, so the commit is found as this one's. */
         String defaultMarker() {
@@ -165,6 +169,21 @@ public final class TableCommits {
 
         /** One try; returns the commit it made. */
         abstract Commit attempt(String marker);
+
+        /**
+         * A session of this commit's own (same SparkContext and catalog) whose settings carry the commit's user
+         * metadata: MERGE, UPDATE and DELETE take it from session settings, never from the one other jobs run on.
+         */
+        SparkSession sessionMarked(String marker) {
+            SparkSession spark = lakehouse.spark().newSession();
+            spark.conf().set("spark.databricks.delta.commitInfo.userMetadata", marker);
+            return spark;
+        }
+
+        /** The commit marked {@code marker}, or a skipped one where Delta committed nothing (nothing matched). */
+        Commit madeOrSkipped(String marker) {
+            return find(table, marker).orElse(Commit.skipped(table, marker));
+        }
 
         Commit made(String marker) {
             return find(table, marker).orElseThrow(() -> new KilnException("the commit to " + table + " marked '" + marker
@@ -176,11 +195,40 @@ public final class TableCommits {
         }
     }
 
+    /** An operation that can be one of Delta's idempotent writes (a transaction app id and version). */
+    public abstract class IdempotentOperation<SELF extends IdempotentOperation<SELF>> extends Operation<SELF> {
+        Optional<String> appId = Optional.empty();
+        long txnVersion;
+
+        IdempotentOperation(TableName table) {
+            super(table);
+        }
+
+        /**
+         * Delta's idempotent write: a transaction (app id, version) already committed to the table writes nothing, and
+         * the commit returned is the one that wrote it (found by the transaction's name in the history).
+         */
+        @SuppressWarnings("unchecked")
+        public SELF idempotent(String appId, long version) {
+            this.appId = Optional.of(appId);
+            this.txnVersion = version;
+            return (SELF) this;
+        }
+
+        @Override
+        String defaultMarker() {
+            return appId.map(id -> "kiln txn " + id + "@" + txnVersion).orElseGet(super::defaultMarker);
+        }
+
+        /** The commit marked {@code marker}: made now, or (idempotent) made before, or skipped if too far back. */
+        Commit result(String marker) {
+            return appId.isPresent() ? madeOrSkipped(marker) : made(marker);
+        }
+    }
+
     /** Adds rows. */
-    public final class Append extends Operation<Append> {
+    public final class Append extends IdempotentOperation<Append> {
         private final Dataset<Row> rows;
-        private Optional<String> appId = Optional.empty();
-        private long txnVersion;
         private boolean mergeSchema;
 
         Append(TableName table, Dataset<Row> rows) {
@@ -188,23 +236,10 @@ public final class TableCommits {
             this.rows = requireNonNull(rows, "rows is null");
         }
 
-        /** Delta's idempotent write: a transaction (app id, version) already committed to the table writes nothing. */
-        public Append idempotent(String appId, long version) {
-            this.appId = Optional.of(appId);
-            this.txnVersion = version;
-            return this;
-        }
-
         /** Lets the write add columns the table does not have yet. */
         public Append mergeSchema(boolean on) {
             this.mergeSchema = on;
             return this;
-        }
-
-        /** An idempotent write's commit is named by its transaction, so a re-run finds the one that wrote it. */
-        @Override
-        String defaultMarker() {
-            return appId.map(id -> "kiln txn " + id + "@" + txnVersion).orElseGet(super::defaultMarker);
         }
 
         @Override
@@ -222,7 +257,7 @@ public final class TableCommits {
                 w = w.option("mergeSchema", "true");
             }
             w.save(location());
-            return appId.isPresent() ? find(table, marker).orElse(Commit.skipped(table, marker)) : made(marker);
+            return result(marker);
         }
     }
 
@@ -304,14 +339,12 @@ public final class TableCommits {
     }
 
     /** Delta's MERGE; the target is {@code t}, the source {@code s}. */
-    public final class Merge extends Operation<Merge> {
+    public final class Merge extends IdempotentOperation<Merge> {
         private final Dataset<Row> source;
         private final Column on;
         private Optional<Map<String, Column>> whenMatched = Optional.empty();
         private boolean insertMissing;
         private boolean schemaEvolution;
-        private Optional<String> appId = Optional.empty();
-        private long txnVersion;
 
         Merge(TableName table, Dataset<Row> source, Column on) {
             super(table);
@@ -343,19 +376,6 @@ public final class TableCommits {
             return this;
         }
 
-        /** Delta's idempotent write: a transaction (app id, version) already committed writes nothing. */
-        public Merge idempotent(String appId, long version) {
-            this.appId = Optional.of(appId);
-            this.txnVersion = version;
-            return this;
-        }
-
-        /** An idempotent write's commit is named by its transaction, so a re-run finds the one that wrote it. */
-        @Override
-        String defaultMarker() {
-            return appId.map(id -> "kiln txn " + id + "@" + txnVersion).orElseGet(super::defaultMarker);
-        }
-
         @Override
         String verb() {
             return "merging into";
@@ -363,10 +383,7 @@ public final class TableCommits {
 
         @Override
         Commit attempt(String marker) {
-            // MERGE takes its commit's user metadata and transaction from session settings: they go on a session of
-            // this MERGE's own (same SparkContext and catalog), never on the one other jobs run on.
-            SparkSession spark = lakehouse.spark().newSession();
-            spark.conf().set("spark.databricks.delta.commitInfo.userMetadata", marker);
+            SparkSession spark = sessionMarked(marker); // and the transaction, where idempotent
             appId.ifPresent(id -> {
                 spark.conf().set("spark.databricks.delta.write.txnAppId", id);
                 spark.conf().set("spark.databricks.delta.write.txnVersion", String.valueOf(txnVersion));
@@ -383,7 +400,7 @@ public final class TableCommits {
                 builder = builder.withSchemaEvolution();
             }
             builder.execute();
-            return appId.isPresent() ? find(table, marker).orElse(Commit.skipped(table, marker)) : made(marker);
+            return result(marker);
         }
     }
 
@@ -403,11 +420,8 @@ public final class TableCommits {
 
         @Override
         Commit attempt(String marker) {
-            SparkSession spark = lakehouse.spark().newSession();
-            spark.conf().set("spark.databricks.delta.commitInfo.userMetadata", marker);
-            DeltaTable.forPath(spark, location()).delete(where);
-            // A delete that matched nothing commits nothing.
-            return find(table, marker).orElse(Commit.skipped(table, marker));
+            DeltaTable.forPath(sessionMarked(marker), location()).delete(where);
+            return madeOrSkipped(marker); // a delete that matched nothing commits nothing
         }
     }
 
@@ -429,11 +443,8 @@ public final class TableCommits {
 
         @Override
         Commit attempt(String marker) {
-            SparkSession spark = lakehouse.spark().newSession();
-            spark.conf().set("spark.databricks.delta.commitInfo.userMetadata", marker);
-            DeltaTable.forPath(spark, location()).update(where, set);
-            // An update that matched nothing commits nothing.
-            return find(table, marker).orElse(Commit.skipped(table, marker));
+            DeltaTable.forPath(sessionMarked(marker), location()).update(where, set);
+            return madeOrSkipped(marker); // an update that matched nothing commits nothing
         }
     }
 }

@@ -13,12 +13,8 @@ import dev.kiln.lakehouse.ingest.ColumnContract;
 import dev.kiln.lakehouse.ingest.DatasetSpec;
 import dev.kiln.lakehouse.ingest.DerivedColumn;
 import dev.kiln.lakehouse.ingest.Expectation;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -58,7 +54,7 @@ public final class KilnConfig {
         }
         String rendered = resolved.root().withOnlyKey("kiln").withFallback(resolved.root().withOnlyKey("datasets"))
                 .render(ConfigRenderOptions.concise()) + new TreeMap<>(extraSparkConf);
-        return new KilnConfig(resolved, lakehouse, Map.copyOf(datasets), sha256(rendered).substring(0, 16));
+        return new KilnConfig(resolved, lakehouse, Map.copyOf(datasets), dev.kiln.lakehouse.Hashing.sha256Hex(rendered, 16));
     }
 
     /** The raw configuration, for modules that parse their own sections. */
@@ -311,10 +307,7 @@ public final class KilnConfig {
     }
 
     private static String identifier(String value, String at) {
-        if (!Identifiers.isPlain(value)) {
-            throw new ConfigException(at, "'" + value + "' is not a plain identifier");
-        }
-        return value.toLowerCase(Locale.ROOT);
+        return ConfigSection.identifier(value, at);
     }
 
     private static String string(Config c, String path) {
@@ -348,12 +341,4 @@ public final class KilnConfig {
         return c.getConfigList(key);
     }
 
-    static String sha256(String text) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            return HexFormat.of().formatHex(md.digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

@@ -3,13 +3,9 @@ package dev.kiln.lakehouse.ingest;
 import dev.kiln.lakehouse.KilnException;
 import java.io.FileNotFoundException;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
@@ -108,11 +104,6 @@ record SourceFiles(List<FileStatus> files) {
         for (FileStatus f : files) {
             sb.append('\n').append(f.getPath()).append('|').append(f.getLen()).append('|').append(f.getModificationTime());
         }
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(sb.toString().getBytes(StandardCharsets.UTF_8));
-            return "b" + HexFormat.of().formatHex(digest).substring(0, 15);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return "b" + dev.kiln.lakehouse.Hashing.sha256Hex(sb.toString(), 15);
     }
 }

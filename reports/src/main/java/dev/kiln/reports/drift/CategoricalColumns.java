@@ -177,10 +177,10 @@ final class CategoricalColumns {
             }
         }
         List<Metric> drift = new ArrayList<>();
-        drift.add(new Metric(name, Kind.CATEGORICAL, "null_rate_change", nullRate[1] - nullRate[0]));
-        drift.add(new Metric(name, Kind.CATEGORICAL, "js_distance", both ? Math.sqrt(Math.max(0, s.js.value())) : null));
-        drift.add(new Metric(name, Kind.CATEGORICAL, "chi_square", both ? s.chi.value() : null));
-        drift.add(new Metric(name, Kind.CATEGORICAL, "unseen_share", total[1] == 0 ? null : (double) s.unseen / total[1]));
+        drift.add(new Metric(name, Kind.CATEGORICAL, DriftMetric.NULL_RATE_CHANGE.text(), nullRate[1] - nullRate[0]));
+        drift.add(new Metric(name, Kind.CATEGORICAL, DriftMetric.JS_DISTANCE.text(), both ? Math.sqrt(Math.max(0, s.js.value())) : null));
+        drift.add(new Metric(name, Kind.CATEGORICAL, DriftMetric.CHI_SQUARE.text(), both ? s.chi.value() : null));
+        drift.add(new Metric(name, Kind.CATEGORICAL, DriftMetric.UNSEEN_SHARE.text(), total[1] == 0 ? null : (double) s.unseen / total[1]));
         return new ColumnResult(rows, drift, profile);
     }
 

@@ -116,35 +116,7 @@ public final class DriftMonitor {
         this.progress = requireNonNull(progress, "progress is null");
     }
 
-    /** One drift metric of one model input (or the score) with its threshold and status. */
-    public record Drift(String feature, String kind, String metric, Double value, Double threshold, String status) {
-        public boolean breached() {
-            return status.equals("breach");
-        }
-
-        public String describe() {
-            return String.format("%s of %s = %.4f > %s", metric, feature, value, threshold);
-        }
-    }
-
-    /**
-     * What a drift run found and did.
-     *
-     * @param retrainRunId the orchestrator's run id when a retraining was requested
-     * @param retrainError why requesting it failed, when it did (the alerts still were written)
-     */
-    public record Outcome(String runId, ModelVersion model, DriftWindow reference, DriftWindow current, long referenceRows,
-            long currentRows, List<Drift> drift, Optional<String> retrainRunId, Optional<String> retrainError) {
-        public Outcome {
-            drift = List.copyOf(drift);
-        }
-
-        public List<Drift> breaches() {
-            return drift.stream().filter(Drift::breached).toList();
-        }
-    }
-
-    public Outcome run(ModelUri uri, Optional<DriftWindow> referenceWindow, DriftWindow current, DriftThresholds thresholds,
+    public DriftOutcome run(ModelUri uri, Optional<DriftWindow> referenceWindow, DriftWindow current, DriftThresholds thresholds,
             Optional<RetrainTrigger> trigger, String runId) {
         long begin = System.nanoTime();
         ModelVersion m = new ModelRegistry(lakehouse).resolve(uri);
@@ -208,7 +180,7 @@ public final class DriftMonitor {
         CrashPoint.reached(CrashPoint.DRIFT_AFTER_ALERTS);
         progress.accept(String.format("drift %s: %,d reference rows, %,d current rows, %d metrics, %d breach(es)", m.uri(),
                 result.referenceRows(), result.currentRows(), drift.size(), breaches.size()));
-        return new Outcome(runId, m, reference, current, result.referenceRows(), result.currentRows(), drift, retrainRunId,
+        return new DriftOutcome(runId, m, reference, current, result.referenceRows(), result.currentRows(), drift, retrainRunId,
                 retrainError);
     }
 
@@ -290,7 +262,7 @@ public final class DriftMonitor {
         for (Drift d : drift) {
             driftRows.add(RowFactory.create(runId, m.name(), m.version(), Date.valueOf(reference.from()), Date.valueOf(reference.to()),
                     Date.valueOf(current.from()), Date.valueOf(current.to()), d.feature(), d.kind(), d.metric(), d.value(),
-                    d.threshold(), d.status(), now));
+                    d.threshold(), d.status().text(), now));
         }
         List<Row> profileRows = new ArrayList<>();
         for (DriftStatistics.ProfileValue p : profile) {

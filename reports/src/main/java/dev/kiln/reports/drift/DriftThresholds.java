@@ -1,8 +1,9 @@
 package dev.kiln.reports.drift;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigValueType;
+import dev.kiln.lakehouse.config.ConfigException;
+import dev.kiln.lakehouse.config.ConfigSection;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -13,24 +14,20 @@ import java.util.TreeMap;
  * threshold; a metric without a threshold is reported with status {@code info}.
  */
 public record DriftThresholds(Map<String, Double> byMetric) {
-    public static final List<String> METRICS = List.of("psi", "ks", "mean_shift", "std_shift", "null_rate_change",
-            "js_distance", "chi_square", "unseen_share");
+    public static final List<String> METRICS = DriftMetric.names();
 
     public DriftThresholds {
         byMetric = Map.copyOf(byMetric);
     }
 
     public static DriftThresholds parse(Config config, String model) {
+        ConfigSection root = ConfigSection.root(config);
         Map<String, Double> out = new TreeMap<>();
         for (String path : List.of("kiln.drift.thresholds", "models." + model + ".drift.thresholds")) {
-            if (!config.hasPath(path)) {
-                continue;
-            }
-            config.getConfig(path).root().forEach((metric, value) -> {
-                String at = path + "." + metric;
+            root.entries(path).forEach((metric, value) -> {
+                String at = root.at(path + "." + metric);
                 if (!METRICS.contains(metric)) {
-                    throw new dev.kiln.lakehouse.config.ConfigException(at, "unknown drift metric '" + metric + "' (known: "
-                            + String.join(", ", METRICS) + ")");
+                    throw new ConfigException(at, "unknown drift metric '" + metric + "' (known: " + String.join(", ", METRICS) + ")");
                 }
                 if (value.valueType() == ConfigValueType.NULL) {
                     out.remove(metric);
@@ -38,12 +35,12 @@ public record DriftThresholds(Map<String, Double> byMetric) {
                 }
                 double t;
                 try {
-                    t = config.getDouble(at);
+                    t = root.number(path + "." + metric);
                 } catch (ConfigException e) {
-                    throw new dev.kiln.lakehouse.config.ConfigException(at, "expected a non-negative number, got " + value.render());
+                    throw new ConfigException(at, "expected a non-negative number, got " + value.render());
                 }
                 if (!(t >= 0)) {
-                    throw new dev.kiln.lakehouse.config.ConfigException(at, "expected a non-negative number, got " + t);
+                    throw new ConfigException(at, "expected a non-negative number, got " + t);
                 }
                 out.put(metric, t);
             });
@@ -51,15 +48,15 @@ public record DriftThresholds(Map<String, Double> byMetric) {
         return new DriftThresholds(out);
     }
 
-    /** {@code breach}, {@code ok}, {@code info} (no threshold) or {@code n/a} (undefined value). */
-    public String status(String metric, Double value) {
+    /** Where a metric's value stands against its threshold. */
+    public DriftStatus status(String metric, Double value) {
         Double t = byMetric.get(metric);
         if (value == null) {
-            return "n/a";
+            return DriftStatus.NOT_AVAILABLE;
         }
         if (t == null) {
-            return "info";
+            return DriftStatus.INFO;
         }
-        return Math.abs(value) > t ? "breach" : "ok";
+        return Math.abs(value) > t ? DriftStatus.BREACH : DriftStatus.OK;
     }
 }

@@ -248,12 +248,12 @@ final class NumericColumns {
             }
         }
         boolean scaled = std[0] != null && std[0] > 0;
-        drift.add(new Metric(name, Kind.NUMERIC, "mean_shift", scaled && mean[1] != null ? (mean[1] - mean[0]) / std[0] : null));
-        drift.add(new Metric(name, Kind.NUMERIC, "std_shift", scaled && std[1] != null ? (std[1] - std[0]) / std[0] : null));
-        drift.add(new Metric(name, Kind.NUMERIC, "null_rate_change", nullRate[1] - nullRate[0]));
+        drift.add(new Metric(name, Kind.NUMERIC, DriftMetric.MEAN_SHIFT.text(), scaled && mean[1] != null ? (mean[1] - mean[0]) / std[0] : null));
+        drift.add(new Metric(name, Kind.NUMERIC, DriftMetric.STD_SHIFT.text(), scaled && std[1] != null ? (std[1] - std[0]) / std[0] : null));
+        drift.add(new Metric(name, Kind.NUMERIC, DriftMetric.NULL_RATE_CHANGE.text(), nullRate[1] - nullRate[0]));
         boolean both = total[0] > 0 && total[1] > 0;
-        drift.add(new Metric(name, Kind.NUMERIC, "ks", both ? ks : null));
-        drift.add(new Metric(name, Kind.NUMERIC, "psi", both ? psi(quantile, total) : null));
+        drift.add(new Metric(name, Kind.NUMERIC, DriftMetric.KS.text(), both ? ks : null));
+        drift.add(new Metric(name, Kind.NUMERIC, DriftMetric.PSI.text(), both ? psi(quantile, total) : null));
         return new ColumnResult(rows, drift, profile);
     }
 

@@ -22,6 +22,7 @@ import dev.kiln.training.BinaryCurves;
 import dev.kiln.training.registry.ModelRegistry;
 import dev.kiln.training.registry.ModelUri;
 import dev.kiln.training.registry.ModelVersion;
+import dev.kiln.training.spec.Task;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -29,6 +30,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -69,16 +71,13 @@ public final class Evaluator {
         this.progress = requireNonNull(progress, "progress is null");
     }
 
-    /** One metric of one slice. */
-    public record Metric(String slice, String metric, Double value, long rows) {}
-
-    public List<Metric> evaluate(ModelUri uri, LocalDate from, LocalDate to, List<String> sliceBy, int topValues, String runId) {
+    public List<EvaluationMetric> evaluate(ModelUri uri, LocalDate from, LocalDate to, List<String> sliceBy, int topValues, String runId) {
         if (to.isBefore(from)) {
             throw new KilnException("the evaluation window is empty: --to " + to + " is before --from " + from);
         }
         ModelVersion m = new ModelRegistry(lakehouse).resolve(uri);
         TrainingSetSpec spec = new TrainingSetRegistry(lakehouse).spec(m.trainingSetId());
-        boolean classification = !m.task().equals("regression");
+        boolean classification = m.taskType() != Task.REGRESSION;
         Dataset<Row> predictions = predictions(m, from, to);
         Dataset<Row> joined = joined(m, spec, predictions, from, to, sliceBy)
                 .persist(StorageLevel.MEMORY_AND_DISK());
@@ -91,10 +90,10 @@ public final class Evaluator {
                         : "no outcomes yet for the predictions of " + m.uri() + " between " + from + " and " + to);
             }
             double threshold = m.params().containsKey("threshold") ? Double.parseDouble(m.params().get("threshold")) : 0.5;
-            List<Metric> out = metrics(joined, sliceBy, topValues, classification, threshold);
+            List<EvaluationMetric> out = metrics(joined, sliceBy, topValues, classification, threshold);
             write(runId, m, from, to, out);
             progress.accept(String.format("evaluate %s %s .. %s: %d metrics over %d slice(s)", m.uri(), from, to, out.size(),
-                    out.stream().map(Metric::slice).distinct().count()));
+                    out.stream().map(EvaluationMetric::slice).distinct().count()));
             return out;
         } finally {
             joined.unpersist();
@@ -117,7 +116,7 @@ public final class Evaluator {
      */
     private Dataset<Row> joined(ModelVersion m, TrainingSetSpec spec, Dataset<Row> predictions, LocalDate from, LocalDate to,
             List<String> sliceBy) {
-        boolean classification = !m.task().equals("regression");
+        boolean classification = m.taskType() != Task.REGRESSION;
         Dataset<Row> outcomes = new TrainingSetBuilder(lakehouse, sets, progress)
                 .outcomes(spec, from.atStartOfDay(), to.plusDays(1).atStartOfDay());
         List<String> keys = new ArrayList<>();
@@ -155,7 +154,7 @@ public final class Evaluator {
         LocalDate first = LocalDate.of(1900, 1, 1);
         LocalDate last = LocalDate.of(9999, 12, 30);
         Dataset<Row> rows = joined(m, spec, predictions(m, first, last), first, last, List.of()).withColumn("__slice", lit(0));
-        return m.task().equals("regression") ? regressionSums(rows) : binSums(rows, 0.5);
+        return m.taskType() == Task.REGRESSION ? regressionSums(rows) : binSums(rows, 0.5);
     }
 
     private static List<String> concat(List<String> a, List<String> b) {
@@ -174,7 +173,7 @@ public final class Evaluator {
      * ({@link BinaryCurves#byKey}) measure every slice at once. Slices are named {@code column=value}; a null
      * value is not a slice (no row equals it).
      */
-    public static List<Metric> metrics(Dataset<Row> rows, List<String> sliceBy, int topValues, boolean classification,
+    public static List<EvaluationMetric> metrics(Dataset<Row> rows, List<String> sliceBy, int topValues, boolean classification,
             double threshold) {
         List<String> names = new ArrayList<>(List.of("overall"));
         List<Column> ids = new ArrayList<>(List.of(lit(0)));
@@ -275,15 +274,16 @@ public final class Evaluator {
      * Binary metrics of rows {@code (score, n, positives)}: each row stands for n events with that score,
      * of which {@code positives} were positive. Exact sums; the curve areas over every distinct score.
      */
-    public static List<Metric> binary(String slice, Dataset<Row> rows, double threshold) {
+    public static List<EvaluationMetric> binary(String slice, Dataset<Row> rows, double threshold) {
         return binary(List.of(slice), rows.withColumn("__slice", lit(0)), threshold);
     }
 
     /** Binary metrics of every slice of rows {@code (__slice, score, n, positives)}; slice i is named {@code names[i]}. */
-    private static List<Metric> binary(List<String> names, Dataset<Row> rows, double threshold) {
-        Row[] bins = (Row[]) binSums(rows, threshold).orderBy(col("__slice"), col("bin").asc_nulls_first()).collect();
+    private static List<EvaluationMetric> binary(List<String> names, Dataset<Row> rows, double threshold) {
+        List<BinSums> bins = ((List<Row>) binSums(rows, threshold).orderBy(col("__slice"), col("bin").asc_nulls_first())
+                .collectAsList()).stream().map(BinSums::of).toList();
         Map<Integer, BinaryCurves.Areas> areas = BinaryCurves.byKey(rows, "__slice", "score", "positives", "n");
-        List<Metric> out = new ArrayList<>();
+        List<EvaluationMetric> out = new ArrayList<>();
         for (int id = 0; id < names.size(); id++) {
             long n = 0;
             long p = 0;
@@ -292,19 +292,19 @@ public final class Evaluator {
             double tp = 0;
             double fp = 0;
             double fn = 0;
-            List<Row> calibration = new ArrayList<>();
-            for (Row b : bins) {
-                if (b.getInt(0) != id) {
+            List<BinSums> calibration = new ArrayList<>();
+            for (BinSums b : bins) {
+                if (b.slice() != id) {
                     continue;
                 }
-                n += b.getLong(2);
-                p += b.getLong(3);
-                logs += b.isNullAt(4) ? 0 : b.getDouble(4);
-                squares += b.isNullAt(5) ? 0 : b.getDouble(5);
-                tp += b.getLong(6);
-                fp += b.getLong(7);
-                fn += b.getLong(8);
-                if (!b.isNullAt(1)) {
+                n += b.events();
+                p += b.positives();
+                logs += b.logLikelihood();
+                squares += b.squaredError();
+                tp += b.truePositives();
+                fp += b.falsePositives();
+                fn += b.falseNegatives();
+                if (b.bin().isPresent()) {
                     calibration.add(b);
                 }
             }
@@ -329,13 +329,14 @@ public final class Evaluator {
             values.put("positive_rate", (double) p / n);
             values.put("threshold", threshold);
             long rowsOfSlice = n;
-            values.forEach((k, v) -> out.add(new Metric(slice, k, Double.isNaN(v) ? null : v, rowsOfSlice)));
+            values.forEach((k, v) -> out.add(new EvaluationMetric(slice, k, Double.isNaN(v) ? null : v, rowsOfSlice)));
             // Calibration: ten bins of the score, mean predicted probability beside the observed rate.
-            for (Row b : calibration) {
-                long bn = b.getLong(2);
-                String name = String.format("calibration_%.1f_%.1f", b.getLong(1) / 10.0, (b.getLong(1) + 1) / 10.0);
-                out.add(new Metric(slice, name + "_predicted", b.getDouble(9) / bn, bn));
-                out.add(new Metric(slice, name + "_observed", (double) b.getLong(3) / bn, bn));
+            for (BinSums b : calibration) {
+                long bn = b.events();
+                long bin = b.bin().orElseThrow();
+                String name = String.format("calibration_%.1f_%.1f", bin / 10.0, (bin + 1) / 10.0);
+                out.add(new EvaluationMetric(slice, name + "_predicted", b.scoreSum() / bn, bn));
+                out.add(new EvaluationMetric(slice, name + "_observed", (double) b.positives() / bn, bn));
             }
         }
         return out;
@@ -354,33 +355,48 @@ public final class Evaluator {
         Column predicted = s.gt(threshold);
         Column bin = org.apache.spark.sql.functions.least(org.apache.spark.sql.functions.floor(s.multiply(10)), lit(9));
         return rows.groupBy(col("__slice"), bin.as("bin")).agg(
-                sum("n"), sum("positives"),
+                sum("n").as("events"), sum("positives").as("positives"),
                 sum(pos.multiply(org.apache.spark.sql.functions.log(clipped)).plus(neg.multiply(
-                        org.apache.spark.sql.functions.log(lit(1.0).minus(clipped))))),
+                        org.apache.spark.sql.functions.log(lit(1.0).minus(clipped))))).as("log_likelihood"),
                 sum(pos.multiply(org.apache.spark.sql.functions.pow(lit(1.0).minus(s), 2)).plus(neg.multiply(
-                        org.apache.spark.sql.functions.pow(s, 2)))),
-                sum(when(predicted, pos).otherwise(0L)), sum(when(predicted, neg).otherwise(0L)),
-                sum(when(predicted, 0L).otherwise(pos)), sum(s.multiply(col("n"))));
+                        org.apache.spark.sql.functions.pow(s, 2)))).as("squared_error"),
+                sum(when(predicted, pos).otherwise(0L)).as("tp"), sum(when(predicted, neg).otherwise(0L)).as("fp"),
+                sum(when(predicted, 0L).otherwise(pos)).as("fn"), sum(s.multiply(col("n"))).as("score_sum"));
+    }
+
+    /** One row of {@link #binSums}, read by column name. */
+    private record BinSums(int slice, Optional<Long> bin, long events, long positives, double logLikelihood,
+            double squaredError, long truePositives, long falsePositives, long falseNegatives, double scoreSum) {
+        static BinSums of(Row r) {
+            return new BinSums(r.getInt(r.fieldIndex("__slice")), Optional.ofNullable(r.getAs("bin")), r.getAs("events"),
+                    r.getAs("positives"), orZero(r, "log_likelihood"), orZero(r, "squared_error"), r.getAs("tp"),
+                    r.getAs("fp"), r.getAs("fn"), orZero(r, "score_sum"));
+        }
+
+        private static double orZero(Row r, String column) {
+            int i = r.fieldIndex(column);
+            return r.isNullAt(i) ? 0 : r.getDouble(i);
+        }
     }
 
     /** Regression metrics of rows {@code (score, n, label)}: n events with that label, each predicted {@code score}. */
-    public static List<Metric> regression(String slice, Dataset<Row> rows) {
+    public static List<EvaluationMetric> regression(String slice, Dataset<Row> rows) {
         return regression(List.of(slice), rows.withColumn("__slice", lit(0)));
     }
 
     /** Regression metrics of every slice of rows {@code (__slice, score, n, label)}, from one aggregation. */
-    private static List<Metric> regression(List<String> names, Dataset<Row> rows) {
+    private static List<EvaluationMetric> regression(List<String> names, Dataset<Row> rows) {
         Row[] sums = (Row[]) regressionSums(rows).orderBy("__slice").collect();
-        List<Metric> out = new ArrayList<>();
+        List<EvaluationMetric> out = new ArrayList<>();
         for (Row r : sums) {
-            String slice = names.get(r.getInt(0));
-            long count = r.getLong(1);
-            double mean = r.getDouble(2) / count;
-            double sse = r.getDouble(4);
-            double sst = r.getDouble(3) - count * mean * mean;
-            out.add(new Metric(slice, "rmse", Math.sqrt(sse / count), count));
-            out.add(new Metric(slice, "mae", r.getDouble(5) / count, count));
-            out.add(new Metric(slice, "r2", sst == 0 ? null : 1 - sse / sst, count));
+            String slice = names.get(r.<Integer>getAs("__slice"));
+            long count = r.getAs("events");
+            double mean = r.<Double>getAs("label_sum") / count;
+            double sse = r.getAs("squared_error");
+            double sst = r.<Double>getAs("label_squares") - count * mean * mean;
+            out.add(new EvaluationMetric(slice, "rmse", Math.sqrt(sse / count), count));
+            out.add(new EvaluationMetric(slice, "mae", r.<Double>getAs("absolute_error") / count, count));
+            out.add(new EvaluationMetric(slice, "r2", sst == 0 ? null : 1 - sse / sst, count));
         }
         return out;
     }
@@ -390,14 +406,15 @@ public final class Evaluator {
         Column s = col("score");
         Column y = col("label").cast("double");
         Column n = col("n");
-        return rows.groupBy(col("__slice")).agg(sum(n), sum(y.multiply(n)), sum(y.multiply(y).multiply(n)),
-                sum(y.minus(s).multiply(y.minus(s)).multiply(n)), sum(org.apache.spark.sql.functions.abs(y.minus(s)).multiply(n)));
+        return rows.groupBy(col("__slice")).agg(sum(n).as("events"), sum(y.multiply(n)).as("label_sum"),
+                sum(y.multiply(y).multiply(n)).as("label_squares"), sum(y.minus(s).multiply(y.minus(s)).multiply(n)).as("squared_error"),
+                sum(org.apache.spark.sql.functions.abs(y.minus(s)).multiply(n)).as("absolute_error"));
     }
 
-    private void write(String runId, ModelVersion m, LocalDate from, LocalDate to, List<Metric> metrics) {
+    private void write(String runId, ModelVersion m, LocalDate from, LocalDate to, List<EvaluationMetric> metrics) {
         Timestamp now = Timestamp.from(Instant.now());
         List<Row> rows = new ArrayList<>();
-        for (Metric x : metrics) {
+        for (EvaluationMetric x : metrics) {
             rows.add(RowFactory.create(runId, m.name(), m.version(), java.sql.Date.valueOf(from), java.sql.Date.valueOf(to),
                     x.slice(), x.metric(), x.value(), x.rows(), now));
         }

@@ -3,10 +3,6 @@ package dev.kiln.jobs.airflow;
 import static java.util.Objects.requireNonNull;
 
 import dev.kiln.reports.drift.RetrainTrigger;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -61,15 +57,8 @@ public final class AirflowRetrainTrigger implements RetrainTrigger {
             return id;
         }
         String safe = id.replaceAll("[^A-Za-z0-9_.~:+-]", "_");
-        String hash = "__" + sha256(driftRunId).substring(0, 12);
+        String hash = "__" + dev.kiln.lakehouse.Hashing.sha256Hex(driftRunId, 12);
         return safe.substring(0, Math.min(safe.length(), MAX_RUN_ID - hash.length())) + hash;
     }
 
-    private static String sha256(String s) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
-    }
 }

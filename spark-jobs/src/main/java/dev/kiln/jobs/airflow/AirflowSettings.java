@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.typesafe.config.Config;
 import dev.kiln.lakehouse.config.ConfigException;
+import dev.kiln.lakehouse.config.ConfigSection;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,16 +32,16 @@ public record AirflowSettings(URI url, Optional<Path> credentialsFile, String da
     /** Parses {@code kiln.airflow} of a resolved configuration; errors name the config path. */
     public static AirflowSettings parse(Config config) {
         requireNonNull(config, "config is null");
-        if (!config.hasPath(PATH)) {
+        ConfigSection root = ConfigSection.root(config);
+        if (!root.has(PATH)) {
             throw new ConfigException(PATH, "missing: add a kiln.airflow { url = \"http://localhost:8080\" } section to kiln.conf");
         }
-        Config c = config.getConfig(PATH);
-        URI url = parseUrl(c.getString("url"));
-        String file = c.hasPath("credentials-file") ? c.getString("credentials-file").trim() : "";
+        ConfigSection c = root.section(PATH);
+        URI url = parseUrl(c.string("url"));
+        String file = c.string("credentials-file", "").trim();
         return new AirflowSettings(url, file.isEmpty() ? Optional.empty() : Optional.of(Path.of(file)),
                 dagId(c, "daily-dag", "kiln_flights_daily"), dagId(c, "retrain-dag", "kiln_retrain"),
-                c.hasPath("request-timeout") ? c.getDuration("request-timeout") : Duration.ofSeconds(30),
-                attempts(c));
+                c.duration("request-timeout", Duration.ofSeconds(30)), attempts(c));
     }
 
     private static URI parseUrl(String text) {
@@ -56,16 +57,16 @@ public record AirflowSettings(URI url, Optional<Path> credentialsFile, String da
         return url;
     }
 
-    private static String dagId(Config c, String key, String fallback) {
-        String id = c.hasPath(key) ? c.getString(key) : fallback;
+    private static String dagId(ConfigSection c, String key, String fallback) {
+        String id = c.string(key, fallback);
         if (!id.matches("[A-Za-z0-9_.-]+")) {
             throw new ConfigException(PATH + "." + key, "not a DAG id: '" + id + "' (letters, digits, '_', '.', '-')");
         }
         return id;
     }
 
-    private static int attempts(Config c) {
-        int n = c.hasPath("max-attempts") ? c.getInt("max-attempts") : 4;
+    private static int attempts(ConfigSection c) {
+        int n = c.integer("max-attempts", 4);
         if (n < 1 || n > 10) {
             throw new ConfigException(PATH + ".max-attempts", "must be between 1 and 10, got " + n);
         }

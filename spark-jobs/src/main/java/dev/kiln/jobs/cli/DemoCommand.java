@@ -8,7 +8,9 @@ import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.ingest.DatasetSpec;
 import dev.kiln.lakehouse.ingest.IngestResult;
 import dev.kiln.reports.drift.DriftMonitor;
+import dev.kiln.reports.drift.DriftOutcome;
 import dev.kiln.scoring.BatchScorer;
+import dev.kiln.scoring.ScoringResult;
 import dev.kiln.training.registry.ModelVersion;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -76,7 +78,7 @@ final class DemoCommand implements Callable<Integer> {
             ctx.out().println(t.summary());
         } else if (result instanceof ModelVersion v) {
             ctx.out().println(v.describe());
-        } else if (result instanceof BatchScorer.Scored s) {
+        } else if (result instanceof ScoringResult s) {
             ctx.out().println(s.summary());
         } else if (result instanceof List<?> l) {
             l.forEach(x -> {
@@ -121,7 +123,7 @@ final class DemoCommand implements Callable<Integer> {
                 r.evaluation().stream().filter(m -> m.slice().equals("overall")
                         && List.of("auc_roc", "auc_pr", "log_loss", "brier", "f1").contains(m.metric()))
                         .map(m -> String.format("%s %.4f", m.metric(), m.value())).collect(Collectors.joining(", ")));
-        DriftMonitor.Outcome drift = r.drift();
+        DriftOutcome drift = r.drift();
         out.printf("  %-26s %6.1f s  %s vs %s: %d of %d metrics over threshold%s%n", "drift", seconds.get("drift"),
                 plan.driftReference(), plan.scoreWindow(), drift.breaches().size(), drift.drift().size(),
                 drift.breaches().isEmpty() ? "" : ", flagged: " + drift.breaches().stream()

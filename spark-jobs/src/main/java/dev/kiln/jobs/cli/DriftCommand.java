@@ -3,7 +3,10 @@ package dev.kiln.jobs.cli;
 import dev.kiln.jobs.airflow.AirflowClient;
 import dev.kiln.jobs.airflow.AirflowRetrainTrigger;
 import dev.kiln.jobs.airflow.AirflowSettings;
+import dev.kiln.reports.drift.Drift;
+import dev.kiln.reports.drift.DriftMetric;
 import dev.kiln.reports.drift.DriftMonitor;
+import dev.kiln.reports.drift.DriftOutcome;
 import dev.kiln.reports.drift.DriftThresholds;
 import dev.kiln.reports.drift.DriftWindow;
 import dev.kiln.reports.drift.RetrainTrigger;
@@ -56,7 +59,7 @@ final class DriftCommand implements Callable<Integer> {
         try (KilnContext ctx = parent.open(global)) {
             DriftThresholds.parse(ctx.config().config(), uri.name()); // bad thresholds stop the job before Spark starts
             Optional<RetrainTrigger> trigger = triggerRetrain ? Optional.of(retrainTrigger(ctx)) : Optional.empty();
-            DriftMonitor.Outcome o = ctx.kiln().drift(uri.toString(), ref, cur, trigger);
+            DriftOutcome o = ctx.kiln().drift(uri, ref, cur, trigger);
             print(ctx, o);
             if (!o.breaches().isEmpty()) {
                 return noFailOnBreach ? ExitCodes.OK : ExitCodes.DRIFT_BREACHED;
@@ -71,12 +74,12 @@ final class DriftCommand implements Callable<Integer> {
         return new AirflowRetrainTrigger(AirflowClient.create(settings, System.getenv()), settings.retrainDag());
     }
 
-    private static void print(KilnContext ctx, DriftMonitor.Outcome o) {
+    private static void print(KilnContext ctx, DriftOutcome o) {
         ctx.out().printf("drift of %s: reference %s (%,d rows) vs current %s (%,d rows) -> %s, %s%n", o.model().uri(), o.reference(),
                 o.referenceRows(), o.current(), o.currentRows(), DriftMonitor.DRIFT, DriftMonitor.PROFILE);
         Map<String, StringBuilder> lines = new LinkedHashMap<>();
-        for (DriftMonitor.Drift d : o.drift()) {
-            if (List.of("psi", "ks", "mean_shift", "null_rate_change", "js_distance", "unseen_share").contains(d.metric())) {
+        for (Drift d : o.drift()) {
+            if (DriftMetric.summaryNames().contains(d.metric())) {
                 lines.computeIfAbsent(d.feature(), k -> new StringBuilder()).append(String.format("  %s %s%s", d.metric(),
                         d.value() == null ? "n/a" : String.format("%.4f", d.value()), d.breached() ? " (BREACH)" : ""));
             }

@@ -1,5 +1,6 @@
 package dev.kiln.jobs.cli;
 
+import dev.kiln.reports.evaluation.EvaluationMetric;
 import dev.kiln.reports.evaluation.Evaluator;
 import dev.kiln.training.registry.ModelUri;
 import java.time.LocalDate;
@@ -43,9 +44,9 @@ final class EvaluateCommand implements Callable<Integer> {
         LocalDate f = Arguments.date("--from", from);
         LocalDate t = Arguments.date("--to", to);
         try (KilnContext ctx = parent.open(global)) {
-            List<Evaluator.Metric> metrics = ctx.kiln().evaluate(uri.toString(), f, t, sliceBy, top);
+            List<EvaluationMetric> metrics = ctx.kiln().evaluate(uri, f, t, sliceBy, top);
             ctx.out().printf("evaluation of %s, %s .. %s -> %s%n", uri, f, t, Evaluator.TABLE);
-            for (Evaluator.Metric m : metrics) {
+            for (EvaluationMetric m : metrics) {
                 if (!m.metric().startsWith("calibration")) {
                     ctx.out().printf("  %-22s %-14s %s  (%,d rows)%n", m.slice(), m.metric(),
                             m.value() == null ? "n/a" : String.format("%.6f", m.value()), m.rows());

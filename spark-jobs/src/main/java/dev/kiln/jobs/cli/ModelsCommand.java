@@ -6,6 +6,7 @@ import static org.apache.spark.sql.functions.max;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.training.registry.ModelRegistry;
 import dev.kiln.training.registry.ModelUri;
+import dev.kiln.training.registry.Promotion;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.Row;
@@ -106,7 +107,7 @@ final class ModelsCommand implements Runnable {
             }
             try (KilnContext ctx = parent.parent.open(global)) {
                 int v = "latest".equals(version) ? latest(ctx, name) : Integer.parseInt(version);
-                ModelRegistry.Promotion p = ctx.kiln().promote(name, v, alias, Optional.ofNullable(ifBetterThan));
+                Promotion p = ctx.kiln().promote(name, v, alias, Optional.ofNullable(ifBetterThan));
                 ctx.out().println(p.message());
                 return p.promoted() || noFailIfNotBetter ? ExitCodes.OK : ExitCodes.JOB_FAILED;
             }

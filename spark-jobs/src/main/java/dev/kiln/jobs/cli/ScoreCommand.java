@@ -1,6 +1,7 @@
 package dev.kiln.jobs.cli;
 
 import dev.kiln.scoring.BatchScorer;
+import dev.kiln.scoring.ScoringResult;
 import dev.kiln.training.registry.ModelUri;
 import java.time.LocalDate;
 import java.util.ArrayList;
@@ -41,7 +42,7 @@ final class ScoreCommand implements Callable<Integer> {
         LocalDate f = Arguments.date("--from", from);
         LocalDate t = Arguments.date("--to", to);
         try (KilnContext ctx = parent.open(global)) {
-            BatchScorer.Scored s = ctx.kiln().scoreDays(uris.stream().map(ModelUri::toString).toList(), f, t);
+            ScoringResult s = ctx.kiln().scoreWindow(uris, f, t);
             ctx.out().println(s.summary());
         }
         return ExitCodes.OK;

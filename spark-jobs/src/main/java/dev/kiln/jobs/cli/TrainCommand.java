@@ -1,5 +1,6 @@
 package dev.kiln.jobs.cli;
 
+import dev.kiln.training.Reproduction;
 import dev.kiln.training.Trainer;
 import dev.kiln.training.registry.ModelVersion;
 import dev.kiln.training.spec.Algorithm;
@@ -37,7 +38,7 @@ final class TrainCommand implements Callable<Integer> {
         try (KilnContext ctx = parent.open(global)) {
             ModelSpec spec = ModelSpec.parse(ctx.config().config(), model); // before Spark starts
             if (reproduce != null) {
-                Trainer.Reproduction r = ctx.kiln().reproduce(spec.name(), reproduce);
+                Reproduction r = ctx.kiln().reproduce(spec.name(), reproduce);
                 ctx.out().println(r.summary());
                 return r.matches() ? ExitCodes.OK : ExitCodes.JOB_FAILED;
             }

@@ -1,6 +1,7 @@
 package dev.kiln.jobs.cli;
 
 import dev.kiln.features.trainingset.TrainingSetBuilder;
+import dev.kiln.features.trainingset.TrainingSetRebuild;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -77,7 +78,7 @@ final class TrainingSetCommand implements Runnable {
         @Override
         public Integer call() {
             try (KilnContext ctx = parent.parent.open(global)) {
-                TrainingSetBuilder.Rebuild r = ctx.kiln().rebuildTrainingSet(id);
+                TrainingSetRebuild r = ctx.kiln().rebuildTrainingSet(id);
                 ctx.out().println(r.summary());
                 return r.identical() ? ExitCodes.OK : ExitCodes.JOB_FAILED;
             }

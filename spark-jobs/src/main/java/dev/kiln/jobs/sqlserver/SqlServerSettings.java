@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.typesafe.config.Config;
 import dev.kiln.lakehouse.config.ConfigException;
+import dev.kiln.lakehouse.config.ConfigSection;
 import dev.kiln.lakehouse.config.Credentials;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -40,12 +41,10 @@ public record SqlServerSettings(String bindAddress, int port, boolean allowWrite
     /** Parses {@code kiln.sql-server} of a resolved configuration (defaults when absent); errors name the config path. */
     public static SqlServerSettings parse(Config config) {
         requireNonNull(config, "config is null");
-        Config c = config.hasPath(PATH) ? config.getConfig(PATH) : com.typesafe.config.ConfigFactory.empty();
-        String file = c.hasPath("credentials-file") ? c.getString("credentials-file").trim() : "";
-        return new SqlServerSettings(c.hasPath("bind-address") ? c.getString("bind-address").trim() : "127.0.0.1",
-                c.hasPath("port") ? c.getInt("port") : 10000,
-                c.hasPath("allow-writes") && c.getBoolean("allow-writes"),
-                file.isEmpty() ? Optional.empty() : Optional.of(Path.of(file)));
+        ConfigSection c = ConfigSection.root(config).sectionOrEmpty(PATH);
+        String file = c.string("credentials-file", "").trim();
+        return new SqlServerSettings(c.string("bind-address", "127.0.0.1").trim(), c.integer("port", 10000),
+                c.bool("allow-writes", false), file.isEmpty() ? Optional.empty() : Optional.of(Path.of(file)));
     }
 
     public SqlServerSettings withBindAddress(String address) {

@@ -236,9 +236,6 @@ public final class ModelRegistry {
         return m;
     }
 
-    /** The outcome of a promotion. */
-    public record Promotion(boolean promoted, String message) {}
-
     /**
      * Points {@code alias} at a version. With {@code ifBetterThan}, only when the version beats that alias's
      * version on the same metric over the same validation window (or when that alias is not set yet).
@@ -285,6 +282,19 @@ public final class ModelRegistry {
                 .insertAll()
                 .commit();
         return new Promotion(true, "models:/" + name + "@" + alias + " -> version " + version + because);
+    }
+
+    /**
+     * The newest version of {@code name} trained from training set {@code trainingSetId} with the declaration and
+     * algorithm whose hash is {@code configHash}, if one was registered.
+     */
+    public Optional<ModelVersion> findTrained(String name, String trainingSetId, String configHash) {
+        if (!lakehouse.exists(MODELS)) {
+            return Optional.empty();
+        }
+        Row found = list().filter(col("name").equalTo(name).and(col("training_set_id").equalTo(trainingSetId))
+                .and(col("config_hash").equalTo(configHash))).agg(org.apache.spark.sql.functions.max("version")).first();
+        return found.isNullAt(0) ? Optional.empty() : Optional.of(get(name, found.getInt(0)));
     }
 
     public Dataset<Row> list() {

@@ -41,6 +41,11 @@ public record ModelVersion(
         inputs = Map.copyOf(inputs);
     }
 
+    /** {@link #task()} as its type. */
+    public dev.kiln.training.spec.Task taskType() {
+        return dev.kiln.training.spec.Task.parse(task, "ml.models.task of " + name + " version " + version);
+    }
+
     public String uri() {
         return "models:/" + name + "/" + version;
     }

@@ -6,23 +6,18 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
-import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Identifiers;
 import dev.kiln.lakehouse.config.ConfigException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import dev.kiln.lakehouse.config.ConfigSection;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeSet;
 
 /**
  * A model as declared under {@code models.<name>}: task, the training set it learns from, extra event
@@ -76,12 +71,7 @@ public record ModelSpec(
 
     /** A hash of the declaration and the algorithm trained. */
     public String configHash(Algorithm a) {
-        try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest((text + "\n" + a.text()).getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(d).substring(0, 16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return dev.kiln.lakehouse.Hashing.sha256Hex(text + "\n" + a.text(), 16);
     }
 
     public static ModelSpec parse(Config config, String name) {
@@ -89,96 +79,68 @@ public record ModelSpec(
         if (!Identifiers.isPlain(name)) {
             throw new ConfigException(base, "model name '" + name + "' must be a plain identifier");
         }
-        if (!config.hasPath(base)) {
-            List<String> known = config.hasPath("models") ? new ArrayList<>(new TreeSet<>(config.getObject("models").keySet())) : List.of();
-            throw new dev.kiln.lakehouse.UnknownNameException("unknown model '" + name + "' (known: " + String.join(", ", known) + ")");
+        ConfigSection root = ConfigSection.root(config);
+        if (!root.has(base)) {
+            throw new dev.kiln.lakehouse.UnknownNameException("unknown model '" + name + "' (known: "
+                    + String.join(", ", root.keys("models")) + ")");
         }
-        Config s = config.getConfig(base);
-        Task task = Task.parse(string(s, "task", base + ".task"), base + ".task");
-        String trainingSet = string(s, "training-set", base + ".training-set");
-        List<String> numeric = identifiers(s, "numeric", base + ".numeric");
-        List<String> categorical = identifiers(s, "categorical", base + ".categorical");
-        Algorithm algorithm = Algorithm.parse(string(s, "algorithm", base + ".algorithm"), task, base + ".algorithm");
+        ConfigSection s = root.section(base);
+        Task task = Task.parse(s.string("task"), s.at("task"));
+        String trainingSet = s.string("training-set");
+        List<String> numeric = s.optionalIdentifiers("numeric");
+        List<String> categorical = s.optionalIdentifiers("categorical");
+        Algorithm algorithm = Algorithm.parse(s.string("algorithm"), task, s.at("algorithm"));
         Map<Algorithm, Map<String, List<String>>> grids = new LinkedHashMap<>();
-        if (s.hasPath("grids")) {
-            for (String a : s.getObject("grids").keySet()) {
-                String at = base + ".grids." + a;
-                Algorithm alg = Algorithm.parse(a, task, at);
-                Map<String, List<String>> grid = new LinkedHashMap<>();
-                for (Map.Entry<String, ConfigValue> p : s.getObject("grids").toConfig().getObject(quote(a)).entrySet()) {
-                    List<String> values = new ArrayList<>();
-                    if (p.getValue().valueType() == ConfigValueType.LIST) {
-                        for (ConfigValue v : (com.typesafe.config.ConfigList) p.getValue()) {
-                            values.add(v.render(ConfigRenderOptions.concise()));
-                        }
-                    } else {
-                        values.add(p.getValue().render(ConfigRenderOptions.concise()));
+        for (Map.Entry<String, ConfigValue> g : s.entries("grids").entrySet()) {
+            String at = s.at("grids." + g.getKey());
+            Algorithm alg = Algorithm.parse(g.getKey(), task, at);
+            Map<String, List<String>> grid = new LinkedHashMap<>();
+            for (Map.Entry<String, ConfigValue> p : ((com.typesafe.config.ConfigObject) g.getValue()).entrySet()) {
+                List<String> values = new ArrayList<>();
+                if (p.getValue().valueType() == ConfigValueType.LIST) {
+                    for (ConfigValue v : (com.typesafe.config.ConfigList) p.getValue()) {
+                        values.add(v.render(ConfigRenderOptions.concise()));
                     }
-                    if (values.isEmpty()) {
-                        throw new ConfigException(at + "." + p.getKey(), "needs at least one value");
-                    }
-                    grid.put(p.getKey(), List.copyOf(values));
+                } else {
+                    values.add(p.getValue().render(ConfigRenderOptions.concise()));
                 }
-                grids.put(alg, grid);
+                if (values.isEmpty()) {
+                    throw new ConfigException(at + "." + p.getKey(), "needs at least one value");
+                }
+                grid.put(p.getKey(), List.copyOf(values));
             }
+            grids.put(alg, grid);
         }
-        Optional<String> timeColumn = s.hasPath("split.time-column")
-                ? Optional.of(s.getString("split.time-column").toLowerCase(Locale.ROOT)) : Optional.empty();
-        LocalDateTime trainUntil = time(s, "split.train-until", base + ".split.train-until");
-        LocalDateTime validateUntil = time(s, "split.validate-until", base + ".split.validate-until");
+        Optional<String> timeColumn = s.optionalString("split.time-column").map(t -> t.toLowerCase(Locale.ROOT));
+        LocalDateTime trainUntil = time(s, "split.train-until");
+        LocalDateTime validateUntil = time(s, "split.validate-until");
         if (!validateUntil.isAfter(trainUntil)) {
-            throw new ConfigException(base + ".split", "validate-until (" + validateUntil + ") must be after train-until ("
+            throw new ConfigException(s.at("split"), "validate-until (" + validateUntil + ") must be after train-until ("
                     + trainUntil + ")");
         }
-        String metric = s.hasPath("metric") ? s.getString("metric") : task.defaultMetric();
+        String metric = s.string("metric", task.defaultMetric());
         List<String> metrics = task == Task.BINARY_CLASSIFICATION ? CLASSIFICATION_METRICS : REGRESSION_METRICS;
         if (!metrics.contains(metric)) {
-            throw new ConfigException(base + ".metric", "unknown metric '" + metric + "' for " + task.text() + " (known: "
+            throw new ConfigException(s.at("metric"), "unknown metric '" + metric + "' for " + task.text() + " (known: "
                     + String.join(", ", metrics) + ")");
         }
-        long seed = s.hasPath("seed") ? s.getLong("seed") : 42L;
-        int parallelism = s.hasPath("parallelism") ? s.getInt("parallelism") : 2;
+        long seed = s.longInteger("seed", 42L);
+        int parallelism = s.integer("parallelism", 2);
         if (parallelism < 1) {
-            throw new ConfigException(base + ".parallelism", "must be 1 or more");
+            throw new ConfigException(s.at("parallelism"), "must be 1 or more");
         }
-        boolean reproducible = !s.hasPath("reproducible") || s.getBoolean("reproducible");
-        String description = s.hasPath("description") ? s.getString("description") : "";
+        boolean reproducible = s.bool("reproducible", true);
+        String description = s.string("description", "");
         return new ModelSpec(name, description, task, trainingSet, numeric, categorical, algorithm, grids, timeColumn,
-                trainUntil, validateUntil, metric, seed, parallelism, reproducible, s.root().render(ConfigRenderOptions.concise()));
+                trainUntil, validateUntil, metric, seed, parallelism, reproducible, s.render());
     }
 
-    private static String quote(String key) {
-        return "\"" + key + "\"";
-    }
-
-    private static LocalDateTime time(Config c, String key, String at) {
-        String text = string(c, key, at);
+    private static LocalDateTime time(ConfigSection c, String key) {
+        String text = c.string(key);
         try {
             return text.length() == 10 ? LocalDate.parse(text).atStartOfDay() : LocalDateTime.parse(text);
         } catch (DateTimeParseException e) {
-            throw new ConfigException(at, "'" + text + "' is not a date like 2001-05-01 (or 2001-05-01T12:00)");
+            throw new ConfigException(c.at(key), "'" + text + "' is not a date like 2001-05-01 (or 2001-05-01T12:00)");
         }
-    }
-
-    private static List<String> identifiers(Config c, String key, String at) {
-        if (!c.hasPath(key)) {
-            return List.of();
-        }
-        List<String> raw = c.getStringList(key);
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < raw.size(); i++) {
-            if (!Identifiers.isPlain(raw.get(i))) {
-                throw new ConfigException(at + "[" + i + "]", "'" + raw.get(i) + "' is not a plain identifier");
-            }
-            out.add(raw.get(i).toLowerCase(Locale.ROOT));
-        }
-        return out;
-    }
-
-    private static String string(Config c, String key, String at) {
-        if (!c.hasPath(key)) {
-            throw new ConfigException(at, "missing");
-        }
-        return String.valueOf(c.getValue(key).unwrapped());
     }
 }

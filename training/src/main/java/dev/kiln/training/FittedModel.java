@@ -1,0 +1,10 @@
+package dev.kiln.training;
+
+import dev.kiln.training.spec.Algorithm;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.ml.PipelineModel;
+
+/** A fitted model before it is registered. */
+public record FittedModel(PipelineModel model, Algorithm algorithm, Map<String, String> params, Map<String, Double> metrics,
+        List<String> candidates) {}

@@ -1,0 +1,4 @@
+package dev.kiln.training.registry;
+
+/** The outcome of a promotion. */
+public record Promotion(boolean promoted, String message) {}
