@@ -42,12 +42,23 @@ public final class TableCommits {
     /** How far back in a table's history the commit just made is looked for (concurrent commits may follow it). */
     private static final int LOOKBACK = 100;
 
+    private static final String USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata";
+    private static final String TXN_APP_ID = "spark.databricks.delta.write.txnAppId";
+    private static final String TXN_VERSION = "spark.databricks.delta.write.txnVersion";
+
     private final Lakehouse lakehouse;
     private final ConflictRetry retry;
+    /**
+     * MERGE, UPDATE and DELETE take a commit's user metadata and transaction from session settings: they go on a
+     * session of the committing thread's own (same SparkContext and catalog, made once per thread), never on the one
+     * other jobs run on, and are cleared after each commit.
+     */
+    private final ThreadLocal<SparkSession> commitSessions;
 
     public TableCommits(Lakehouse lakehouse, ConflictRetry retry) {
         this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
         this.retry = requireNonNull(retry, "retry is null");
+        this.commitSessions = ThreadLocal.withInitial(() -> lakehouse.spark().newSession());
     }
 
     public ConflictRetry retry() {
@@ -86,6 +97,11 @@ public final class TableCommits {
         if (!DeltaTable.isDeltaTable(lakehouse.spark(), lakehouse.locationOf(table))) {
             return List.of();
         }
+        return history(table, n);
+    }
+
+    /** The newest commits of a table that exists. */
+    private List<Commit> history(TableName table, int n) {
         Row[] rows = (Row[]) DeltaTable.forPath(lakehouse.spark(), lakehouse.locationOf(table)).history(n)
                 .select("version", "operation", "operationMetrics", "userMetadata").collect();
         List<Commit> out = new ArrayList<>();
@@ -101,8 +117,28 @@ public final class TableCommits {
      * then further back (a commit just made is nearly always the newest), so that a lookup reads few log files.
      */
     public Optional<Commit> find(TableName table, String userMetadata) {
+        if (!DeltaTable.isDeltaTable(lakehouse.spark(), lakehouse.locationOf(table))) {
+            return Optional.empty();
+        }
+        return findIn(table, userMetadata);
+    }
+
+    /**
+     * {@link #find} in a table known to exist (just committed to). First from the table's newest versions as this JVM
+     * knows them (Delta installs a commit's snapshot in the committing JVM), each read as its one commit file; then, if
+     * another commit got in between, through the history.
+     */
+    private Optional<Commit> findIn(TableName table, String userMetadata) {
+        long latest = org.apache.spark.sql.delta.DeltaLog.forTable(lakehouse.spark(), lakehouse.locationOf(table))
+                .unsafeVolatileSnapshot().version();
+        for (long v = latest; v >= 0 && v > latest - 4; v--) {
+            Optional<Commit> c = commitFile(table, v);
+            if (c.isPresent() && c.get().userMetadata().equals(userMetadata)) {
+                return c;
+            }
+        }
         for (int n : new int[] {1, 10, LOOKBACK}) {
-            List<Commit> recent = recent(table, n);
+            List<Commit> recent = history(table, n);
             Optional<Commit> found = recent.stream().filter(c -> c.userMetadata().equals(userMetadata)).findFirst();
             if (found.isPresent() || recent.size() < n) {
                 return found;
@@ -110,6 +146,34 @@ public final class TableCommits {
         }
         return Optional.empty();
     }
+
+    /** The commit info of one version, read from its commit file ({@code _delta_log/<version>.json}); empty if gone. */
+    private Optional<Commit> commitFile(TableName table, long version) {
+        org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(lakehouse.locationOf(table) + "/_delta_log/"
+                + String.format("%020d.json", version));
+        try {
+            org.apache.hadoop.fs.FileSystem fs = file.getFileSystem(lakehouse.spark().sparkContext().hadoopConfiguration());
+            try (java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(fs.open(file),
+                    java.nio.charset.StandardCharsets.UTF_8))) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    com.fasterxml.jackson.databind.JsonNode info = JSON.readTree(line).path("commitInfo");
+                    if (info.isObject()) {
+                        Map<String, String> metrics = new java.util.TreeMap<>();
+                        info.path("operationMetrics").fields().forEachRemaining(e -> metrics.put(e.getKey(), e.getValue().asText()));
+                        return Optional.of(new Commit(table, version, info.path("operation").asText(""), metrics,
+                                info.path("userMetadata").asText("")));
+                    }
+                }
+            }
+        } catch (java.io.FileNotFoundException e) {
+            return Optional.empty();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("reading commit " + version + " of " + table, e);
+        }
+        return Optional.empty();
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     /** What every operation shares: the table, user metadata that identifies its commit, a crash point after it. */
     public abstract class Operation<SELF extends Operation<SELF>> {
@@ -171,22 +235,33 @@ public final class TableCommits {
         abstract Commit attempt(String marker);
 
         /**
-         * A session of this commit's own (same SparkContext and catalog) whose settings carry the commit's user
-         * metadata: MERGE, UPDATE and DELETE take it from session settings, never from the one other jobs run on.
+         * Runs {@code command} on this thread's commit session with the commit's user metadata (and, where given, the
+         * idempotent transaction) set, and clears them after.
          */
-        SparkSession sessionMarked(String marker) {
-            SparkSession spark = lakehouse.spark().newSession();
-            spark.conf().set("spark.databricks.delta.commitInfo.userMetadata", marker);
-            return spark;
+        void onCommitSession(String marker, Optional<String> appId, long txnVersion,
+                java.util.function.Consumer<SparkSession> command) {
+            SparkSession spark = commitSessions.get();
+            spark.conf().set(USER_METADATA, marker);
+            appId.ifPresent(id -> {
+                spark.conf().set(TXN_APP_ID, id);
+                spark.conf().set(TXN_VERSION, String.valueOf(txnVersion));
+            });
+            try {
+                command.accept(spark);
+            } finally {
+                spark.conf().unset(USER_METADATA);
+                spark.conf().unset(TXN_APP_ID);
+                spark.conf().unset(TXN_VERSION);
+            }
         }
 
         /** The commit marked {@code marker}, or a skipped one where Delta committed nothing (nothing matched). */
         Commit madeOrSkipped(String marker) {
-            return find(table, marker).orElse(Commit.skipped(table, marker));
+            return findIn(table, marker).orElse(Commit.skipped(table, marker));
         }
 
         Commit made(String marker) {
-            return find(table, marker).orElseThrow(() -> new KilnException("the commit to " + table + " marked '" + marker
+            return findIn(table, marker).orElseThrow(() -> new KilnException("the commit to " + table + " marked '" + marker
                     + "' is not among its last " + LOOKBACK + " commits; check DESCRIBE HISTORY " + table));
         }
 
@@ -383,23 +458,20 @@ public final class TableCommits {
 
         @Override
         Commit attempt(String marker) {
-            SparkSession spark = sessionMarked(marker); // and the transaction, where idempotent
-            appId.ifPresent(id -> {
-                spark.conf().set("spark.databricks.delta.write.txnAppId", id);
-                spark.conf().set("spark.databricks.delta.write.txnVersion", String.valueOf(txnVersion));
+            onCommitSession(marker, appId, txnVersion, spark -> {
+                DeltaMergeBuilder builder = DeltaTable.forPath(spark, location()).as("t").merge(source.as("s"), on);
+                if (whenMatched.isPresent()) {
+                    builder = whenMatched.get().isEmpty() ? builder.whenMatched().updateAll()
+                            : builder.whenMatched().update(whenMatched.get());
+                }
+                if (insertMissing) {
+                    builder = builder.whenNotMatched().insertAll();
+                }
+                if (schemaEvolution) {
+                    builder = builder.withSchemaEvolution();
+                }
+                builder.execute();
             });
-            DeltaMergeBuilder builder = DeltaTable.forPath(spark, location()).as("t").merge(source.as("s"), on);
-            if (whenMatched.isPresent()) {
-                builder = whenMatched.get().isEmpty() ? builder.whenMatched().updateAll()
-                        : builder.whenMatched().update(whenMatched.get());
-            }
-            if (insertMissing) {
-                builder = builder.whenNotMatched().insertAll();
-            }
-            if (schemaEvolution) {
-                builder = builder.withSchemaEvolution();
-            }
-            builder.execute();
             return result(marker);
         }
     }
@@ -420,7 +492,7 @@ public final class TableCommits {
 
         @Override
         Commit attempt(String marker) {
-            DeltaTable.forPath(sessionMarked(marker), location()).delete(where);
+            onCommitSession(marker, Optional.empty(), 0, spark -> DeltaTable.forPath(spark, location()).delete(where));
             return madeOrSkipped(marker); // a delete that matched nothing commits nothing
         }
     }
@@ -443,7 +515,7 @@ public final class TableCommits {
 
         @Override
         Commit attempt(String marker) {
-            DeltaTable.forPath(sessionMarked(marker), location()).update(where, set);
+            onCommitSession(marker, Optional.empty(), 0, spark -> DeltaTable.forPath(spark, location()).update(where, set));
             return madeOrSkipped(marker); // an update that matched nothing commits nothing
         }
     }
