@@ -111,7 +111,7 @@ class RunVisibilityIT {
         // the stages' times, read back from the zstd-compressed rolling event log
         assertTrue(show.output().contains("Spark stages of this run ("), show.output());
         assertTrue(show.output().lines().anyMatch(l -> l.matches("\\| \\d+ +\\| 0 +\\| \\d+ +\\| 20\\S+Z +\\| \\d+\\.\\d{3} +"
-                + "\\| save at Ingestion\\.java:\\d+ .*")), show.output());
+                + "\\| appending to raw\\.\\w+ at Ingestion\\.java:\\d+ .*")), show.output());
         try (var files = Files.list(root.resolve("spark-events/eventlog_v2_" + salesAppId))) {
             assertTrue(files.anyMatch(f -> f.getFileName().toString().matches("events_1_" + salesAppId + "\\.zstd")),
                     "rolling, compressed event log files");

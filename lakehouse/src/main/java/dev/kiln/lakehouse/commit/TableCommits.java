@@ -113,29 +113,12 @@ public final class TableCommits {
     }
 
     /**
-     * The recent commit whose user metadata is {@code userMetadata}, if there is one. Looks at the newest commit first,
-     * then further back (a commit just made is nearly always the newest), so that a lookup reads few log files.
+     * The recent commit whose user metadata is {@code userMetadata}, if there is one, through the table's history: the
+     * newest commit first, then further back, so that a lookup reads few log files.
      */
     public Optional<Commit> find(TableName table, String userMetadata) {
         if (!DeltaTable.isDeltaTable(lakehouse.spark(), lakehouse.locationOf(table))) {
             return Optional.empty();
-        }
-        return findIn(table, userMetadata);
-    }
-
-    /**
-     * {@link #find} in a table known to exist (just committed to). First from the table's newest versions as this JVM
-     * knows them (Delta installs a commit's snapshot in the committing JVM), each read as its one commit file; then, if
-     * another commit got in between, through the history.
-     */
-    private Optional<Commit> findIn(TableName table, String userMetadata) {
-        long latest = org.apache.spark.sql.delta.DeltaLog.forTable(lakehouse.spark(), lakehouse.locationOf(table))
-                .unsafeVolatileSnapshot().version();
-        for (long v = latest; v >= 0 && v > latest - 4; v--) {
-            Optional<Commit> c = commitFile(table, v);
-            if (c.isPresent() && c.get().userMetadata().equals(userMetadata)) {
-                return c;
-            }
         }
         for (int n : new int[] {1, 10, LOOKBACK}) {
             List<Commit> recent = history(table, n);
@@ -145,6 +128,41 @@ public final class TableCommits {
             }
         }
         return Optional.empty();
+    }
+
+    /** The table's newest version as this JVM knows it; -1 when it has none yet. */
+    private long knownVersion(TableName table) {
+        return org.apache.spark.sql.delta.DeltaLog.forTable(lakehouse.spark(), lakehouse.locationOf(table))
+                .unsafeVolatileSnapshot().version();
+    }
+
+    /**
+     * The commit marked {@code userMetadata} among the versions after {@code before}, read one commit file each from
+     * the newest as this JVM knows it (Delta installs a commit's snapshot in the JVM that made it); through the
+     * history when more than {@value #WALK} versions came in between.
+     */
+    private Optional<Commit> findSince(TableName table, String userMetadata, long before) {
+        long latest = knownVersion(table);
+        for (long v = latest; v > before && v > latest - WALK; v--) {
+            Optional<Commit> c = commitFile(table, v);
+            if (c.isPresent() && c.get().userMetadata().equals(userMetadata)) {
+                return c;
+            }
+        }
+        return latest - before > WALK ? find(table, userMetadata) : Optional.empty();
+    }
+
+    /** Versions read one by one after a commit before the history is asked instead. */
+    private static final int WALK = 20;
+    private static final String CALL_SITE_SHORT = "callSite.short";
+
+    /** Where the caller of the commit path stands in its source, e.g. {@code Ingestion.java:153}. */
+    private static String caller() {
+        return StackWalker.getInstance().walk(frames -> frames
+                .filter(f -> !f.getClassName().startsWith(TableCommits.class.getPackageName() + "."))
+                .findFirst()
+                .map(f -> f.getFileName() + ":" + f.getLineNumber())
+                .orElse("?"));
     }
 
     /** The commit info of one version, read from its commit file ({@code _delta_log/<version>.json}); empty if gone. */
@@ -205,7 +223,7 @@ public final class TableCommits {
         /** Commits, trying again while concurrent commits win (the lakehouse's policy). */
         public Commit commit() {
             String marker = marker();
-            Commit done = retry.run(verb() + " " + table, () -> attempt(marker));
+            Commit done = retry.run(verb() + " " + table, () -> once(marker));
             crashPoint.ifPresent(CrashPoint::reached);
             return done;
         }
@@ -215,7 +233,7 @@ public final class TableCommits {
          * commit. A conflict is thrown as Delta raised it.
          */
         public Commit commitOnce() {
-            Commit done = attempt(marker());
+            Commit done = once(marker());
             crashPoint.ifPresent(CrashPoint::reached);
             return done;
         }
@@ -231,8 +249,32 @@ public final class TableCommits {
             return "kiln " + verb() + " " + UUID.randomUUID();
         }
 
-        /** One try; returns the commit it made. */
-        abstract Commit attempt(String marker);
+        /**
+         * One try: the write, named in Spark's UI and event log after what it commits and who asked ("appending to
+         * raw.flights at Ingestion.java:153", not the commit path's own line), then the commit it made, found among
+         * the versions after the one this JVM knew before; none when Delta committed nothing (an idempotent
+         * transaction committed before, a MERGE, UPDATE or DELETE that changed no row).
+         */
+        private Commit once(String marker) {
+            long before = knownVersion(table);
+            org.apache.spark.SparkContext sc = lakehouse.spark().sparkContext();
+            String previous = sc.getLocalProperty(CALL_SITE_SHORT);
+            sc.setCallSite(verb() + " " + table + " at " + caller());
+            try {
+                write(marker);
+            } finally {
+                sc.setLocalProperty(CALL_SITE_SHORT, previous);
+            }
+            return findSince(table, marker, before).or(() -> earlier(marker)).orElse(Commit.skipped(table, marker));
+        }
+
+        /** The write itself, its commit marked {@code marker}. */
+        abstract void write(String marker);
+
+        /** The commit that made this one unnecessary, when the write committed nothing. */
+        Optional<Commit> earlier(String marker) {
+            return Optional.empty();
+        }
 
         /**
          * Runs {@code command} on this thread's commit session with the commit's user metadata (and, where given, the
@@ -255,15 +297,6 @@ public final class TableCommits {
             }
         }
 
-        /** The commit marked {@code marker}, or a skipped one where Delta committed nothing (nothing matched). */
-        Commit madeOrSkipped(String marker) {
-            return findIn(table, marker).orElse(Commit.skipped(table, marker));
-        }
-
-        Commit made(String marker) {
-            return findIn(table, marker).orElseThrow(() -> new KilnException("the commit to " + table + " marked '" + marker
-                    + "' is not among its last " + LOOKBACK + " commits; check DESCRIBE HISTORY " + table));
-        }
 
         String location() {
             return lakehouse.locationOf(table);
@@ -295,10 +328,12 @@ public final class TableCommits {
             return appId.map(id -> "kiln txn " + id + "@" + txnVersion).orElseGet(super::defaultMarker);
         }
 
-        /** The commit marked {@code marker}: made now, or (idempotent) made before, or skipped if too far back. */
-        Commit result(String marker) {
-            return appId.isPresent() ? madeOrSkipped(marker) : made(marker);
+        /** Delta skipped an idempotent write whose transaction committed before: that commit, found by its marker. */
+        @Override
+        Optional<Commit> earlier(String marker) {
+            return appId.isPresent() ? find(table, marker) : Optional.empty();
         }
+
     }
 
     /** Adds rows. */
@@ -323,7 +358,7 @@ public final class TableCommits {
         }
 
         @Override
-        Commit attempt(String marker) {
+        void write(String marker) {
             DataFrameWriter<Row> w = rows.write().format("delta").mode("append").option("userMetadata", marker);
             if (appId.isPresent()) {
                 w = w.option("txnAppId", appId.get()).option("txnVersion", String.valueOf(txnVersion));
@@ -332,7 +367,6 @@ public final class TableCommits {
                 w = w.option("mergeSchema", "true");
             }
             w.save(location());
-            return result(marker);
         }
     }
 
@@ -359,14 +393,13 @@ public final class TableCommits {
         }
 
         @Override
-        Commit attempt(String marker) {
+        void write(String marker) {
             DataFrameWriter<Row> w = rows.write().format("delta").mode("overwrite").option("replaceWhere", where.toString())
                     .option("userMetadata", marker);
             if (mergeSchema) {
                 w = w.option("mergeSchema", "true");
             }
             w.save(location());
-            return made(marker);
         }
     }
 
@@ -398,7 +431,7 @@ public final class TableCommits {
         }
 
         @Override
-        Commit attempt(String marker) {
+        void write(String marker) {
             lakehouse.ensureSchema(table.schema());
             DataFrameWriter<Row> w = rows.write().format("delta").mode("overwrite").option("userMetadata", marker)
                     .option("path", location());
@@ -409,7 +442,6 @@ public final class TableCommits {
                 w = w.partitionBy(partitionBy.toArray(String[]::new));
             }
             w.saveAsTable(table.toString());
-            return made(marker);
         }
     }
 
@@ -457,7 +489,7 @@ public final class TableCommits {
         }
 
         @Override
-        Commit attempt(String marker) {
+        void write(String marker) {
             onCommitSession(marker, appId, txnVersion, spark -> {
                 DeltaMergeBuilder builder = DeltaTable.forPath(spark, location()).as("t").merge(source.as("s"), on);
                 if (whenMatched.isPresent()) {
@@ -472,7 +504,6 @@ public final class TableCommits {
                 }
                 builder.execute();
             });
-            return result(marker);
         }
     }
 
@@ -491,9 +522,8 @@ public final class TableCommits {
         }
 
         @Override
-        Commit attempt(String marker) {
+        void write(String marker) {
             onCommitSession(marker, Optional.empty(), 0, spark -> DeltaTable.forPath(spark, location()).delete(where));
-            return madeOrSkipped(marker); // a delete that matched nothing commits nothing
         }
     }
 
@@ -514,9 +544,8 @@ public final class TableCommits {
         }
 
         @Override
-        Commit attempt(String marker) {
+        void write(String marker) {
             onCommitSession(marker, Optional.empty(), 0, spark -> DeltaTable.forPath(spark, location()).update(where, set));
-            return madeOrSkipped(marker); // an update that matched nothing commits nothing
         }
     }
 }

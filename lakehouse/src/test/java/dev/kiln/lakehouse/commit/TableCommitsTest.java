@@ -91,6 +91,10 @@ class TableCommitsTest {
         assertEquals(1, updated.metric("numUpdatedRows"));
         Commit none = lakehouse.commits().update(t, col("name").equalTo("zzz"), Map.of("value", lit(9L))).commit();
         assertTrue(none.skipped() || none.metric("numUpdatedRows") == 0);
+        // A MERGE that changes nothing commits nothing (an insert-only MERGE whose rows are all there): no error.
+        Commit unchanged = lakehouse.commits().merge(t, rows(new Object[] {"2001-01-01", "c", 8}),
+                col("t.name").equalTo(col("s.name"))).insertAll().commit();
+        assertTrue(unchanged.skipped() || unchanged.metric("numTargetRowsInserted") == 0);
         Commit deleted = lakehouse.commits().delete(t, col("name").equalTo("a")).commit();
         assertFalse(deleted.skipped());
         assertEquals(List.of(8L), lakehouse.read(t).collectAsList().stream().map(r -> r.getLong(2)).toList());
