@@ -48,7 +48,6 @@ import dev.kiln.training.spec.Algorithm;
 import dev.kiln.training.spec.ModelSpec;
 import java.nio.file.Path;
 import java.time.LocalDate;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;

@@ -10,7 +10,6 @@ import dev.kiln.features.trainingset.TrainingSet;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.TestLakehouse;
 import dev.kiln.lakehouse.ingest.IngestResult;
-import dev.kiln.scoring.BatchScorer;
 import dev.kiln.scoring.ScoringResult;
 import dev.kiln.training.registry.ModelVersion;
 import dev.kiln.training.retention.Vacuumed;

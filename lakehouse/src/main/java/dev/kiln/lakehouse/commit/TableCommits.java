@@ -2,7 +2,6 @@ package dev.kiln.lakehouse.commit;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
 import dev.kiln.lakehouse.fault.CrashPoint;

@@ -280,8 +280,8 @@ public final class Evaluator {
 
     /** Binary metrics of every slice of rows {@code (__slice, score, n, positives)}; slice i is named {@code names[i]}. */
     private static List<EvaluationMetric> binary(List<String> names, Dataset<Row> rows, double threshold) {
-        List<BinSums> bins = ((List<Row>) binSums(rows, threshold).orderBy(col("__slice"), col("bin").asc_nulls_first())
-                .collectAsList()).stream().map(BinSums::of).toList();
+        List<BinSums> bins = binSums(rows, threshold).orderBy(col("__slice"), col("bin").asc_nulls_first())
+                .collectAsList().stream().map(BinSums::of).toList();
         Map<Integer, BinaryCurves.Areas> areas = BinaryCurves.byKey(rows, "__slice", "score", "positives", "n");
         List<EvaluationMetric> out = new ArrayList<>();
         for (int id = 0; id < names.size(); id++) {

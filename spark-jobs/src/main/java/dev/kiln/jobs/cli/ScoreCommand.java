@@ -1,6 +1,5 @@
 package dev.kiln.jobs.cli;
 
-import dev.kiln.scoring.BatchScorer;
 import dev.kiln.scoring.ScoringResult;
 import dev.kiln.training.registry.ModelUri;
 import java.time.LocalDate;

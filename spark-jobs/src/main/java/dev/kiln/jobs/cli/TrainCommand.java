@@ -1,7 +1,6 @@
 package dev.kiln.jobs.cli;
 
 import dev.kiln.training.Reproduction;
-import dev.kiln.training.Trainer;
 import dev.kiln.training.registry.ModelVersion;
 import dev.kiln.training.spec.Algorithm;
 import dev.kiln.training.spec.ModelSpec;

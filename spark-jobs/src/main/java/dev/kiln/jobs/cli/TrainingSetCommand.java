@@ -1,6 +1,5 @@
 package dev.kiln.jobs.cli;
 
-import dev.kiln.features.trainingset.TrainingSetBuilder;
 import dev.kiln.features.trainingset.TrainingSetRebuild;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
