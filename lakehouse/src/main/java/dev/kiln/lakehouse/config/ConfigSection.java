@@ -77,11 +77,7 @@ public final class ConfigSection {
 
     /** A whole number; missing or not a number is an error. */
     public int integer(String key) {
-        try {
-            return config.getInt(key);
-        } catch (com.typesafe.config.ConfigException e) {
-            throw new ConfigException(at(key), "expected a whole number");
-        }
+        return typed(key, config::getInt, "expected a whole number");
     }
 
     public int integer(String key, int fallback) {
@@ -89,43 +85,27 @@ public final class ConfigSection {
     }
 
     public long longInteger(String key, long fallback) {
-        if (!config.hasPath(key)) {
-            return fallback;
-        }
-        try {
-            return config.getLong(key);
-        } catch (com.typesafe.config.ConfigException e) {
-            throw new ConfigException(at(key), "expected a whole number");
-        }
+        return config.hasPath(key) ? typed(key, config::getLong, "expected a whole number") : fallback;
     }
 
     public double number(String key) {
-        try {
-            return config.getDouble(key);
-        } catch (com.typesafe.config.ConfigException e) {
-            throw new ConfigException(at(key), "expected a number");
-        }
+        return typed(key, config::getDouble, "expected a number");
     }
 
     public boolean bool(String key, boolean fallback) {
-        if (!config.hasPath(key)) {
-            return fallback;
-        }
-        try {
-            return config.getBoolean(key);
-        } catch (com.typesafe.config.ConfigException e) {
-            throw new ConfigException(at(key), "expected true or false");
-        }
+        return config.hasPath(key) ? typed(key, config::getBoolean, "expected true or false") : fallback;
     }
 
     public Duration duration(String key, Duration fallback) {
-        if (!config.hasPath(key)) {
-            return fallback;
-        }
+        return config.hasPath(key) ? typed(key, config::getDuration, "expected a duration like 30s or 200ms") : fallback;
+    }
+
+    /** A value read by one of HOCON's typed getters; a wrong type (or a missing value) names the path. */
+    private <T> T typed(String key, java.util.function.Function<String, T> getter, String expected) {
         try {
-            return config.getDuration(key);
+            return getter.apply(key);
         } catch (com.typesafe.config.ConfigException e) {
-            throw new ConfigException(at(key), "expected a duration like 30s or 200ms");
+            throw new ConfigException(at(key), expected);
         }
     }
 

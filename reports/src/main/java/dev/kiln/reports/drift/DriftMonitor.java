@@ -11,6 +11,7 @@ import dev.kiln.features.trainingset.TrainingSetBuilder;
 import dev.kiln.features.trainingset.TrainingSetRegistry;
 import dev.kiln.features.trainingset.TrainingSetSpec;
 import dev.kiln.lakehouse.KilnException;
+import dev.kiln.lakehouse.SideBySide;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
 import dev.kiln.lakehouse.commit.Predicate;
@@ -268,30 +269,19 @@ public final class DriftMonitor {
         lakehouse.createIfMissing(PROFILE, PROFILE_SCHEMA, List.of(), "Data profiles of model inputs per window (kiln drift)", Map.of());
         lakehouse.createIfMissing(DRIFT, DRIFT_SCHEMA, List.of(), "Drift metrics per model input, reference vs current window (kiln drift)",
                 Map.of());
-        // Two small commits to two tables, independent of each other: the profile's runs beside the drift's.
-        java.util.concurrent.CompletableFuture<Void> profileWritten = java.util.concurrent.CompletableFuture.runAsync(() ->
-                replace(PROFILE, PROFILE_SCHEMA, profileRows, model.and(window("reference", reference).or(window("current", current)))));
-        RuntimeException failure = null;
-        try {
-            replace(DRIFT, DRIFT_SCHEMA, driftRows, Predicate.all(List.of(model, Predicate.eq("reference_from", reference.from()),
-                    Predicate.eq("reference_to", reference.to()), Predicate.eq("current_from", current.from()),
-                    Predicate.eq("current_to", current.to()))));
-        } catch (RuntimeException e) {
-            failure = e;
-        }
-        try {
-            profileWritten.join(); // always awaited, so no write is still running when this returns or throws
-        } catch (java.util.concurrent.CompletionException e) {
-            RuntimeException profileFailure = e.getCause() instanceof RuntimeException r ? r : e;
-            if (failure == null) {
-                failure = profileFailure;
-            } else {
-                failure.addSuppressed(profileFailure);
-            }
-        }
-        if (failure != null) {
-            throw failure;
-        }
+        // Two small commits to two tables, independent of each other, side by side; both always finish (or fail)
+        // before this returns, the drift's failure first.
+        Predicate driftRowsOfRun = Predicate.all(List.of(model, Predicate.eq("reference_from", reference.from()),
+                Predicate.eq("reference_to", reference.to()), Predicate.eq("current_from", current.from()),
+                Predicate.eq("current_to", current.to())));
+        Predicate profileRowsOfRun = model.and(window("reference", reference).or(window("current", current)));
+        List<Runnable> writes = List.of(
+                () -> replace(DRIFT, DRIFT_SCHEMA, driftRows, driftRowsOfRun),
+                () -> replace(PROFILE, PROFILE_SCHEMA, profileRows, profileRowsOfRun));
+        SideBySide.run(writes, 2, w -> {
+            w.run();
+            return Boolean.TRUE;
+        });
     }
 
     /** The profile rows of one window: {@code window = name AND window_from = .. AND window_to = ..}. */

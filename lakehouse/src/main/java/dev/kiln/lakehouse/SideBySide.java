@@ -1,6 +1,5 @@
-package dev.kiln.features.materialize;
+package dev.kiln.lakehouse;
 
-import dev.kiln.lakehouse.KilnException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -10,8 +9,8 @@ import java.util.concurrent.Future;
 import java.util.function.Function;
 
 /**
- * Runs one job per item on a few threads of the same SparkSession (feature sets materialized side by side keep both
- * cores busy where one set's job alone would not). Results come in the order of the items; when a job fails the
+ * Runs one job per item on a few threads of the same SparkSession (feature sets materialized side by side, drift's
+ * two report commits), so that both cores stay busy where one job alone would not. Results come in the order of the items; when a job fails the
  * others still finish, and the first failure is thrown with the later ones attached as suppressed.
  */
 public final class SideBySide {
