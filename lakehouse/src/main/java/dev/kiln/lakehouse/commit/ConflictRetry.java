@@ -55,9 +55,9 @@ public final class ConflictRetry {
         for (int n = 1; ; n++) {
             try {
                 return attempt.get();
-            } catch (RuntimeException e) {
+            } catch (Exception e) { // Spark throws AnalysisException (checked) undeclared, e.g. TABLE_OR_VIEW_ALREADY_EXISTS
                 if (!isConflict(e)) {
-                    throw e;
+                    throw ConflictRetry.<RuntimeException>rethrow(e);
                 }
                 if (n >= policy.maxAttempts()) {
                     throw new KilnException(what + " lost to concurrent commits " + n + " time(s) in a row (kiln.commit"
@@ -76,5 +76,11 @@ public final class ConflictRetry {
                 }
             }
         }
+    }
+
+    /** Throws {@code e} as it is, checked or not (Spark's checked exceptions arrive undeclared). */
+    @SuppressWarnings("unchecked")
+    private static <E extends Exception> E rethrow(Exception e) throws E {
+        throw (E) e;
     }
 }

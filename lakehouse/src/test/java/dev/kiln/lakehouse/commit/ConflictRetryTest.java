@@ -83,6 +83,30 @@ class ConflictRetryTest {
         assertTrue(pauses.isEmpty());
     }
 
+    /** Spark throws its checked AnalysisException undeclared; a table created elsewhere first is a lost race too. */
+    @Test
+    void aCheckedTableAlreadyExistsIsRetried() {
+        AtomicInteger calls = new AtomicInteger();
+        String out = retry(8, 1.0).run("writing t", () -> {
+            if (calls.incrementAndGet() == 1) {
+                throw ConflictRetryTest.<RuntimeException>sneaky(new Exception("wrapped", new AlreadyExistsException()));
+            }
+            return "written";
+        });
+        assertEquals("written", out);
+        assertEquals(2, calls.get());
+    }
+
+    /** Named like the metastore's, which DeltaConflicts.isCreatedElsewhere recognizes by name. */
+    private static final class AlreadyExistsException extends Exception {
+        private static final long serialVersionUID = 1L;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <E extends Exception> E sneaky(Exception e) throws E {
+        throw (E) e;
+    }
+
     @Test
     void policyRefusesNonsense() {
         assertThrows(IllegalArgumentException.class, () -> new CommitPolicy(0, Duration.ZERO, Duration.ZERO));
