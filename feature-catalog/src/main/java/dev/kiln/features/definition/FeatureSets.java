@@ -90,7 +90,7 @@ public final class FeatureSets {
             Aggregation agg = Aggregation.parse(f.string("agg"), f.at("agg"));
             Span window = Span.parse(f.string("window"), f.at("window"));
             int periods = window.periods(grain, f.at("window"));
-            DataType type = defaultType(agg);
+            DataType type = agg.kind().defaultType();
             if (f.has("type")) {
                 try {
                     type = DataType.fromDDL(f.string("type"));
@@ -99,19 +99,12 @@ public final class FeatureSets {
                 }
             }
             Optional<Object> dflt = f.scalar("default");
-            if (dflt.isEmpty() && !f.has("default") && agg.kind() == Aggregation.Kind.COUNT) {
-                dflt = Optional.of(0);
+            if (!f.has("default")) {
+                dflt = agg.kind().defaultValue();
             }
             features.add(new FeatureSpec(fname, agg, window, periods, type, f.string("description", ""), dflt));
         }
         return new FeatureSetSpec(name, version, entity, input, eventTime, grain, ttl, s.string("owner", ""),
                 s.string("description", ""), s.strings("tags"), features);
-    }
-
-    private static DataType defaultType(Aggregation agg) {
-        return switch (agg.kind()) {
-            case COUNT, APPROX_DISTINCT -> org.apache.spark.sql.types.DataTypes.LongType;
-            default -> org.apache.spark.sql.types.DataTypes.DoubleType;
-        };
     }
 }

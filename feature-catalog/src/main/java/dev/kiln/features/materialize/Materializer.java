@@ -19,7 +19,6 @@ import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
 import dev.kiln.features.catalog.FeatureCatalog;
-import dev.kiln.features.definition.Aggregation;
 import dev.kiln.features.definition.FeatureSetSpec;
 import dev.kiln.features.definition.FeatureSpec;
 import dev.kiln.lakehouse.KilnException;
@@ -206,36 +205,32 @@ public final class Materializer {
         Dataset<Row> history = source.filter(col(PERIOD_INDEX).between(from - lookback, to));
 
         // 1. Partial aggregates per entity and period, each measure once however many features use it.
-        Map<String, Column> measures = new LinkedHashMap<>();
+        Measures measures = new Measures();
         Map<String, java.util.SortedSet<Integer>> distinctWindows = new LinkedHashMap<>();
-        measures.put("__rows", count(lit(1)));
+        measures.aggregate("rows", null, count(lit(1)));
         for (FeatureSpec f : spec.features()) {
             String x = f.aggregation().argument().orElse(null);
             switch (f.aggregation().kind()) {
                 case COUNT -> { }
                 case SUM, AVG -> {
-                    measures.putIfAbsent(key("sum", x), sum(expr(x).cast(DataTypes.DoubleType)));
-                    measures.putIfAbsent(key("n", x), count(expr(x)));
+                    measures.aggregate("sum", x, sum(expr(x).cast(DataTypes.DoubleType)));
+                    measures.aggregate("n", x, count(expr(x)));
                 }
-                case MIN -> measures.putIfAbsent(key("min", x), min(expr(x)));
-                case MAX -> measures.putIfAbsent(key("max", x), max(expr(x)));
+                case MIN -> measures.aggregate("min", x, min(expr(x)));
+                case MAX -> measures.aggregate("max", x, max(expr(x)));
                 case STDDEV -> {
-                    measures.putIfAbsent(key("sum", x), sum(expr(x).cast(DataTypes.DoubleType)));
-                    measures.putIfAbsent(key("sumsq", x), sum(expr(x).cast(DataTypes.DoubleType).multiply(expr(x).cast(DataTypes.DoubleType))));
-                    measures.putIfAbsent(key("n", x), count(expr(x)));
+                    measures.aggregate("sum", x, sum(expr(x).cast(DataTypes.DoubleType)));
+                    measures.aggregate("sumsq", x, sum(expr(x).cast(DataTypes.DoubleType).multiply(expr(x).cast(DataTypes.DoubleType))));
+                    measures.aggregate("n", x, count(expr(x)));
                 }
                 case RATE -> {
-                    measures.putIfAbsent(key("true", x), sum(when(expr(x), 1L).otherwise(0L)));
-                    measures.putIfAbsent(key("n", x), count(expr(x)));
+                    measures.aggregate("true", x, sum(when(expr(x), 1L).otherwise(0L)));
+                    measures.aggregate("n", x, count(expr(x)));
                 }
                 case APPROX_DISTINCT -> distinctWindows.computeIfAbsent(x, k -> new java.util.TreeSet<>()).add(f.windowPeriods());
             }
         }
-        List<Column> aggs = new ArrayList<>();
-        List<String> names = new ArrayList<>(measures.keySet());
-        for (int i = 0; i < names.size(); i++) {
-            aggs.add(measures.get(names.get(i)).as("__m" + i));
-        }
+        List<Column> aggs = measures.aggregates();
         Column[] entity = spec.entity().stream().map(c -> col(c)).toArray(Column[]::new);
         List<Column> groupBy = new ArrayList<>(List.of(entity));
         groupBy.add(col(PERIOD_INDEX));
@@ -247,7 +242,7 @@ public final class Materializer {
             joinKeys.add(PERIOD_INDEX);
             for (Map.Entry<String, java.util.SortedSet<Integer>> d : distinctWindows.entrySet()) {
                 // Values are only counted where they occur, so every period of these measures is one of the partials'.
-                partials = partials.join(episodeEnds(history, entity, d.getKey(), d.getValue(), names),
+                partials = partials.join(episodeEnds(history, entity, d.getKey(), d.getValue(), measures),
                         joinKeys.toArray(String[]::new), "left");
             }
         } catch (Exception e) { // AnalysisException: a feature's expression does not fit the source
@@ -263,14 +258,14 @@ public final class Materializer {
                 col(PERIOD_INDEX).plus(lookback)), lit(to));
         List<Column> spanCols = new ArrayList<>(List.of(entity));
         spanCols.add(col(PERIOD_INDEX));
-        for (int i = 0; i < names.size(); i++) {
-            spanCols.add(col("__m" + i));
+        for (String m : measures.columns()) {
+            spanCols.add(col(m));
         }
         spanCols.add(explode(sequence(col(PERIOD_INDEX), col("__until"))).as("__at"));
         List<Column> denseCols = new ArrayList<>(List.of(entity));
         denseCols.add(col("__at").as(PERIOD_INDEX));
-        for (int i = 0; i < names.size(); i++) {
-            denseCols.add(when(col("__at").equalTo(col(PERIOD_INDEX)), col("__m" + i)).as("__m" + i));
+        for (String m : measures.columns()) {
+            denseCols.add(when(col("__at").equalTo(col(PERIOD_INDEX)), col(m)).as(m));
         }
         Dataset<Row> dense = partials.withColumn("__until", until)
                 .select(spanCols.toArray(Column[]::new))
@@ -283,31 +278,34 @@ public final class Materializer {
         for (FeatureSpec f : spec.features()) {
             WindowSpec w = Window.partitionBy(entity).orderBy(col(PERIOD_INDEX)).rowsBetween(-(f.windowPeriods() - 1), 0);
             String x = f.aggregation().argument().orElse(null);
-            Aggregation.Kind kind = f.aggregation().kind();
-            boolean counted = kind == Aggregation.Kind.SUM || kind == Aggregation.Kind.AVG
-                    || kind == Aggregation.Kind.STDDEV || kind == Aggregation.Kind.RATE;
-            Column n = counted ? sum(m(names, key("n", x))).over(w) : null;
-            Column value = switch (kind) {
-                case COUNT -> coalesce(sum(m(names, "__rows")).over(w), lit(0L));
-                case SUM -> when(n.gt(0), sum(m(names, key("sum", x))).over(w));
-                case AVG -> when(n.gt(0), sum(m(names, key("sum", x))).over(w).divide(n));
-                case MIN -> min(m(names, key("min", x))).over(w);
-                case MAX -> max(m(names, key("max", x))).over(w);
+            Column value = switch (f.aggregation().kind()) {
+                case COUNT -> coalesce(sum(measures.get("rows", null)).over(w), lit(0L));
+                case SUM -> when(sum(measures.get("n", x)).over(w).gt(0), sum(measures.get("sum", x)).over(w));
+                case AVG -> {
+                    Column n = sum(measures.get("n", x)).over(w);
+                    yield when(n.gt(0), sum(measures.get("sum", x)).over(w).divide(n));
+                }
+                case MIN -> min(measures.get("min", x)).over(w);
+                case MAX -> max(measures.get("max", x)).over(w);
                 case STDDEV -> {
-                    Column s = sum(m(names, key("sum", x))).over(w);
-                    Column q = sum(m(names, key("sumsq", x))).over(w);
+                    Column n = sum(measures.get("n", x)).over(w);
+                    Column s = sum(measures.get("sum", x)).over(w);
+                    Column q = sum(measures.get("sumsq", x)).over(w);
                     yield when(n.gt(1), sqrt(greatest(lit(0.0), q.minus(s.multiply(s).divide(n)).divide(n.minus(1)))));
                 }
-                case RATE -> when(n.gt(0), sum(m(names, key("true", x))).over(w).divide(n));
+                case RATE -> {
+                    Column n = sum(measures.get("n", x)).over(w);
+                    yield when(n.gt(0), sum(measures.get("true", x)).over(w).divide(n));
+                }
                 case APPROX_DISTINCT -> {
                     // Episodes begun up to this period, less those whose last value left the window: those that
                     // ended up to this period, less those that ended inside the window.
                     int periods = f.windowPeriods();
                     WindowSpec upTo = Window.partitionBy(entity).orderBy(col(PERIOD_INDEX))
                             .rowsBetween(Window.unboundedPreceding(), 0);
-                    Column begun = sum(m(names, key("begin" + periods, x))).over(upTo);
-                    Column ended = sum(m(names, key("end" + periods, x))).over(upTo);
-                    Column endedInWindow = sum(m(names, key("end" + periods, x))).over(w);
+                    Column begun = sum(measures.get("begin" + periods, x)).over(upTo);
+                    Column ended = sum(measures.get("end" + periods, x)).over(upTo);
+                    Column endedInWindow = sum(measures.get("end" + periods, x)).over(w);
                     yield coalesce(begun, lit(0L)).minus(coalesce(ended, lit(0L))).plus(coalesce(endedInWindow, lit(0L)));
                 }
             };
@@ -331,10 +329,10 @@ public final class Materializer {
      * continues the episode. The value is in a period's window exactly while an episode of it has begun and
      * has not ended, an episode ending W periods after its last one. Per entity and period: {@code begin<W>}
      * counts the values whose episode begins there, {@code end<W>} those whose episode has its last period
-     * there. Adds their keys to {@code names}, as {@code __m<i>} columns.
+     * there. Declares both in {@code measures}.
      */
     private static Dataset<Row> episodeEnds(Dataset<Row> history, Column[] entity, String x,
-            java.util.SortedSet<Integer> windows, List<String> names) {
+            java.util.SortedSet<Integer> windows, Measures measures) {
         List<Column> byValue = new ArrayList<>(List.of(entity));
         byValue.add(col("__x"));
         WindowSpec w = Window.partitionBy(byValue.toArray(Column[]::new)).orderBy(col(PERIOD_INDEX));
@@ -346,28 +344,55 @@ public final class Materializer {
                 .withColumn("__next", lead(col(PERIOD_INDEX), 1).over(w));
         List<Column> sums = new ArrayList<>();
         for (int periods : windows) {
-            names.add(key("begin" + periods, x));
             sums.add(sum(when(col("__prev").isNull().or(col(PERIOD_INDEX).minus(col("__prev")).geq(periods)), 1L)
-                    .otherwise(0L)).as("__m" + (names.size() - 1)));
-            names.add(key("end" + periods, x));
+                    .otherwise(0L)).as(measures.declare("begin" + periods, x)));
             sums.add(sum(when(col("__next").isNull().or(col("__next").minus(col(PERIOD_INDEX)).geq(periods)), 1L)
-                    .otherwise(0L)).as("__m" + (names.size() - 1)));
+                    .otherwise(0L)).as(measures.declare("end" + periods, x)));
         }
         List<Column> groupBy = new ArrayList<>(List.of(entity));
         groupBy.add(col(PERIOD_INDEX));
         return rows.groupBy(groupBy.toArray(Column[]::new)).agg(sums.get(0), sums.subList(1, sums.size()).toArray(Column[]::new));
     }
 
-    private static Column m(List<String> names, String key) {
-        int i = names.indexOf(key);
-        if (i < 0) {
-            throw new IllegalStateException("measure " + key + " was not computed");
-        }
-        return col("__m" + i);
-    }
+    /**
+     * The per-period measures of one set, each a column named after what it measures and the argument it
+     * measures ({@code __sum_0} is the sum of the set's first argument expression, {@code __rows} the row count).
+     */
+    private static final class Measures {
+        private final Map<String, Column> aggregates = new LinkedHashMap<>();
+        private final java.util.Set<String> columns = new java.util.LinkedHashSet<>();
+        private final Map<String, Integer> arguments = new LinkedHashMap<>();
 
-    private static String key(String measure, String argument) {
-        return measure + ":" + argument;
+        /** Adds a partial aggregate, once however many features read it. */
+        void aggregate(String measure, String argument, Column aggregate) {
+            aggregates.putIfAbsent(declare(measure, argument), aggregate);
+        }
+
+        /** Declares a measure computed elsewhere (joined in); returns its column name. */
+        String declare(String measure, String argument) {
+            String name = argument == null ? "__" + measure
+                    : "__" + measure + "_" + arguments.computeIfAbsent(argument, a -> arguments.size());
+            columns.add(name);
+            return name;
+        }
+
+        Column get(String measure, String argument) {
+            String name = argument == null ? "__" + measure : "__" + measure + "_" + arguments.get(argument);
+            if (!columns.contains(name)) {
+                throw new IllegalStateException("measure " + measure + "(" + argument + ") was not computed");
+            }
+            return col(name);
+        }
+
+        List<Column> aggregates() {
+            List<Column> out = new ArrayList<>();
+            aggregates.forEach((name, aggregate) -> out.add(aggregate.as(name)));
+            return out;
+        }
+
+        List<String> columns() {
+            return List.copyOf(columns);
+        }
     }
 
     static LocalDateTime periodStart(FeatureSetSpec spec, long index) {

@@ -87,36 +87,17 @@ public final class KilnConfig {
 
     private static LakehouseSettings parseLakehouse(Config c, Map<String, String> extraSparkConf) {
         String root = string(c, "kiln.lakehouse.root");
-        String catalogText = string(c, "kiln.lakehouse.catalog.type").toUpperCase(Locale.ROOT);
-        LakehouseSettings.CatalogType catalog;
-        try {
-            catalog = LakehouseSettings.CatalogType.valueOf(catalogText);
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException("kiln.lakehouse.catalog.type",
-                    "expected 'embedded', 'postgres' or 'hive', got '" + catalogText.toLowerCase(Locale.ROOT) + "'");
-        }
+        LakehouseSettings.CatalogType catalog = LakehouseSettings.CatalogType.parse(string(c, "kiln.lakehouse.catalog.type"));
         Optional<String> metastoreUri = c.hasPath("kiln.lakehouse.catalog.metastore-uri")
                 ? Optional.of(string(c, "kiln.lakehouse.catalog.metastore-uri")).filter(s -> !s.isBlank())
                 : Optional.empty();
-        if (catalog == LakehouseSettings.CatalogType.HIVE && metastoreUri.isEmpty()) {
-            throw new ConfigException("kiln.lakehouse.catalog.metastore-uri",
-                    "required when kiln.lakehouse.catalog.type = hive (e.g. thrift://metastore:9083)");
-        }
         Optional<String> jdbcUrl = c.hasPath("kiln.lakehouse.catalog.jdbc-url")
                 ? Optional.of(string(c, "kiln.lakehouse.catalog.jdbc-url")).filter(s -> !s.isBlank())
                 : Optional.empty();
         Optional<Path> credentialsFile = c.hasPath("kiln.lakehouse.catalog.credentials-file")
                 ? Optional.of(string(c, "kiln.lakehouse.catalog.credentials-file")).filter(s -> !s.isBlank()).map(Path::of)
                 : Optional.empty();
-        if (catalog == LakehouseSettings.CatalogType.POSTGRES) {
-            if (jdbcUrl.isEmpty() && credentialsFile.isEmpty()) {
-                throw new ConfigException("kiln.lakehouse.catalog.jdbc-url", "required when kiln.lakehouse.catalog.type"
-                        + " = postgres (e.g. jdbc:postgresql://localhost:5432/kiln), unless the credentials-file has a url= line");
-            }
-            jdbcUrl.filter(u -> !u.startsWith("jdbc:postgresql:")).ifPresent(u -> {
-                throw new ConfigException("kiln.lakehouse.catalog.jdbc-url", "expected a jdbc:postgresql:// URL, got '" + u + "'");
-            });
-        }
+        catalog.check(metastoreUri, jdbcUrl, credentialsFile);
         Map<String, String> sparkConf = new LinkedHashMap<>();
         if (c.hasPath("kiln.spark.conf")) {
             for (Map.Entry<String, ConfigValue> e : c.getObject("kiln.spark.conf").entrySet()) {

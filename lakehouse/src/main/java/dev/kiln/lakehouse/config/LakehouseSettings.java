@@ -35,7 +35,52 @@ public record LakehouseSettings(
         Optional<Path> credentialsFile,
         dev.kiln.lakehouse.commit.CommitPolicy commitPolicy) {
 
-    public enum CatalogType { EMBEDDED, POSTGRES, HIVE }
+    /**
+     * The catalog types, each with what its config must hold; the session side of each type is
+     * {@code catalog.CatalogBackend} (whose exhaustive switch names the place a new type needs there).
+     */
+    public enum CatalogType {
+        EMBEDDED, POSTGRES, HIVE;
+
+        /** The type named by {@code kiln.lakehouse.catalog.type}. */
+        public static CatalogType parse(String text) {
+            for (CatalogType t : values()) {
+                if (t.text().equalsIgnoreCase(text)) {
+                    return t;
+                }
+            }
+            java.util.List<String> known = java.util.Arrays.stream(values()).map(t -> "'" + t.text() + "'").toList();
+            throw new ConfigException("kiln.lakehouse.catalog.type", "expected "
+                    + String.join(", ", known.subList(0, known.size() - 1)) + " or " + known.get(known.size() - 1)
+                    + ", got '" + text.toLowerCase(java.util.Locale.ROOT) + "'");
+        }
+
+        public String text() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        /** Refuses a catalog config that lacks what this type needs to reach its metastore. */
+        void check(Optional<String> metastoreUri, Optional<String> jdbcUrl, Optional<Path> credentialsFile) {
+            switch (this) {
+                case EMBEDDED -> { }
+                case HIVE -> {
+                    if (metastoreUri.isEmpty()) {
+                        throw new ConfigException("kiln.lakehouse.catalog.metastore-uri",
+                                "required when kiln.lakehouse.catalog.type = hive (e.g. thrift://metastore:9083)");
+                    }
+                }
+                case POSTGRES -> {
+                    if (jdbcUrl.isEmpty() && credentialsFile.isEmpty()) {
+                        throw new ConfigException("kiln.lakehouse.catalog.jdbc-url", "required when kiln.lakehouse.catalog.type"
+                                + " = postgres (e.g. jdbc:postgresql://localhost:5432/kiln), unless the credentials-file has a url= line");
+                    }
+                    jdbcUrl.filter(u -> !u.startsWith("jdbc:postgresql:")).ifPresent(u -> {
+                        throw new ConfigException("kiln.lakehouse.catalog.jdbc-url", "expected a jdbc:postgresql:// URL, got '" + u + "'");
+                    });
+                }
+            }
+        }
+    }
 
     /** Settings without a metastore database (embedded or hive catalogs). */
     public LakehouseSettings(String root, CatalogType catalog, Optional<String> metastoreUri, String sparkMaster,

@@ -54,7 +54,7 @@ final class NumericColumns {
         private static final long serialVersionUID = 1L;
         final int column;
         final ExactSum[] squares = {new ExactSum(), new ExactSum()};
-        final List<double[]> quantiles = new ArrayList<>(); // {target index, value, cumulative ref, cumulative cur}
+        final List<Hit> quantiles = new ArrayList<>();
         double ks;
 
         Scan(int column) {
@@ -62,18 +62,29 @@ final class NumericColumns {
         }
     }
 
-    /** Quantile targets: {window, q, of}; the reference deciles last (PSI's cut points). */
-    private static final List<int[]> TARGETS = targets();
+    /** A quantile sought: the {@code q/of} quantile of window {@code window} (0 reference, 1 current). */
+    record Target(int window, int q, int of) implements Serializable {
+        /** Whether {@code cumulative} of {@code total} rows still lie below this quantile. */
+        boolean below(long cumulative, long total) {
+            return cumulative * of < total * q;
+        }
+    }
 
-    private static List<int[]> targets() {
-        List<int[]> t = new ArrayList<>();
+    /** Where a target was reached: the value, and both windows' cumulative counts up to and including it. */
+    record Hit(int target, double value, long cumulativeRef, long cumulativeCur) implements Serializable {}
+
+    /** Quantile targets: the percentiles of each window, then the reference deciles (PSI's cut points). */
+    private static final List<Target> TARGETS = targets();
+
+    private static List<Target> targets() {
+        List<Target> t = new ArrayList<>();
         for (int k = 0; k < 2; k++) {
             for (int p : DriftStatistics.PERCENTILES) {
-                t.add(new int[] {k, p, 100});
+                t.add(new Target(k, p, 100));
             }
         }
         for (int d = 1; d < DriftStatistics.DECILES; d++) {
-            t.add(new int[] {0, d, DriftStatistics.DECILES});
+            t.add(new Target(0, d, DriftStatistics.DECILES));
         }
         return List.copyOf(t);
     }
@@ -149,7 +160,7 @@ final class NumericColumns {
             means.put(c, new double[] {t.count[0] > 0 ? t.sum[0].value() / t.count[0] : Double.NaN,
                     t.count[1] > 0 ? t.sum[1].value() / t.count[1] : Double.NaN});
         });
-        List<int[]> targets = TARGETS;
+        List<Target> targets = TARGETS;
 
         List<Scan> scans = sorted.mapPartitionsWithIndex((index, it) -> {
             List<Scan> out = new ArrayList<>();
@@ -169,8 +180,8 @@ final class NumericColumns {
                     cum = offsets.get((long) index << 32 | i).clone();
                     pending = new boolean[targets.size()];
                     for (int t = 0; t < pending.length; t++) {
-                        int[] q = targets.get(t);
-                        pending[t] = total[q[0]] > 0 && cum[q[0]] * q[2] < total[q[0]] * q[1];
+                        Target q = targets.get(t);
+                        pending[t] = total[q.window()] > 0 && q.below(cum[q.window()], total[q.window()]);
                     }
                 }
                 if (r.isNullAt(1)) {
@@ -186,10 +197,10 @@ final class NumericColumns {
                     }
                 }
                 for (int t = 0; t < pending.length; t++) {
-                    int[] q = targets.get(t);
-                    if (pending[t] && cum[q[0]] * q[2] >= total[q[0]] * q[1]) {
+                    Target q = targets.get(t);
+                    if (pending[t] && !q.below(cum[q.window()], total[q.window()])) {
                         pending[t] = false;
-                        scan.quantiles.add(new double[] {t, v, cum[0], cum[1]});
+                        scan.quantiles.add(new Hit(t, v, cum[0], cum[1]));
                     }
                 }
                 if (total[0] > 0 && total[1] > 0) {
@@ -203,14 +214,14 @@ final class NumericColumns {
         for (int i = 0; i < columns; i++) {
             Part t = totals.get(i);
             ExactSum[] squares = {new ExactSum(), new ExactSum()};
-            double[][] quantile = new double[targets.size()][];
+            Hit[] quantile = new Hit[targets.size()];
             double ks = 0;
             for (Scan s : scans) {
                 if (s.column == i) {
                     squares[0].add(s.squares[0]);
                     squares[1].add(s.squares[1]);
-                    for (double[] q : s.quantiles) {
-                        quantile[(int) q[0]] = q;
+                    for (Hit q : s.quantiles) {
+                        quantile[q.target()] = q;
                     }
                     ks = Math.max(ks, s.ks);
                 }
@@ -220,7 +231,7 @@ final class NumericColumns {
         return results;
     }
 
-    private static ColumnResult summarize(String name, Part t, ExactSum[] squares, double[][] quantile, double ks) {
+    private static ColumnResult summarize(String name, Part t, ExactSum[] squares, Hit[] quantile, double ks) {
         long[] total = t.count;
         long[] rows = {total[0] + t.nulls[0], total[1] + t.nulls[1]};
         List<Metric> drift = new ArrayList<>();
@@ -242,9 +253,9 @@ final class NumericColumns {
             profile.add(new ProfileValue(w, name, Kind.NUMERIC, "max", total[k] > 0 ? t.max[k] : null, null));
             profile.add(new ProfileValue(w, name, Kind.NUMERIC, "distinct", (double) t.distinct[k], null));
             for (int j = 0; j < DriftStatistics.PERCENTILES.length; j++) {
-                double[] q = quantile[k * DriftStatistics.PERCENTILES.length + j];
+                Hit q = quantile[k * DriftStatistics.PERCENTILES.length + j];
                 profile.add(new ProfileValue(w, name, Kind.NUMERIC, String.format("p%02d", DriftStatistics.PERCENTILES[j]),
-                        q == null ? null : q[1], null));
+                        q == null ? null : q.value(), null));
             }
         }
         boolean scaled = std[0] != null && std[0] > 0;
@@ -261,23 +272,24 @@ final class NumericColumns {
      * PSI over bins cut at the reference deciles (ties collapse bins); a value goes to the first bin it does not
      * exceed, so a bin's counts are the cumulative counts at its upper edge less those at the edge below.
      */
-    private static double psi(double[][] quantile, long[] total) {
-        TreeMap<Double, double[]> edges = new TreeMap<>();
+    private static double psi(Hit[] quantile, long[] total) {
+        TreeMap<Double, Hit> edges = new TreeMap<>();
         int first = 2 * DriftStatistics.PERCENTILES.length;
         for (int d = 0; d < DriftStatistics.DECILES - 1; d++) {
-            double[] q = quantile[first + d];
-            edges.put(q[1], q);
+            Hit q = quantile[first + d];
+            edges.put(q.value(), q);
         }
         double psi = 0;
-        double[] below = {0, 0};
-        List<double[]> cuts = new ArrayList<>(edges.values());
-        cuts.add(new double[] {-1, Double.NaN, total[0], total[1]});
-        for (double[] cut : cuts) {
-            double r = Math.max((cut[2] - below[0]) / total[0], DriftStatistics.PSI_FLOOR);
-            double c = Math.max((cut[3] - below[1]) / total[1], DriftStatistics.PSI_FLOOR);
+        long belowRef = 0;
+        long belowCur = 0;
+        List<Hit> cuts = new ArrayList<>(edges.values());
+        cuts.add(new Hit(-1, Double.NaN, total[0], total[1]));
+        for (Hit cut : cuts) {
+            double r = Math.max((double) (cut.cumulativeRef() - belowRef) / total[0], DriftStatistics.PSI_FLOOR);
+            double c = Math.max((double) (cut.cumulativeCur() - belowCur) / total[1], DriftStatistics.PSI_FLOOR);
             psi += (c - r) * Math.log(c / r);
-            below[0] = cut[2];
-            below[1] = cut[3];
+            belowRef = cut.cumulativeRef();
+            belowCur = cut.cumulativeCur();
         }
         return psi;
     }
