@@ -149,7 +149,7 @@ public final class BatchScorer {
         }
         out.add(dev.kiln.lakehouse.EventTime.of(col(spec.eventTime())).as("event_time"));
         out.add(loaded.signature().score().as("score"));
-        out.add(loaded.signature().predictedLabel().as("predicted_label"));
+        out.add(loaded.signature().predictedLabel(m.decisionRule()).as("predicted_label"));
         out.add(lit(m.name()).as("model_name"));
         out.add(lit(m.version()).as("model_version"));
         List<Column> kv = new ArrayList<>();

@@ -41,7 +41,8 @@ final class TrainBench {
         ModelSpec spec = new ModelSpec(declared.name() + "_bench", declared.description(), declared.task(),
                 declared.trainingSet(), declared.numeric(), List.of(), Algorithm.LOGISTIC_REGRESSION,
                 Map.of(Algorithm.LOGISTIC_REGRESSION, fixed), declared.timeColumn(), declared.trainUntil(),
-                declared.validateUntil(), declared.metric(), declared.seed(), 1, declared.reproducible(), declared.text());
+                declared.validateUntil(), declared.metric(), declared.seed(), 1, declared.reproducible(), declared.decision(),
+                declared.text());
         TrainingSet set = ctx.kiln().buildTrainingSet(spec.trainingSet());
         ctx.out().println(set.summary());
         List<BenchCommand.Timing> kiln = new ArrayList<>();

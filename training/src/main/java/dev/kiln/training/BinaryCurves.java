@@ -60,42 +60,69 @@ public final class BinaryCurves {
      * the distinct scores reaches the driver or one task.
      */
     public static Map<Integer, Areas> byKey(Dataset<Row> rows, String key, String score, String positiveCount, String count) {
-        Dataset<Row> groups = rows.groupBy(col(key).cast("int").as("k"), col(score).cast("double").as("s"))
-                .agg(sum(col(positiveCount)).cast("long").as("p"), sum(col(count)).cast("long").as("n"));
-        JavaRDD<InternalRow> sorted = groups.repartitionByRange(col("k").asc(), col("s").desc_nulls_last())
-                .sortWithinPartitions(col("k").asc(), col("s").desc_nulls_last())
-                .queryExecution().toRdd().toJavaRDD();
-        // Pass 1: per partition and key, the number of thresholds, positives and negatives.
-        List<long[]> runs = sorted.mapPartitionsWithIndex((index, it) -> {
-            List<long[]> out = new ArrayList<>();
-            long[] run = null;
-            while (it.hasNext()) {
-                InternalRow r = it.next();
-                int k = r.getInt(0);
-                if (run == null || run[1] != k) {
-                    run = new long[] {index, k, 0, 0, 0};
-                    out.add(run);
+        return areas(Sorted.of(rows, key, score, positiveCount, count));
+    }
+
+    /**
+     * Distinct scores per int key, range partitioned and sorted by key then descending score (NaN first, null
+     * last), as rows {@code (k, s, p, n)}, with what each partition's keys have before it: the first pass of every
+     * walk along the curves. A second pass ({@code sorted} again) reuses the sort's shuffle.
+     *
+     * @param offsets per (partition, key): thresholds, positives and negatives in earlier partitions
+     * @param totals  per key: thresholds, positives and negatives
+     */
+    public record Sorted(JavaRDD<InternalRow> sorted, Map<Long, long[]> offsets, Map<Integer, long[]> totals) {
+        public static Sorted of(Dataset<Row> rows, String key, String score, String positiveCount, String count) {
+            Dataset<Row> groups = rows.groupBy(col(key).cast("int").as("k"), col(score).cast("double").as("s"))
+                    .agg(sum(col(positiveCount)).cast("long").as("p"), sum(col(count)).cast("long").as("n"));
+            JavaRDD<InternalRow> sorted = groups.repartitionByRange(col("k").asc(), col("s").desc_nulls_last())
+                    .sortWithinPartitions(col("k").asc(), col("s").desc_nulls_last())
+                    .queryExecution().toRdd().toJavaRDD();
+            // Pass 1: per partition and key, the number of thresholds, positives and negatives.
+            List<long[]> runs = sorted.mapPartitionsWithIndex((index, it) -> {
+                List<long[]> out = new ArrayList<>();
+                long[] run = null;
+                while (it.hasNext()) {
+                    InternalRow r = it.next();
+                    int k = r.getInt(0);
+                    if (run == null || run[1] != k) {
+                        run = new long[] {index, k, 0, 0, 0};
+                        out.add(run);
+                    }
+                    long p = r.isNullAt(2) ? 0 : r.getLong(2);
+                    long n = r.isNullAt(3) ? 0 : r.getLong(3);
+                    run[2]++;
+                    run[3] += p;
+                    run[4] += n - p;
                 }
-                long p = r.isNullAt(2) ? 0 : r.getLong(2);
-                long n = r.isNullAt(3) ? 0 : r.getLong(3);
-                run[2]++;
-                run[3] += p;
-                run[4] += n - p;
+                return out.iterator();
+            }, true).collect();
+            // Offsets: what each key has in the partitions before this one; totals per key.
+            Map<Long, long[]> offsets = new HashMap<>();
+            Map<Integer, long[]> totals = new TreeMap<>();
+            List<long[]> ordered = new ArrayList<>(runs);
+            ordered.sort(Comparator.<long[]>comparingLong(r -> r[0]));
+            for (long[] r : ordered) {
+                long[] t = totals.computeIfAbsent((int) r[1], x -> new long[3]);
+                offsets.put(offsetKey((int) r[0], (int) r[1]), t.clone());
+                t[0] += r[2];
+                t[1] += r[3];
+                t[2] += r[4];
             }
-            return out.iterator();
-        }, true).collect();
-        // Offsets: what each key has in the partitions before this one; totals per key.
-        Map<Long, long[]> offsets = new HashMap<>();
-        Map<Integer, long[]> totals = new TreeMap<>();
-        List<long[]> ordered = new ArrayList<>(runs);
-        ordered.sort(Comparator.<long[]>comparingLong(r -> r[0]));
-        for (long[] r : ordered) {
-            long[] t = totals.computeIfAbsent((int) r[1], x -> new long[3]);
-            offsets.put(r[0] << 32 | (r[1] & 0xffff_ffffL), t.clone());
-            t[0] += r[2];
-            t[1] += r[3];
-            t[2] += r[4];
+            return new Sorted(sorted, offsets, totals);
         }
+
+        /** The key of {@link #offsets} for a partition and key. */
+        public static long offsetKey(int partition, int key) {
+            return (long) partition << 32 | (key & 0xffff_ffffL);
+        }
+    }
+
+    /** The areas of every key of a sort ({@link #byKey}'s second pass). */
+    public static Map<Integer, Areas> areas(Sorted walk) {
+        JavaRDD<InternalRow> sorted = walk.sorted();
+        Map<Long, long[]> offsets = walk.offsets();
+        Map<Integer, long[]> totals = walk.totals();
         Map<Integer, Areas> out = new TreeMap<>();
         Map<Integer, long[]> curves = new HashMap<>();
         totals.forEach((k, t) -> {
@@ -121,7 +148,7 @@ public final class BinaryCurves {
                     if (area == null || k != current) {
                         current = k;
                         total = curves.get(k);
-                        long[] before = offsets.get((long) index << 32 | (k & 0xffff_ffffL));
+                        long[] before = offsets.get(Sorted.offsetKey(index, k));
                         thresholds = before[0];
                         tp = before[1];
                         fp = before[2];

@@ -159,8 +159,8 @@ public final class ModelSignature {
                 : org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1);
     }
 
-    /** The predicted class on rows the model transformed (null for a regression). */
-    public Column predictedLabel() {
-        return task == Task.REGRESSION ? lit(null).cast(DataTypes.BooleanType) : col("prediction").equalTo(1.0);
+    /** The predicted class on rows the model transformed, by the version's decision (null for a regression). */
+    public Column predictedLabel(dev.kiln.training.decision.Decision decision) {
+        return task == Task.REGRESSION ? lit(null).cast(DataTypes.BooleanType) : decision.predicted(score());
     }
 }

@@ -11,6 +11,9 @@ import dev.kiln.features.trainingset.TrainingSet;
 import dev.kiln.features.trainingset.TrainingSetRegistry;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
+import dev.kiln.training.decision.Decision;
+import dev.kiln.training.decision.DecisionPolicy;
+import dev.kiln.training.decision.Thresholds;
 import dev.kiln.training.registry.ModelRegistry;
 import dev.kiln.training.registry.ModelVersion;
 import dev.kiln.training.spec.Algorithm;
@@ -87,7 +90,7 @@ public final class Trainer {
         ModelVersion unregistered = new ModelVersion(spec.name(), 0, spec.task().text(), algorithm.text(), fitted.params(),
                 spec.metric(), fitted.metrics(), set.id(), set.featureRefs(), set.inputs(), spec.trainUntil(),
                 spec.validateUntil(), spec.seed(), spec.configHash(algorithm), runId,
-                Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS), staged);
+                Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS), staged, fitted.decision());
         return new ModelRegistry(lakehouse).register(unregistered, staged, () -> awaitSaved(saved));
     }
 
@@ -112,12 +115,21 @@ public final class Trainer {
         ModelSpec pinned = new ModelSpec(spec.name(), spec.description(), spec.task(), spec.trainingSet(), spec.numeric(),
                 spec.categorical(), algorithm, spec.grids(), spec.timeColumn(), registered.trainUntil(),
                 registered.validateUntil(), registered.metric(), registered.seed(), spec.parallelism(), spec.reproducible(),
-                spec.text());
+                registeredPolicy(spec, registered), spec.text());
         FittedModel again = fit(pinned, algorithm, set);
         List<String> differences = new ArrayList<>();
         compare("param", registered.params(), again.params(), differences);
         compare("metric", registered.metrics(), again.metrics(), differences);
+        if (registered.decision().isPresent() && !registered.decision().equals(again.decision())) {
+            differences.add("decision: registered " + registered.decision().get().describe() + ", now "
+                    + again.decision().map(Decision::describe).orElse("none"));
+        }
         return new Reproduction(registered, again, differences);
+    }
+
+    /** The policy a version chose its threshold by (as stored), else the declared one. */
+    private static DecisionPolicy registeredPolicy(ModelSpec spec, ModelVersion registered) {
+        return registered.decision().map(d -> DecisionPolicy.ofText(d.policy())).orElse(spec.decision());
     }
 
     private static <V> void compare(String what, Map<String, V> want, Map<String, V> got, List<String> out) {
@@ -203,7 +215,10 @@ public final class Trainer {
             }
             PipelineModel model = fitted.get(best);
             chosen.accept(model);
-            Map<String, Double> metrics = metrics(spec.task(), model.transform(validate));
+            Validation validation = validation(spec.task(), model.transform(validate), spec.decision());
+            Map<String, Double> metrics = validation.metrics();
+            validation.decision().ifPresent(d -> progress.accept(spec.name() + " " + algorithm.text() + ": decision "
+                    + d.describe()));
             if (grid.size() == 1) {
                 scores.set(0, metrics.get(spec.metric()));
             }
@@ -213,7 +228,7 @@ public final class Trainer {
             }
             metrics.put("n_train", (double) nTrain);
             metrics.put("n_validate", (double) nValidate);
-            return new FittedModel(model, algorithm, params(model), metrics, candidates);
+            return new FittedModel(model, algorithm, params(model), metrics, candidates, validation.decision());
         } finally {
             if (cache) {
                 train.unpersist();
@@ -341,10 +356,15 @@ public final class Trainer {
         };
     }
 
-    /** Every metric of the task on the validation predictions. */
-    private static Map<String, Double> metrics(Task task, Dataset<Row> predictions) {
+    /** The validation metrics of the chosen model, and a binary classifier's decision threshold. */
+    private record Validation(Map<String, Double> metrics, java.util.Optional<Decision> decision) {}
+
+    /** Every metric of the task on the validation predictions; a classifier's threshold chosen by {@code policy}. */
+    private static Validation validation(Task task, Dataset<Row> predictions, DecisionPolicy policy) {
         if (task == Task.BINARY_CLASSIFICATION) {
-            return classificationMetrics(predictions);
+            Decision[] decision = new Decision[1];
+            Map<String, Double> metrics = classificationMetrics(predictions, policy, d -> decision[0] = d);
+            return new Validation(metrics, java.util.Optional.of(decision[0]));
         }
         Map<String, Double> out = new TreeMap<>();
         Dataset<Row> cached = predictions.persist(StorageLevel.MEMORY_AND_DISK());
@@ -355,7 +375,7 @@ public final class Trainer {
         } finally {
             cached.unpersist();
         }
-        return out;
+        return new Validation(out, java.util.Optional.empty());
     }
 
     /**
@@ -366,6 +386,15 @@ public final class Trainer {
      * no step holds every distinct score in one place.
      */
     static Map<String, Double> classificationMetrics(Dataset<Row> predictions) {
+        return classificationMetrics(predictions, null, d -> { });
+    }
+
+    /**
+     * The same, and where {@code policy} is given, the decision threshold it chooses over the same sort of the
+     * distinct scores ({@link Thresholds}), handed to {@code chosen}.
+     */
+    private static Map<String, Double> classificationMetrics(Dataset<Row> predictions, DecisionPolicy policy,
+            Consumer<Decision> chosen) {
         Column positive = when(col(LABEL).equalTo(1.0), 1L).otherwise(0L);
         Column predicted = col("prediction");
         Column correct = when(predicted.equalTo(1.0), positive).when(predicted.equalTo(0.0), lit(1L).minus(positive))
@@ -399,7 +428,12 @@ public final class Trainer {
                 rows += (Long) part[1];
                 right += (Long) part[2];
             }
-            BinaryCurves.Areas areas = BinaryCurves.ofCounts(groups, "s", "p", "n");
+            BinaryCurves.Sorted sorted = BinaryCurves.Sorted.of(groups.withColumn("__k", lit(0)), "__k", "s", "p", "n");
+            BinaryCurves.Areas areas = BinaryCurves.areas(sorted).getOrDefault(0,
+                    new BinaryCurves.Areas(Double.NaN, Double.NaN, 0, 0));
+            if (policy != null) {
+                chosen.accept(Thresholds.choose(sorted, 0, policy));
+            }
             Map<String, Double> out = new TreeMap<>();
             out.put("areaUnderROC", areas.roc());
             out.put("areaUnderPR", areas.pr());

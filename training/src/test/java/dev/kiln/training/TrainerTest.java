@@ -112,6 +112,18 @@ class TrainerTest {
         }
         assertEquals(new org.apache.spark.ml.evaluation.BinaryClassificationEvaluator().setNumBins(0).setLabelCol(Trainer.LABEL)
                 .evaluate(predictions), lr.metrics().get("areaUnderROC"), 1e-9);
+        // The decision threshold (max-f1 by default) is stored, and its precision and recall are those of the predictions.
+        dev.kiln.training.decision.Decision decision = lr.decision().orElseThrow();
+        assertEquals("max-f1", LAKEHOUSE.spark().sql("SELECT decision.policy FROM ml.models WHERE name = 'hot' AND version = "
+                + lr.version()).first().getString(0));
+        org.apache.spark.sql.Column atOrAbove = ModelSignature.score(dev.kiln.training.spec.Task.BINARY_CLASSIFICATION)
+                .geq(decision.threshold());
+        long predicted = predictions.filter(atOrAbove).count();
+        long hits = predictions.filter(atOrAbove.and(org.apache.spark.sql.functions.col(Trainer.LABEL).equalTo(1.0))).count();
+        long positives = predictions.filter(org.apache.spark.sql.functions.col(Trainer.LABEL).equalTo(1.0)).count();
+        assertEquals((double) hits / predicted, decision.precision(), 1e-12);
+        assertEquals((double) hits / positives, decision.recall(), 1e-12);
+        assertTrue(lr.describe().contains("decision       score >= "), lr.describe());
 
         ModelVersion gbt = train("hot", Algorithm.GBT);
         assertEquals(lr.version() + 1, gbt.version());

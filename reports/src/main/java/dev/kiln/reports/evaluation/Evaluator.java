@@ -19,6 +19,7 @@ import dev.kiln.lakehouse.commit.Predicate;
 import dev.kiln.lakehouse.fault.CrashPoint;
 import dev.kiln.scoring.BatchScorer;
 import dev.kiln.training.BinaryCurves;
+import dev.kiln.training.decision.Decision;
 import dev.kiln.training.registry.ModelRegistry;
 import dev.kiln.training.registry.ModelUri;
 import dev.kiln.training.registry.ModelVersion;
@@ -89,8 +90,7 @@ public final class Evaluator {
                         ? "no predictions of " + m.uri() + " between " + from + " and " + to + " (run kiln score first)"
                         : "no outcomes yet for the predictions of " + m.uri() + " between " + from + " and " + to);
             }
-            double threshold = m.params().containsKey("threshold") ? Double.parseDouble(m.params().get("threshold")) : 0.5;
-            List<EvaluationMetric> out = metrics(joined, sliceBy, topValues, classification, threshold);
+            List<EvaluationMetric> out = metrics(joined, sliceBy, topValues, classification, m.decisionRule());
             write(runId, m, from, to, out);
             progress.accept(String.format("evaluate %s %s .. %s: %d metrics over %d slice(s)", m.uri(), from, to, out.size(),
                     out.stream().map(EvaluationMetric::slice).distinct().count()));
@@ -154,7 +154,7 @@ public final class Evaluator {
         LocalDate first = LocalDate.of(1900, 1, 1);
         LocalDate last = LocalDate.of(9999, 12, 30);
         Dataset<Row> rows = joined(m, spec, predictions(m, first, last), first, last, List.of()).withColumn("__slice", lit(0));
-        return m.taskType() == Task.REGRESSION ? regressionSums(rows) : binSums(rows, 0.5);
+        return m.taskType() == Task.REGRESSION ? regressionSums(rows) : binSums(rows, m.decisionRule());
     }
 
     private static List<String> concat(List<String> a, List<String> b) {
@@ -175,6 +175,12 @@ public final class Evaluator {
      */
     public static List<EvaluationMetric> metrics(Dataset<Row> rows, List<String> sliceBy, int topValues, boolean classification,
             double threshold) {
+        return metrics(rows, sliceBy, topValues, classification, Decision.above(threshold));
+    }
+
+    /** The same, with threshold metrics at the model's decision. */
+    public static List<EvaluationMetric> metrics(Dataset<Row> rows, List<String> sliceBy, int topValues, boolean classification,
+            Decision decision) {
         List<String> names = new ArrayList<>(List.of("overall"));
         List<Column> ids = new ArrayList<>(List.of(lit(0)));
         List<List<String>> top = topValues(rows, sliceBy, topValues);
@@ -192,7 +198,7 @@ public final class Evaluator {
         }
         Dataset<Row> bySlice = rows.withColumn("__slice", org.apache.spark.sql.functions.explode(
                 org.apache.spark.sql.functions.array(ids.toArray(Column[]::new)))).filter(col("__slice").isNotNull());
-        return classification ? binary(names, bySlice, threshold) : regression(names, bySlice);
+        return classification ? binary(names, bySlice, decision) : regression(names, bySlice);
     }
 
     /** Each slice column's top values as text (most events first, then by value), from one job. */
@@ -275,12 +281,17 @@ public final class Evaluator {
      * of which {@code positives} were positive. Exact sums; the curve areas over every distinct score.
      */
     public static List<EvaluationMetric> binary(String slice, Dataset<Row> rows, double threshold) {
-        return binary(List.of(slice), rows.withColumn("__slice", lit(0)), threshold);
+        return binary(slice, rows, Decision.above(threshold));
+    }
+
+    /** The same, with threshold metrics at {@code decision}. */
+    public static List<EvaluationMetric> binary(String slice, Dataset<Row> rows, Decision decision) {
+        return binary(List.of(slice), rows.withColumn("__slice", lit(0)), decision);
     }
 
     /** Binary metrics of every slice of rows {@code (__slice, score, n, positives)}; slice i is named {@code names[i]}. */
-    private static List<EvaluationMetric> binary(List<String> names, Dataset<Row> rows, double threshold) {
-        List<BinSums> bins = binSums(rows, threshold).orderBy(col("__slice"), col("bin").asc_nulls_first())
+    private static List<EvaluationMetric> binary(List<String> names, Dataset<Row> rows, Decision decision) {
+        List<BinSums> bins = binSums(rows, decision).orderBy(col("__slice"), col("bin").asc_nulls_first())
                 .collectAsList().stream().map(BinSums::of).toList();
         Map<Integer, BinaryCurves.Areas> areas = BinaryCurves.byKey(rows, "__slice", "score", "positives", "n");
         List<EvaluationMetric> out = new ArrayList<>();
@@ -327,7 +338,7 @@ public final class Evaluator {
             values.put("f1", Double.isNaN(precision) || Double.isNaN(recall) || precision + recall == 0 ? Double.NaN
                     : 2 * precision * recall / (precision + recall));
             values.put("positive_rate", (double) p / n);
-            values.put("threshold", threshold);
+            values.put("threshold", decision.threshold());
             long rowsOfSlice = n;
             values.forEach((k, v) -> out.add(new EvaluationMetric(slice, k, Double.isNaN(v) ? null : v, rowsOfSlice)));
             // Calibration: ten bins of the score, mean predicted probability beside the observed rate.
@@ -344,15 +355,15 @@ public final class Evaluator {
 
     /**
      * Per (slice, calibration bin) of rows {@code (__slice, score, n, positives)}: events, positives, log-likelihood,
-     * squared error, TP, FP, FN at {@code threshold}, and the score sum. The slice's sums are its bins' sums.
+     * squared error, TP, FP, FN at the decision, and the score sum. The slice's sums are its bins' sums.
      */
-    private static Dataset<Row> binSums(Dataset<Row> rows, double threshold) {
+    private static Dataset<Row> binSums(Dataset<Row> rows, Decision decision) {
         Column s = col("score");
         Column pos = col("positives");
         Column neg = col("n").minus(col("positives"));
         Column eps = lit(1e-15);
         Column clipped = org.apache.spark.sql.functions.greatest(eps, org.apache.spark.sql.functions.least(lit(1.0).minus(eps), s));
-        Column predicted = s.gt(threshold);
+        Column predicted = decision.predicted(s);
         Column bin = org.apache.spark.sql.functions.least(org.apache.spark.sql.functions.floor(s.multiply(10)), lit(9));
         return rows.groupBy(col("__slice"), bin.as("bin")).agg(
                 sum("n").as("events"), sum("positives").as("positives"),

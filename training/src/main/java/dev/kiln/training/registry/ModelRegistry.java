@@ -12,6 +12,7 @@ import dev.kiln.lakehouse.runlog.JobRun;
 import dev.kiln.lakehouse.runlog.JobRunLog;
 import dev.kiln.lakehouse.runlog.JobRunRecorder;
 import dev.kiln.lakehouse.runlog.RunLiveness;
+import dev.kiln.training.decision.Decision;
 import java.io.IOException;
 import java.sql.Timestamp;
 import java.time.Instant;
@@ -55,7 +56,13 @@ public final class ModelRegistry {
             .add("config_hash", DataTypes.StringType, false)
             .add("run_id", DataTypes.StringType, false)
             .add("created_at", DataTypes.TimestampType, false)
-            .add("artifact_path", DataTypes.StringType, false);
+            .add("artifact_path", DataTypes.StringType, false)
+            .add("decision", new StructType()
+                    .add("policy", DataTypes.StringType, true)
+                    .add("threshold", DataTypes.DoubleType, true)
+                    .add("precision", DataTypes.DoubleType, true)
+                    .add("recall", DataTypes.DoubleType, true)
+                    .add("f1", DataTypes.DoubleType, true), true);
 
     static final StructType ALIASES_SCHEMA = new StructType()
             .add("name", DataTypes.StringType, false)
@@ -177,7 +184,10 @@ public final class ModelRegistry {
     private void createTables() {
         for (int i = 0; i < 3; i++) {
             try {
-                lakehouse.createIfMissing(MODELS, MODELS_SCHEMA, List.of(), "Registered model versions with lineage", Map.of());
+                if (!lakehouse.createIfMissing(MODELS, MODELS_SCHEMA, List.of(), "Registered model versions with lineage",
+                        Map.of())) {
+                    addMissingColumns();
+                }
                 lakehouse.createIfMissing(ALIASES, ALIASES_SCHEMA, List.of(), "Model aliases (champion, ...)", Map.of());
                 return;
             } catch (RuntimeException e) { // two first trainings creating the tables at once
@@ -328,11 +338,51 @@ public final class ModelRegistry {
         }
     }
 
+    /** A registry written before a column was added (the decision) gets it, empty for the versions it holds. */
+    private void addMissingColumns() {
+        List<String> have = List.of(lakehouse.read(MODELS).columns());
+        List<String> missing = new java.util.ArrayList<>();
+        for (org.apache.spark.sql.types.StructField f : MODELS_SCHEMA.fields()) {
+            if (!have.contains(f.name())) {
+                missing.add("`" + f.name() + "` " + f.dataType().sql());
+            }
+        }
+        if (!missing.isEmpty()) {
+            try {
+                lakehouse.spark().sql("ALTER TABLE " + MODELS.quoted() + " ADD COLUMNS (" + String.join(", ", missing) + ")");
+            } catch (RuntimeException e) { // another process added them first
+                if (!List.of(lakehouse.read(MODELS).columns()).containsAll(List.of(MODELS_SCHEMA.fieldNames()))) {
+                    throw e;
+                }
+            }
+        }
+    }
+
     private static Row toRow(ModelVersion m) {
+        Row decision = m.decision().map(d -> RowFactory.create(d.policy(), d.threshold(), orNull(d.precision()),
+                orNull(d.recall()), orNull(d.f1()))).orElse(null);
         return RowFactory.create(m.name(), m.version(), m.task(), m.algorithm(), scalaMap(m.params()), m.metric(),
                 scalaMap(m.metrics()), m.trainingSetId(), CollectionConverters.asScala(m.featureRefs()).toSeq(),
                 scalaMap(m.inputs()), m.trainUntil(), m.validateUntil(), m.seed(), m.configHash(), m.runId(),
-                Timestamp.from(m.createdAt()), m.artifactPath());
+                Timestamp.from(m.createdAt()), m.artifactPath(), decision);
+    }
+
+    private static Double orNull(double v) {
+        return Double.isNaN(v) ? null : v;
+    }
+
+    private static double orNaN(Row r, String field) {
+        Object v = r.getAs(field);
+        return v == null ? Double.NaN : ((Number) v).doubleValue();
+    }
+
+    private static Optional<Decision> decision(Row r) {
+        if (!List.of(r.schema().fieldNames()).contains("decision") || r.isNullAt(r.fieldIndex("decision"))) {
+            return Optional.empty();
+        }
+        Row d = r.getAs("decision");
+        return Optional.of(new Decision(d.getAs("policy"), d.<Double>getAs("threshold"), true, orNaN(d, "precision"),
+                orNaN(d, "recall"), orNaN(d, "f1")));
     }
 
     private static <V> scala.collection.immutable.Map<String, V> scalaMap(Map<String, V> map) {
@@ -345,7 +395,7 @@ public final class ModelRegistry {
                 CollectionConverters.asJava(r.<scala.collection.Seq<String>>getAs("feature_refs")),
                 javaMap(r.getAs("inputs")), r.<LocalDateTime>getAs("train_until"), r.<LocalDateTime>getAs("validate_until"),
                 r.<Long>getAs("seed"), r.getAs("config_hash"), r.getAs("run_id"), r.<Timestamp>getAs("created_at").toInstant(),
-                r.getAs("artifact_path"));
+                r.getAs("artifact_path"), decision(r));
     }
 
     private static <V> Map<String, V> javaMap(scala.collection.Map<String, V> map) {

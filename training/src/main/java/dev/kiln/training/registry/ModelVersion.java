@@ -2,10 +2,12 @@ package dev.kiln.training.registry;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.kiln.training.decision.Decision;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * One registered model version: a row of {@code ml.models}.
@@ -13,6 +15,8 @@ import java.util.Map;
  * @param params  the estimator's chosen parameters (the grid's winner included), as JSON values
  * @param metrics validation metrics of the chosen model on the validation window
  * @param inputs  the Delta version of every input of the training set
+ * @param decision the decision threshold chosen on the validation window (binary classifiers registered since
+ *                 thresholds are chosen; see {@link #decisionRule()})
  */
 public record ModelVersion(
         String name,
@@ -31,7 +35,8 @@ public record ModelVersion(
         String configHash,
         String runId,
         Instant createdAt,
-        String artifactPath) {
+        String artifactPath,
+        Optional<Decision> decision) {
 
     public ModelVersion {
         requireNonNull(name, "name is null");
@@ -39,6 +44,12 @@ public record ModelVersion(
         metrics = Map.copyOf(metrics);
         featureRefs = List.copyOf(featureRefs);
         inputs = Map.copyOf(inputs);
+        requireNonNull(decision, "decision is null");
+    }
+
+    /** How this version labels a score: its stored decision, or MLlib's rule for a version registered before those. */
+    public Decision decisionRule() {
+        return decision.orElseGet(() -> Decision.mllib(params));
     }
 
     /** {@link #task()} as its type. */
@@ -61,6 +72,9 @@ public record ModelVersion(
         sb.append(String.format("%s (%s, %s): %s %.6f on %s .. %s%n", uri(), task, algorithm, metric, metricValue(), trainUntil,
                 validateUntil));
         metrics.forEach((k, x) -> sb.append(String.format("  %-14s %s%n", k, x)));
+        if (taskType() == dev.kiln.training.spec.Task.BINARY_CLASSIFICATION) {
+            sb.append("  decision       ").append(decisionRule().describe()).append('\n');
+        }
         sb.append("  training set   ").append(trainingSetId).append(", inputs ").append(inputs).append('\n');
         sb.append("  params         ").append(params).append('\n');
         sb.append("  artifact       ").append(artifactPath);
@@ -69,6 +83,6 @@ public record ModelVersion(
 
     ModelVersion withVersion(int v, String path) {
         return new ModelVersion(name, v, task, algorithm, params, metric, metrics, trainingSetId, featureRefs, inputs,
-                trainUntil, validateUntil, seed, configHash, runId, createdAt, path);
+                trainUntil, validateUntil, seed, configHash, runId, createdAt, path, decision);
     }
 }

@@ -27,6 +27,7 @@ import java.util.Optional;
  * @param grids per algorithm, parameter name to candidate values as JSON (one value fixes the parameter)
  * @param reproducible train and validate on at most two partitions, so that MLlib's sums combine in the
  *                     same order every time and a retraining matches bit for bit (see the README)
+ * @param decision how a binary classifier's decision threshold is chosen on the validation window
  * @param text  the declaration rendered as JSON, hashed into {@link #configHash(Algorithm)}
  */
 public record ModelSpec(
@@ -45,6 +46,7 @@ public record ModelSpec(
         long seed,
         int parallelism,
         boolean reproducible,
+        dev.kiln.training.decision.DecisionPolicy decision,
         String text) {
 
     public static final List<String> CLASSIFICATION_METRICS = List.of("areaUnderROC", "areaUnderPR", "logLoss", "accuracy");
@@ -55,6 +57,7 @@ public record ModelSpec(
         numeric = List.copyOf(numeric);
         categorical = List.copyOf(categorical);
         grids = Map.copyOf(grids);
+        requireNonNull(decision, "decision is null");
     }
 
     /** Whether a larger value of the metric is better. */
@@ -131,8 +134,13 @@ public record ModelSpec(
         }
         boolean reproducible = s.bool("reproducible", true);
         String description = s.string("description", "");
+        dev.kiln.training.decision.DecisionPolicy decision = dev.kiln.training.decision.DecisionPolicy.parse(s);
+        if (task != Task.BINARY_CLASSIFICATION && s.has("decision")) {
+            throw new ConfigException(s.at("decision"), "a decision threshold is for binary classifiers; this model is a "
+                    + task.text());
+        }
         return new ModelSpec(name, description, task, trainingSet, numeric, categorical, algorithm, grids, timeColumn,
-                trainUntil, validateUntil, metric, seed, parallelism, reproducible, s.render());
+                trainUntil, validateUntil, metric, seed, parallelism, reproducible, decision, s.render());
     }
 
     private static LocalDateTime time(ConfigSection c, String key) {
