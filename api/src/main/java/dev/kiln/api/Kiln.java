@@ -31,6 +31,8 @@ import dev.kiln.reports.drift.DriftOutcome;
 import dev.kiln.reports.drift.DriftThresholds;
 import dev.kiln.reports.drift.DriftWindow;
 import dev.kiln.reports.drift.RetrainTrigger;
+import dev.kiln.reports.estimate.EstimateFloors;
+import dev.kiln.reports.estimate.PerformanceEstimator;
 import dev.kiln.reports.evaluation.EvaluationMetric;
 import dev.kiln.reports.evaluation.Evaluator;
 import dev.kiln.scoring.BatchScorer;
@@ -85,6 +87,7 @@ public final class Kiln {
     private final Map<String, TrainingSetSpec> trainingSetSpecs = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, ModelSpec> modelSpecs = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, DriftThresholds> driftThresholds = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, EstimateFloors> estimateFloors = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Kiln(Lakehouse lakehouse, KilnConfig config, Consumer<String> progress, String arguments) {
         this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
@@ -461,6 +464,31 @@ public final class Kiln {
     /** The drift thresholds of a model ({@code kiln.drift.thresholds} with the model's own on top), parsed once. */
     public DriftThresholds driftThresholds(ModelUri uri) {
         return driftThresholds.computeIfAbsent(uri.name(), n -> DriftThresholds.parse(config.config(), n));
+    }
+
+    /**
+     * Estimates a binary model's performance on a scored window before its outcomes exist, from the scores alone,
+     * and writes {@code reports.performance_estimate} (replacing that model version's rows for that window), overall
+     * and per value of each {@code sliceBy} column; an overall estimate below its floor
+     * ({@code models.<name>.monitor.min-estimated}) is a row in {@code reports.alerts}, and {@code trigger} (if given) is
+     * asked for a retraining.
+     */
+    public PerformanceEstimator.Outcome estimate(ModelUri parsed, LocalDate from, LocalDate to, List<String> sliceBy, int top,
+            Optional<RetrainTrigger> trigger) {
+        EstimateFloors floors = estimateFloors(parsed);
+        return job("estimate " + parsed + " " + from + ".." + to,
+                runId -> new PerformanceEstimator(lakehouse, progress).run(parsed, from, to, sliceBy, top, floors, trigger, runId),
+                x -> new JobRows(x.metrics().isEmpty() ? null : x.metrics().get(0).rows(), (long) x.metrics().size(), null));
+    }
+
+    /** The floors under a model's estimated performance ({@code models.<name>.monitor.min-estimated}), parsed once. */
+    public EstimateFloors estimateFloors(ModelUri uri) {
+        return estimateFloors.computeIfAbsent(uri.name(), n -> EstimateFloors.parse(config.config(), n));
+    }
+
+    /** {@code reports.performance_estimate}. */
+    public Dataset<Row> performanceEstimates() {
+        return lakehouse.read(PerformanceEstimator.TABLE);
     }
 
     /** {@code reports.evaluation}. */

@@ -54,6 +54,63 @@ class EvaluatorTest {
     }
 
     @Test
+    void curvePointsAreTheExactCurveAtEveryKeptThreshold() {
+        // The same five events with a stored threshold of 0.6 (at or above): TP 3, FP 1, FN 0.
+        Dataset<Row> rows = SPARK.sql("SELECT * FROM VALUES (0.9D, 1L, 1L), (0.8D, 1L, 0L), (0.7D, 1L, 1L), (0.6D, 1L, 1L),"
+                + " (0.5D, 1L, 0L) AS t(score, n, positives)");
+        Evaluator.Evaluation e = Evaluator.evaluation(rows, List.of(), 0, true,
+                new dev.kiln.training.decision.Decision("max-f1", 0.6, true, 0.75, 1.0, 6.0 / 7));
+        Map<String, Double> v = values(e.metrics());
+        assertEquals(0.6, v.get("threshold"));
+        assertEquals(0.75, v.get("precision"), 1e-12);
+        assertEquals(1.0, v.get("recall"), 1e-12);
+        assertEquals(0.8, v.get("accuracy"), 1e-12);
+        // Five distinct scores, all kept: (TP, FP) 1,0 1,1 2,1 3,1 3,2 of 3 positives and 2 negatives.
+        long[][] want = {{1, 0}, {1, 1}, {2, 1}, {3, 1}, {3, 2}};
+        double[] thresholds = {0.9, 0.8, 0.7, 0.6, 0.5};
+        assertEquals(5, e.curves().size());
+        for (int i = 0; i < want.length; i++) {
+            dev.kiln.reports.evaluation.CurvePoint c = e.curves().get(i);
+            assertEquals("overall", c.slice());
+            assertEquals(i, c.point());
+            assertEquals(thresholds[i], c.threshold());
+            assertEquals(want[i][0], c.truePositives());
+            assertEquals(want[i][1], c.falsePositives());
+            assertEquals(want[i][0] / 3.0, c.recall(), 1e-12);
+            assertEquals(want[i][1] / 2.0, c.falsePositiveRate(), 1e-12);
+            assertEquals((double) want[i][0] / (want[i][0] + want[i][1]), c.precision(), 1e-12);
+        }
+    }
+
+    @Test
+    void aLongCurveKeepsTwoHundredExactPointsIncludingBothEnds() {
+        // 1,000 distinct scores in two slices: each slice keeps 200 points, its first and last score among them, and
+        // every kept point's counts are those of the full walk down the scores.
+        Dataset<Row> rows = SPARK.range(2000).selectExpr("CAST(id % 2 AS STRING) AS s", "(id DIV 2) / 1000D AS score",
+                "1L AS n", "CAST((id * 7919) % 3 = 0 AS LONG) AS positives").repartition(5);
+        Evaluator.Evaluation e = Evaluator.evaluation(rows, List.of("s"), 2, true, dev.kiln.training.decision.Decision.above(0.5));
+        List<Row> all = rows.orderBy(org.apache.spark.sql.functions.col("score").desc()).collectAsList();
+        for (String slice : List.of("overall", "s=0", "s=1")) {
+            List<dev.kiln.reports.evaluation.CurvePoint> points = e.curves().stream().filter(c -> c.slice().equals(slice)).toList();
+            assertEquals(200, points.size(), slice);
+            assertEquals(0.999, points.get(0).threshold(), slice);
+            assertEquals(0.0, points.get(199).threshold(), slice);
+            for (dev.kiln.reports.evaluation.CurvePoint c : points) {
+                long tp = 0;
+                long fp = 0;
+                for (Row r : all) {
+                    if ((slice.equals("overall") || slice.equals("s=" + r.getString(0))) && r.getDouble(1) >= c.threshold()) {
+                        tp += r.getLong(3);
+                        fp += 1 - r.getLong(3);
+                    }
+                }
+                assertEquals(tp, c.truePositives(), slice + " at " + c.threshold());
+                assertEquals(fp, c.falsePositives(), slice + " at " + c.threshold());
+            }
+        }
+    }
+
+    @Test
     void regressionMetricsMatchTheHandComputedValues() {
         // Predictions 2 for labels 1 and 3, 5 for label 5: errors -1, 1, 0.
         Dataset<Row> rows = SPARK.sql("SELECT * FROM VALUES (2D, 1L, 1D), (2D, 1L, 3D), (5D, 1L, 5D) AS t(score, n, label)");

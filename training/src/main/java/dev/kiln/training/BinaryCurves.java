@@ -16,7 +16,6 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.InternalRow;
-import scala.Tuple2;
 
 /**
  * Areas under the ROC and precision-recall curves over every distinct score (no binning): from a distributed
@@ -120,10 +119,48 @@ public final class BinaryCurves {
 
     /** The areas of every key of a sort ({@link #byKey}'s second pass). */
     public static Map<Integer, Areas> areas(Sorted walk) {
+        return curves(walk, 0).areas();
+    }
+
+    /**
+     * A point of a key's curve: predicting positive at and above {@code threshold} gives {@code tp} true and
+     * {@code fp} false positives. {@code index} is the threshold's rank among the key's distinct scores (0 the highest).
+     */
+    public record CurvePoint(int key, long index, double threshold, long tp, long fp) implements java.io.Serializable {}
+
+    /** The areas of every key, and up to {@code pointsPerKey} exact points of each key's curve. */
+    public record Curves(Map<Integer, Areas> areas, List<CurvePoint> points) {}
+
+    /** One partition's share of one key's curve. */
+    private record Part(int key, ExactSum roc, ExactSum pr, List<CurvePoint> points) implements java.io.Serializable {}
+
+    /**
+     * Whether the threshold of rank {@code index} among {@code thresholds} is one of the {@code k} kept: the ranks
+     * {@code floor(j (thresholds - 1) / (k - 1))} for j = 0..k-1, so the highest and the lowest score are always kept
+     * and the kept ones are evenly spread in rank. Between two kept points the exact curve, being monotone, stays
+     * inside the box they span.
+     */
+    static boolean kept(long index, long thresholds, int k) {
+        if (k <= 0) {
+            return false;
+        }
+        if (thresholds <= k || k == 1) {
+            return thresholds <= k || index == 0;
+        }
+        long j = -Math.floorDiv(-index * (k - 1), thresholds - 1); // the first j whose rank is not below index
+        return j * (thresholds - 1) / (k - 1) == index;
+    }
+
+    /**
+     * The areas and the kept curve points of every key, in one pass over the sort: each partition adds up its
+     * trapezoids and picks its points from the offsets of the partitions before it.
+     */
+    public static Curves curves(Sorted walk, int pointsPerKey) {
         JavaRDD<InternalRow> sorted = walk.sorted();
         Map<Long, long[]> offsets = walk.offsets();
         Map<Integer, long[]> totals = walk.totals();
         Map<Integer, Areas> out = new TreeMap<>();
+        List<CurvePoint> points = new ArrayList<>();
         Map<Integer, long[]> curves = new HashMap<>();
         totals.forEach((k, t) -> {
             if (t[1] == 0 || t[2] == 0) {
@@ -134,11 +171,11 @@ public final class BinaryCurves {
         });
         if (!curves.isEmpty()) {
             // Pass 2: each partition's trapezoids, from its offsets.
-            List<Tuple2<Integer, ExactSum[]>> parts = sorted.mapPartitionsWithIndex((index, it) -> {
-                List<Tuple2<Integer, ExactSum[]>> sums = new ArrayList<>();
+            List<Part> parts = sorted.mapPartitionsWithIndex((index, it) -> {
+                List<Part> sums = new ArrayList<>();
                 int current = 0;
                 long[] total = null;
-                ExactSum[] area = null;
+                Part area = null;
                 long thresholds = 0;
                 long tp = 0;
                 long fp = 0;
@@ -152,8 +189,8 @@ public final class BinaryCurves {
                         thresholds = before[0];
                         tp = before[1];
                         fp = before[2];
-                        area = new ExactSum[] {new ExactSum(), new ExactSum()};
-                        sums.add(new Tuple2<>(k, area));
+                        area = new Part(k, new ExactSum(), new ExactSum(), new ArrayList<>());
+                        sums.add(area);
                     }
                     if (total == null) {
                         continue; // one class only: no curve
@@ -165,6 +202,9 @@ public final class BinaryCurves {
                     double prevPrecision = thresholds == 0 ? -1 : (double) tp / (tp + fp);
                     tp += p;
                     fp += n - p;
+                    if (!r.isNullAt(1) && kept(thresholds, total[0], pointsPerKey)) {
+                        area.points().add(new CurvePoint(k, thresholds, r.getDouble(1), tp, fp));
+                    }
                     thresholds++;
                     double tpr = (double) tp / total[1];
                     double fpr = (double) fp / total[2];
@@ -172,17 +212,19 @@ public final class BinaryCurves {
                     if (prevPrecision < 0) {
                         prevPrecision = precision; // the curve starts at recall 0 with the first threshold's precision
                     }
-                    area[0].add((fpr - prevFpr) * (tpr + prevTpr) / 2);
-                    area[1].add((tpr - prevTpr) * (precision + prevPrecision) / 2);
+                    area.roc().add((fpr - prevFpr) * (tpr + prevTpr) / 2);
+                    area.pr().add((tpr - prevTpr) * (precision + prevPrecision) / 2);
                 }
                 return sums.iterator();
             }, true).collect();
             Map<Integer, ExactSum[]> merged = new TreeMap<>();
-            for (Tuple2<Integer, ExactSum[]> t : parts) {
-                ExactSum[] m = merged.computeIfAbsent(t._1(), x -> new ExactSum[] {new ExactSum(), new ExactSum()});
-                m[0].add(t._2()[0]);
-                m[1].add(t._2()[1]);
+            for (Part t : parts) {
+                ExactSum[] m = merged.computeIfAbsent(t.key(), x -> new ExactSum[] {new ExactSum(), new ExactSum()});
+                m[0].add(t.roc());
+                m[1].add(t.pr());
+                points.addAll(t.points());
             }
+            points.sort(Comparator.comparingInt(CurvePoint::key).thenComparingLong(CurvePoint::index));
             merged.forEach((k, m) -> {
                 long[] t = curves.get(k);
                 if (t != null) {
@@ -190,7 +232,7 @@ public final class BinaryCurves {
                 }
             });
         }
-        return out;
+        return new Curves(out, List.copyOf(points));
     }
 
     /** The areas over points in any order; points with the same score are one threshold. */

@@ -11,8 +11,9 @@ public record Reproduction(ModelVersion registered, FittedModel again, List<Stri
 
     public String summary() {
         return matches()
-                ? String.format("%s reproduced: %d params and %d validation metrics match exactly (%s %.6f)",
-                        registered.uri(), again.params().size(), again.metrics().size(), registered.metric(),
+                ? String.format("%s reproduced: %d params and %d validation metrics match exactly%s (%s %.6f)",
+                        registered.uri(), again.params().size(), again.metrics().size(),
+                        registered.decision().isPresent() ? ", and the decision threshold" : "", registered.metric(),
                         registered.metricValue())
                 : registered.uri() + " did NOT reproduce: " + String.join("; ", differences);
     }

@@ -16,6 +16,7 @@ import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
 import dev.kiln.lakehouse.commit.Predicate;
 import dev.kiln.lakehouse.fault.CrashPoint;
+import dev.kiln.reports.Alerts;
 import dev.kiln.training.LoadedModel;
 import dev.kiln.training.ModelSignature;
 import dev.kiln.training.registry.ModelRegistry;
@@ -30,7 +31,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.function.Consumer;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -53,7 +53,7 @@ import org.apache.spark.sql.types.StructType;
 public final class DriftMonitor {
     public static final TableName DRIFT = TableName.of("reports", "drift");
     public static final TableName PROFILE = TableName.of("reports", "data_profile");
-    public static final TableName ALERTS = TableName.of("reports", "alerts");
+    public static final TableName ALERTS = Alerts.TABLE;
     public static final String SCORE = "score";
 
     static final StructType DRIFT_SCHEMA = new StructType()
@@ -84,21 +84,6 @@ public final class DriftMonitor {
             .add("statistic", DataTypes.StringType, false)
             .add("value", DataTypes.DoubleType, true)
             .add("text", DataTypes.StringType, true)
-            .add("created_at", DataTypes.TimestampType, false);
-
-    static final StructType ALERTS_SCHEMA = new StructType()
-            .add("alert_id", DataTypes.StringType, false)
-            .add("run_id", DataTypes.StringType, false)
-            .add("source", DataTypes.StringType, false)
-            .add("model_name", DataTypes.StringType, false)
-            .add("model_version", DataTypes.IntegerType, false)
-            .add("feature", DataTypes.StringType, false)
-            .add("metric", DataTypes.StringType, false)
-            .add("value", DataTypes.DoubleType, true)
-            .add("threshold", DataTypes.DoubleType, true)
-            .add("message", DataTypes.StringType, false)
-            .add("retrain_run_id", DataTypes.StringType, true)
-            .add("retrain_error", DataTypes.StringType, true)
             .add("created_at", DataTypes.TimestampType, false);
 
     private final Lakehouse lakehouse;
@@ -296,22 +281,11 @@ public final class DriftMonitor {
 
     private void writeAlerts(String runId, ModelVersion m, DriftWindow reference, DriftWindow current, List<Drift> breaches,
             Optional<String> retrainRunId, Optional<String> retrainError, Timestamp now) {
-        List<Row> rows = new ArrayList<>();
+        List<Alerts.Alert> alerts = new ArrayList<>();
         for (Drift d : breaches) {
-            rows.add(RowFactory.create(UUID.randomUUID().toString(), runId, "drift", m.name(), m.version(), d.feature(), d.metric(),
-                    d.value(), d.threshold(), d.describe() + " (" + m.uri() + ", reference " + reference + ", current " + current + ")",
-                    retrainRunId.orElse(null), retrainError.orElse(null), now));
+            alerts.add(new Alerts.Alert("drift", m.name(), m.version(), d.feature(), d.metric(), d.value(), d.threshold(),
+                    d.describe() + " (" + m.uri() + ", reference " + reference + ", current " + current + ")"));
         }
-        lakehouse.createIfMissing(ALERTS, ALERTS_SCHEMA, List.of(), "Alerts raised by Kiln jobs (drift breaches)", Map.of());
-        // Inserted only where no alert says the same (model version, input, metric and message, which names the value
-        // and both windows) with the same retrain outcome: a re-run after a run killed past this commit raises no
-        // second alert for the same breach, while a re-run whose retrain request went differently is recorded.
-        Column same = null;
-        for (String c : List.of("source", "model_name", "model_version", "feature", "metric", "message", "retrain_run_id",
-                "retrain_error")) {
-            Column eq = col("t.`" + c + "`").eqNullSafe(col("s.`" + c + "`"));
-            same = same == null ? eq : same.and(eq);
-        }
-        lakehouse.commits().merge(ALERTS, lakehouse.spark().createDataFrame(rows, ALERTS_SCHEMA), same).insertAll().commit();
+        Alerts.write(lakehouse, runId, alerts, retrainRunId, retrainError, now);
     }
 }

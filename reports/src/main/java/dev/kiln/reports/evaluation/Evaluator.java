@@ -62,6 +62,32 @@ public final class Evaluator {
             .add("row_count", DataTypes.LongType, false)
             .add("created_at", DataTypes.TimestampType, false);
 
+    public static final TableName CURVES = TableName.of("reports", "evaluation_curves");
+
+    /** The most curve points kept per slice. */
+    public static final int CURVE_POINTS = 200;
+
+    static final StructType CURVES_SCHEMA = new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("model_name", DataTypes.StringType, false)
+            .add("model_version", DataTypes.IntegerType, false)
+            .add("window_from", DataTypes.DateType, false)
+            .add("window_to", DataTypes.DateType, false)
+            .add("slice", DataTypes.StringType, false)
+            .add("point", DataTypes.LongType, false)
+            .add("threshold", DataTypes.DoubleType, false)
+            .add("true_positives", DataTypes.LongType, false)
+            .add("false_positives", DataTypes.LongType, false)
+            .add("false_negatives", DataTypes.LongType, false)
+            .add("true_negatives", DataTypes.LongType, false)
+            .add("recall", DataTypes.DoubleType, false)
+            .add("false_positive_rate", DataTypes.DoubleType, false)
+            .add("precision", DataTypes.DoubleType, false)
+            .add("created_at", DataTypes.TimestampType, false);
+
+    /** An evaluation's metrics and, for a classifier, its slices' curve points. */
+    public record Evaluation(List<EvaluationMetric> metrics, List<CurvePoint> curves) {}
+
     private final Lakehouse lakehouse;
     private final FeatureSets sets;
     private final Consumer<String> progress;
@@ -90,8 +116,9 @@ public final class Evaluator {
                         ? "no predictions of " + m.uri() + " between " + from + " and " + to + " (run kiln score first)"
                         : "no outcomes yet for the predictions of " + m.uri() + " between " + from + " and " + to);
             }
-            List<EvaluationMetric> out = metrics(joined, sliceBy, topValues, classification, m.decisionRule());
-            write(runId, m, from, to, out);
+            Evaluation evaluation = evaluation(joined, sliceBy, topValues, classification, m.decisionRule());
+            List<EvaluationMetric> out = evaluation.metrics();
+            write(runId, m, from, to, evaluation);
             progress.accept(String.format("evaluate %s %s .. %s: %d metrics over %d slice(s)", m.uri(), from, to, out.size(),
                     out.stream().map(EvaluationMetric::slice).distinct().count()));
             return out;
@@ -102,6 +129,11 @@ public final class Evaluator {
 
     /** The model version's predictions of event days {@code from..to}. */
     private Dataset<Row> predictions(ModelVersion m, LocalDate from, LocalDate to) {
+        return predictions(lakehouse, m, from, to);
+    }
+
+    /** The model version's predictions of event days {@code from..to}. */
+    public static Dataset<Row> predictions(Lakehouse lakehouse, ModelVersion m, LocalDate from, LocalDate to) {
         if (!lakehouse.exists(BatchScorer.PREDICTIONS)) {
             throw new KilnException(BatchScorer.PREDICTIONS + " does not exist: run kiln score first");
         }
@@ -181,6 +213,25 @@ public final class Evaluator {
     /** The same, with threshold metrics at the model's decision. */
     public static List<EvaluationMetric> metrics(Dataset<Row> rows, List<String> sliceBy, int topValues, boolean classification,
             Decision decision) {
+        return evaluation(rows, sliceBy, topValues, classification, decision).metrics();
+    }
+
+    /** The same, and a classifier's curve points, from the same passes. */
+    public static Evaluation evaluation(Dataset<Row> rows, List<String> sliceBy, int topValues, boolean classification,
+            Decision decision) {
+        Sliced sliced = slices(rows, sliceBy, topValues);
+        return classification ? binary(sliced.names(), sliced.rows(), decision)
+                : new Evaluation(regression(sliced.names(), sliced.rows()), List.of());
+    }
+
+    /** Rows tagged with the slices they are in ({@code __slice}, once per slice), and the slices' names by number. */
+    public record Sliced(List<String> names, Dataset<Row> rows) {}
+
+    /**
+     * Slice 0 is {@code overall}; then {@code column=value} for the {@code topValues} values of each {@code sliceBy}
+     * column with the most rows (counted by the rows' {@code n}), found in one job.
+     */
+    public static Sliced slices(Dataset<Row> rows, List<String> sliceBy, int topValues) {
         List<String> names = new ArrayList<>(List.of("overall"));
         List<Column> ids = new ArrayList<>(List.of(lit(0)));
         List<List<String>> top = topValues(rows, sliceBy, topValues);
@@ -198,7 +249,7 @@ public final class Evaluator {
         }
         Dataset<Row> bySlice = rows.withColumn("__slice", org.apache.spark.sql.functions.explode(
                 org.apache.spark.sql.functions.array(ids.toArray(Column[]::new)))).filter(col("__slice").isNotNull());
-        return classification ? binary(names, bySlice, decision) : regression(names, bySlice);
+        return new Sliced(List.copyOf(names), bySlice);
     }
 
     /** Each slice column's top values as text (most events first, then by value), from one job. */
@@ -286,14 +337,21 @@ public final class Evaluator {
 
     /** The same, with threshold metrics at {@code decision}. */
     public static List<EvaluationMetric> binary(String slice, Dataset<Row> rows, Decision decision) {
-        return binary(List.of(slice), rows.withColumn("__slice", lit(0)), decision);
+        return binary(List.of(slice), rows.withColumn("__slice", lit(0)), decision).metrics();
     }
 
     /** Binary metrics of every slice of rows {@code (__slice, score, n, positives)}; slice i is named {@code names[i]}. */
-    private static List<EvaluationMetric> binary(List<String> names, Dataset<Row> rows, Decision decision) {
+    private static Evaluation binary(List<String> names, Dataset<Row> rows, Decision decision) {
         List<BinSums> bins = binSums(rows, decision).orderBy(col("__slice"), col("bin").asc_nulls_first())
                 .collectAsList().stream().map(BinSums::of).toList();
-        Map<Integer, BinaryCurves.Areas> areas = BinaryCurves.byKey(rows, "__slice", "score", "positives", "n");
+        BinaryCurves.Curves curves = BinaryCurves.curves(BinaryCurves.Sorted.of(rows, "__slice", "score", "positives", "n"),
+                CURVE_POINTS);
+        Map<Integer, BinaryCurves.Areas> areas = curves.areas();
+        List<CurvePoint> points = new ArrayList<>();
+        for (BinaryCurves.CurvePoint c : curves.points()) {
+            BinaryCurves.Areas a = areas.get(c.key());
+            points.add(new CurvePoint(names.get(c.key()), c.index(), c.threshold(), c.tp(), c.fp(), a.positives(), a.negatives()));
+        }
         List<EvaluationMetric> out = new ArrayList<>();
         for (int id = 0; id < names.size(); id++) {
             long n = 0;
@@ -350,7 +408,7 @@ public final class Evaluator {
                 out.add(new EvaluationMetric(slice, name + "_observed", (double) b.positives() / bn, bn));
             }
         }
-        return out;
+        return new Evaluation(out, List.copyOf(points));
     }
 
     /**
@@ -422,18 +480,37 @@ public final class Evaluator {
                 sum(org.apache.spark.sql.functions.abs(y.minus(s)).multiply(n)).as("absolute_error"));
     }
 
-    private void write(String runId, ModelVersion m, LocalDate from, LocalDate to, List<EvaluationMetric> metrics) {
+    /**
+     * Replaces the window's curve points, then its metrics (the metrics last: a run stopped in between leaves the
+     * window's metrics as they were, and running it again writes both).
+     */
+    private void write(String runId, ModelVersion m, LocalDate from, LocalDate to, Evaluation evaluation) {
         Timestamp now = Timestamp.from(Instant.now());
-        List<Row> rows = new ArrayList<>();
-        for (EvaluationMetric x : metrics) {
-            rows.add(RowFactory.create(runId, m.name(), m.version(), java.sql.Date.valueOf(from), java.sql.Date.valueOf(to),
-                    x.slice(), x.metric(), x.value(), x.rows(), now));
-        }
-        lakehouse.createIfMissing(TABLE, SCHEMA, List.of(), "Model evaluations: metric per model version, window and slice", Map.of());
+        java.sql.Date fromDate = java.sql.Date.valueOf(from);
+        java.sql.Date toDate = java.sql.Date.valueOf(to);
         Predicate predicate = Predicate.all(List.of(Predicate.eq("model_name", m.name()), Predicate.eq("model_version", m.version()),
                 Predicate.eq("window_from", from), Predicate.eq("window_to", to)));
-        lakehouse.commits().replace(TABLE, lakehouse.spark().createDataFrame(rows, SCHEMA).coalesce(1), predicate)
+        if (m.taskType() == Task.BINARY_CLASSIFICATION) {
+            List<Row> points = new ArrayList<>();
+            for (CurvePoint c : evaluation.curves()) {
+                points.add(RowFactory.create(runId, m.name(), m.version(), fromDate, toDate, c.slice(), c.point(), c.threshold(),
+                        c.truePositives(), c.falsePositives(), c.positives() - c.truePositives(),
+                        c.negatives() - c.falsePositives(), c.recall(), c.falsePositiveRate(), c.precision(), now));
+            }
+            lakehouse.createIfMissing(CURVES, CURVES_SCHEMA, List.of(), "Evaluation curves: ROC and precision-recall points"
+                    + " per model version, window and slice (up to " + CURVE_POINTS + " a slice, each exact)", Map.of());
+            lakehouse.commits().replace(CURVES, lakehouse.spark().createDataFrame(points, CURVES_SCHEMA).coalesce(1), predicate)
+                    .commit();
+        }
+        List<Row> rows = new ArrayList<>();
+        for (EvaluationMetric x : evaluation.metrics()) {
+            rows.add(RowFactory.create(runId, m.name(), m.version(), fromDate, toDate, x.slice(), x.metric(), x.value(), x.rows(), now));
+        }
+        lakehouse.createIfMissing(TABLE, SCHEMA, List.of(), "Model evaluations: metric per model version, window and slice", Map.of());
+        Dataset<Row> written = lakehouse.spark().createDataFrame(rows, SCHEMA).coalesce(1);
+        lakehouse.commits().replace(TABLE, written, predicate)
                 .afterCommit(CrashPoint.EVALUATE_AFTER_COMMIT)
                 .commit();
+        dev.kiln.reports.estimate.PerformanceEstimator.recordRealized(lakehouse, m, from, to, written);
     }
 }

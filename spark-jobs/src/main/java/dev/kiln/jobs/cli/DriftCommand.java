@@ -68,7 +68,7 @@ final class DriftCommand implements Callable<Integer> {
     }
 
     /** Airflow's retrain DAG; settings and credentials are checked here, before any Spark work starts. */
-    private static RetrainTrigger retrainTrigger(KilnContext ctx) {
+    static RetrainTrigger retrainTrigger(KilnContext ctx) {
         AirflowSettings settings = AirflowSettings.parse(ctx.config().config());
         return new AirflowRetrainTrigger(AirflowClient.create(settings, System.getenv()), settings.retrainDag());
     }

@@ -12,7 +12,8 @@ import org.apache.spark.sql.Column;
  * thresholds were chosen keep MLlib's rule ({@link #mllib}): positive when the score is above the estimator's
  * {@code threshold} parameter (0.5 unless set), so their predictions and reports do not change.
  */
-public record Decision(String policy, double threshold, boolean atOrAbove, double precision, double recall, double f1) {
+public record Decision(String policy, double threshold, boolean atOrAbove, double precision, double recall, double f1)
+        implements java.io.Serializable {
     /** The policy text of {@link #mllib}. */
     public static final String MLLIB = "mllib";
 
@@ -24,6 +25,11 @@ public record Decision(String policy, double threshold, boolean atOrAbove, doubl
     /** MLlib's rule at {@code threshold}: positive when the score is above it. */
     public static Decision above(double threshold) {
         return new Decision(MLLIB, threshold, false, Double.NaN, Double.NaN, Double.NaN);
+    }
+
+    /** Whether a score is predicted positive (as {@link #predicted} for a number). */
+    public boolean positive(double score) {
+        return atOrAbove ? score >= threshold : score > threshold;
     }
 
     /** The predicted label of {@code score}: a boolean column. */
