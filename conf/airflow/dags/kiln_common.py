@@ -49,6 +49,7 @@ DEFAULTS = {
     "drift_reference": "",  # FROM..TO; empty: the model's training window
     "drift_trigger_retrain": "false",
     "skip_drift": "false",
+    "skip_estimate": "false",
 }
 
 

@@ -1,4 +1,4 @@
-"""Kiln's daily flights pipeline: ingest -> materialize features -> score -> evaluate -> drift, for one day.
+"""Kiln's daily flights pipeline: ingest -> materialize features -> score -> estimate -> evaluate -> drift, for one day.
 
 The day a run processes is its logical date (the start of its daily data interval, yyyy-mm-dd), or the
 dag run conf ``day`` when given. The schedule is daily at midnight UTC with ``catchup=True`` from
@@ -13,15 +13,18 @@ the pool ``kiln_embedded`` of one slot shared with kiln_retrain, because the Der
 on a shared catalog (``KILN_CATALOG_TYPE``, see kiln_common) independent tasks run at the same time: with
 ``KILN_DAILY_FEATURE_SETS=a b`` the feature sets are materialized by tasks ``materialize__a`` and
 ``materialize__b`` at once, and with ``KILN_DAILY_MODELS=<uri> <uri>`` each model gets its own
-``score__<model>`` -> ``evaluate__<model>`` -> ``drift__<model>`` chain, so one model is evaluated while
-another is scored. Without them there is one ``materialize_features`` task and one ``score`` -> ``evaluate``
--> ``drift`` chain for kiln_model. Every task is retried (``KILN_TASK_RETRIES``, default 2): the jobs are
+``score__<model>`` -> ``estimate__<model>`` -> ``evaluate__<model>`` -> ``drift__<model>`` chain, so one model is
+evaluated while another is scored. Without them there is one ``materialize_features`` task and one ``score`` ->
+``estimate`` -> ``evaluate`` -> ``drift`` chain for kiln_model. Every task is retried (``KILN_TASK_RETRIES``, default 2): the jobs are
 idempotent.
 
 * ``ingest``: ``kiln ingest <dataset>`` (``--source`` from kiln_ingest_source, ``{ds}`` replaced by the day).
   Re-running the same files adds nothing.
 * ``materialize_features``: ``kiln features materialize [sets]``: the periods not materialized yet.
 * ``score``: ``kiln score --model <model> --from D --to D`` into ml.predictions (re-scoring replaces the day).
+* ``estimate``: ``kiln estimate --model <model> --from D --to D --no-fail-on-breach``: the day's performance
+  estimated from its scores before any outcome exists, into reports.performance_estimate (an estimate below
+  its floor writes reports.alerts rows and does not fail the run); skipped when kiln_skip_estimate is true.
 * ``evaluate``: ``kiln evaluate --model <model>`` for the day ``D - kiln_evaluate_lag_days``. Flights carry
   their outcome (the delay) when they land in raw.flights, so the lag is 0 by default; for data whose
   outcomes arrive N days later set it to N. The evaluated day must have been scored (kiln evaluate fails
@@ -36,7 +39,7 @@ Settings: Airflow Variables ``kiln_<name>``, else environment ``KILN_<NAME>``, e
 (see kiln_common.DEFAULTS): job_jar, conf_dir, lakehouse_root, spark_master (else the Airflow connection
 ``kiln_spark``, else local[*]), spark_conn_id, driver_memory, extra_conf (KEY=VALUE ..., passed as kiln
 ``--conf``), submit_conf (KEY=VALUE ..., passed as spark-submit ``--conf``), dataset, ingest_source,
-feature_sets, model, evaluate_lag_days, drift_reference, drift_trigger_retrain, skip_drift.
+feature_sets, model, evaluate_lag_days, drift_reference, drift_trigger_retrain, skip_drift, skip_estimate.
 """
 from __future__ import annotations
 
@@ -73,6 +76,13 @@ def score(context, model: str | None = None):
     return ["score", "--model", model or setting("model"), "--from", day, "--to", day]
 
 
+def estimate(context, model: str | None = None):
+    if flag("skip_estimate"):
+        raise AirflowSkipException("kiln_skip_estimate is true")
+    day = run_day(context)
+    return ["estimate", "--model", model or setting("model"), "--from", day, "--to", day, "--no-fail-on-breach"]
+
+
 def evaluate(context, model: str | None = None):
     lag = int(setting("evaluate_lag_days"))
     day = (datetime.strptime(run_day(context), "%Y-%m-%d") - timedelta(days=lag)).strftime("%Y-%m-%d")
@@ -92,7 +102,7 @@ def drift(context, model: str | None = None):
 
 with DAG(
     dag_id="kiln_flights_daily",
-    description="Kiln: ingest, features, score, evaluate and drift for one day of flights",
+    description="Kiln: ingest, features, score, estimate, evaluate and drift for one day of flights",
     doc_md=__doc__,
     # Data-interval schedule: the run for day D has logical date D and starts after D ends.
     schedule=None if CRON.lower() == "none" else CronDataIntervalTimetable(CRON, timezone="UTC"),
@@ -116,7 +126,8 @@ with DAG(
     chains = [(f"__{task_suffix(m)}", m) for m in models] if models else [("", None)]
     for suffix, model in chains:
         scored = KilnSubmitOperator(task_id=f"score{suffix}", command=lambda context, m=model: score(context, m))
+        estimated = KilnSubmitOperator(task_id=f"estimate{suffix}", command=lambda context, m=model: estimate(context, m))
         evaluated = KilnSubmitOperator(task_id=f"evaluate{suffix}", command=lambda context, m=model: evaluate(context, m))
         checked = KilnSubmitOperator(task_id=f"drift{suffix}", command=lambda context, m=model: drift(context, m))
         materialized >> scored
-        scored >> evaluated >> checked
+        scored >> estimated >> evaluated >> checked

@@ -10,12 +10,15 @@ import dev.kiln.lakehouse.config.ConfigSection;
 import dev.kiln.lakehouse.ingest.IngestResult;
 import dev.kiln.reports.drift.DriftOutcome;
 import dev.kiln.reports.drift.DriftWindow;
+import dev.kiln.reports.estimate.PerformanceEstimator;
 import dev.kiln.reports.evaluation.EvaluationMetric;
 import dev.kiln.scoring.ScoringResult;
+import dev.kiln.training.registry.ModelUri;
 import dev.kiln.training.registry.ModelVersion;
 import dev.kiln.training.registry.Promotion;
 import dev.kiln.training.spec.Algorithm;
 import dev.kiln.training.spec.ModelSpec;
+import dev.kiln.training.spec.Task;
 import java.time.LocalDate;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -36,7 +39,7 @@ import java.util.function.ToLongFunction;
 public final class ReferencePipeline {
     /** What the pipeline runs: the {@code demo} block of the configuration, or a variation of it. */
     public record Plan(String dataset, String model, List<Algorithm> algorithms, boolean scoreChallengers, LocalDate scoreFrom,
-            LocalDate scoreTo, List<String> sliceBy, int top, DriftWindow driftReference) {
+            LocalDate scoreTo, boolean estimate, List<String> sliceBy, int top, DriftWindow driftReference) {
         public Plan {
             requireNonNull(dataset, "dataset is null");
             requireNonNull(model, "model is null");
@@ -65,7 +68,8 @@ public final class ReferencePipeline {
                 algorithms.add(Algorithm.parse(names.get(i), spec.task(), d.at("algorithms") + "[" + i + "]"));
             }
             return new Plan(d.string("dataset"), model, algorithms, d.bool("score.challengers", false),
-                    date(d, "score.from"), date(d, "score.to"), d.strings("evaluate.slice-by"), d.integer("evaluate.top"),
+                    date(d, "score.from"), date(d, "score.to"), d.bool("estimate", true) && spec.task() == Task.BINARY_CLASSIFICATION,
+                    d.strings("evaluate.slice-by"), d.integer("evaluate.top"),
                     new DriftWindow(date(d, "drift-reference.from"), date(d, "drift-reference.to")));
         }
 
@@ -78,9 +82,9 @@ public final class ReferencePipeline {
             }
         }
 
-        /** The same plan with one algorithm, only the champion scored, no slices (what the bench times). */
+        /** The same plan with one algorithm, only the champion scored, no estimate, no slices (what the bench times). */
         public Plan single(Algorithm algorithm) {
-            return new Plan(dataset, model, List.of(algorithm), false, scoreFrom, scoreTo, List.of(), 0, driftReference);
+            return new Plan(dataset, model, List.of(algorithm), false, scoreFrom, scoreTo, false, List.of(), 0, driftReference);
         }
 
         public DriftWindow scoreWindow() {
@@ -91,7 +95,11 @@ public final class ReferencePipeline {
         public List<String> stageNames() {
             List<String> out = new ArrayList<>(List.of("ingest", "features", "training set"));
             algorithms.forEach(a -> out.add(algorithms.size() == 1 ? "train" : "train " + a.text()));
-            out.addAll(List.of("promote", "score", "evaluate", "drift"));
+            out.addAll(List.of("promote", "score"));
+            if (estimate) {
+                out.add("estimate");
+            }
+            out.addAll(List.of("evaluate", "drift"));
             return out;
         }
     }
@@ -103,8 +111,8 @@ public final class ReferencePipeline {
 
     /** What a run did, stage by stage. */
     public record Result(IngestResult ingest, List<MaterializedVersion> features, TrainingSet trainingSet,
-            List<ModelVersion> candidates, List<String> promotions, ScoringResult predictions, List<EvaluationMetric> evaluation,
-            DriftOutcome drift) {
+            List<ModelVersion> candidates, List<String> promotions, ScoringResult predictions,
+            Optional<PerformanceEstimator.Outcome> estimate, List<EvaluationMetric> evaluation, DriftOutcome drift) {
         public Result {
             features = List.copyOf(features);
             candidates = List.copyOf(candidates);
@@ -144,13 +152,20 @@ public final class ReferencePipeline {
         ScoringResult predictions = stages.run("score", plan.scoreWindow() + " with " + String.join(" and ", uris)
                 + " -> ml.predictions", () -> kiln.scoreDays(uris, plan.scoreFrom(), plan.scoreTo()),
                 s -> s.rowsPerModel().values().stream().mapToLong(Long::longValue).sum());
+        Optional<PerformanceEstimator.Outcome> estimate = Optional.empty();
+        if (plan.estimate()) {
+            ModelUri champion = ModelUri.parse(uris.get(0));
+            estimate = Optional.of(stages.run("estimate", plan.scoreWindow() + " " + uris.get(0) + " from the scores alone"
+                    + " -> reports.performance_estimate", () -> kiln.estimate(champion, plan.scoreFrom(), plan.scoreTo(),
+                    plan.sliceBy(), plan.top(), Optional.empty()), o -> o.metrics().isEmpty() ? 0L : o.metrics().get(0).rows()));
+        }
         List<EvaluationMetric> evaluation = stages.run("evaluate", plan.scoreWindow() + " " + uris.get(0) + " vs outcomes"
                 + " -> reports.evaluation", () -> kiln.evaluate(uris.get(0), plan.scoreFrom(), plan.scoreTo(), plan.sliceBy(),
                 plan.top()), l -> l.isEmpty() ? 0L : l.get(0).rows());
         DriftOutcome drift = stages.run("drift", plan.driftReference() + " vs " + plan.scoreWindow()
                 + " -> reports.drift, reports.data_profile, reports.alerts", () -> kiln.drift(uris.get(0),
                 Optional.of(plan.driftReference()), plan.scoreWindow(), Optional.empty()), o -> o.referenceRows() + o.currentRows());
-        return new Result(ingest, features, set, candidates, promotions, predictions, evaluation, drift);
+        return new Result(ingest, features, set, candidates, promotions, predictions, estimate, evaluation, drift);
     }
 
     /** The better candidate becomes champion through the gate; the others challenger. */

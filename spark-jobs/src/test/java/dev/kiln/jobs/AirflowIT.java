@@ -160,14 +160,16 @@ class AirflowIT {
         JsonNode shared = dagShape(Map.of("KILN_CATALOG_TYPE", "postgres", "KILN_DAILY_FEATURE_SETS", "origin_delay_stats route_stats",
                 "KILN_DAILY_MODELS", "models:/flight_delay@champion models:/taxi_delay@champion"));
         JsonNode daily = shared.path("kiln_flights_daily").path("tasks");
-        assertEquals(List.of("drift__flight_delay_champion", "drift__taxi_delay_champion", "evaluate__flight_delay_champion",
+        assertEquals(List.of("drift__flight_delay_champion", "drift__taxi_delay_champion", "estimate__flight_delay_champion",
+                "estimate__taxi_delay_champion", "evaluate__flight_delay_champion",
                 "evaluate__taxi_delay_champion", "ingest", "materialize__origin_delay_stats", "materialize__route_stats",
                 "score__flight_delay_champion", "score__taxi_delay_champion"), iterate(daily.fieldNames()));
         // both feature sets at once after ingest; each model's evaluation waits for its own scoring only
         assertEquals("[\"ingest\"]", daily.path("materialize__route_stats").path("upstream").toString());
         assertEquals("[\"materialize__origin_delay_stats\",\"materialize__route_stats\"]",
                 daily.path("score__taxi_delay_champion").path("upstream").toString());
-        assertEquals("[\"score__taxi_delay_champion\"]", daily.path("evaluate__taxi_delay_champion").path("upstream").toString());
+        assertEquals("[\"score__taxi_delay_champion\"]", daily.path("estimate__taxi_delay_champion").path("upstream").toString());
+        assertEquals("[\"estimate__taxi_delay_champion\"]", daily.path("evaluate__taxi_delay_champion").path("upstream").toString());
         assertEquals("default_pool", daily.path("score__taxi_delay_champion").path("pool").asText());
         assertTrue(shared.path("kiln_flights_daily").path("max_active_tasks").asInt() > 1, shared.toString());
     }
@@ -202,7 +204,7 @@ class AirflowIT {
         assertEquals(List.of(retrainRun), client.dagRuns("kiln_retrain", 10).stream().map(DagRun::runId).toList(),
                 "one retrain run for one drift run");
 
-        // The pool runs the two runs' eight tasks one after the other: the first wait covers nearly all of them.
+        // The pool runs the two runs' nine tasks one after the other: the first wait covers nearly all of them.
         DagRun retrainEnd = client.await("kiln_retrain", retrainRun, Duration.ofMinutes(25),
                 r -> System.out.println("[airflow-it] " + r + " at " + Instant.now()));
         DagRun dailyEnd = client.await("kiln_flights_daily", dailyRun, Duration.ofMinutes(10),
@@ -218,7 +220,7 @@ class AirflowIT {
         assertEquals(DagRunState.SUCCESS, retrainEnd.state(), () -> "tasks: " + retrainTasks);
         assertEquals(DagRunState.SUCCESS, dailyEnd.state(), () -> "tasks: " + dailyTasks);
         assertEquals(List.of("promote", "train", "training_set"), retrainTasks.stream().map(TaskInstance::taskId).sorted().toList());
-        assertEquals(List.of("drift", "evaluate", "ingest", "materialize_features", "score"),
+        assertEquals(List.of("drift", "estimate", "evaluate", "ingest", "materialize_features", "score"),
                 dailyTasks.stream().map(TaskInstance::taskId).sorted().toList());
         assertTrue(dailyTasks.stream().allMatch(t -> t.state().equals("success")), () -> "tasks: " + dailyTasks);
 

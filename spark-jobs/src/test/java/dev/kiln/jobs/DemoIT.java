@@ -72,6 +72,9 @@ class DemoIT {
         assertTrue(first.output().contains("models:/flight_delay@champion 502,222 predictions, models:/flight_delay@challenger"
                 + " 502,222 predictions"), first.output());
         assertTrue(first.output().matches("(?s).*evaluate\\s+[0-9.]+ s\\s+2001-06-01\\.\\.2001-06-30, champion: auc_roc 0\\.6.*"), first.output());
+        // June's performance estimated from the scores before the evaluation, each estimate beside its realized value.
+        assertTrue(first.output().matches("(?s).*estimate\\s+[0-9.]+ s\\s+2001-06-01\\.\\.2001-06-30, champion, estimated without"
+                + " outcomes -> realized: auc_roc 0\\.[0-9]{4} \\[0\\.[0-9]{4} \\.\\. 0\\.[0-9]{4}\\] -> 0\\.6[0-9]{3}, f1 .*"), first.output());
         assertTrue(first.output().matches("(?s).*2001-05-01\\.\\.2001-05-31 vs 2001-06-01\\.\\.2001-06-30: [1-9][0-9]* of [0-9]+ metrics over threshold, flagged: .*"
                 + "origin_delay_stats__avg_delay_7d \\(psi.*"), first.output());
         assertTrue(second.output().contains("models:/flight_delay/1 was trained from training set"), second.output());
@@ -83,13 +86,20 @@ class DemoIT {
         List<String> printed = first.output().lines().map(String::trim).filter(l -> l.startsWith("bin/kiln sql \""))
                 .map(l -> l.substring("bin/kiln sql \"".length(), l.length() - 1)).toList();
         assertEquals(3, printed.size(), first.output());
+        // An estimate below a floor declared on the command line: exit 4 and one alert (a one-day window).
+        Result floor = kiln(work, root, "estimate", "--model", "models:/flight_delay@champion", "--from", "2001-06-01", "--to",
+                "2001-06-01", "--conf", "models.flight_delay.monitor.min-estimated.auc_roc=0.99");
+        assertEquals(4, floor.exit(), floor.output());
+        assertTrue(floor.output().contains("1 estimate(s) below the floor, written to reports.alerts"), floor.output());
         Path checks = Files.writeString(work.resolve("checks.sql"), String.join(";\n", printed) + ";\n"
                 + "SELECT count(*) FROM ml.predictions;\n"
+                + "SELECT concat('estimate alerts: ', count(*)) FROM reports.alerts WHERE source = 'estimate' AND metric = 'auc_roc';\n"
                 + "SELECT count(*), count(DISTINCT origin) FROM raw.flights;\n"
                 + "SELECT count(*), count(DISTINCT feature_set) FROM features.catalog;\n");
         Result counts = kiln(work, root, "sql", "-f", checks.toString());
         assertEquals(0, counts.exit(), counts.output());
         assertTrue(counts.output().contains("| 1004444  |"), counts.output());
+        assertTrue(counts.output().contains("estimate alerts: 1 "), counts.output());
         assertTrue(counts.output().contains("| 3000000  | 229                    |"), counts.output());
         assertTrue(counts.output().lines().anyMatch(l -> l.matches("\\|\\s*13\\s*\\|\\s*2\\s*\\|")), counts.output());
 

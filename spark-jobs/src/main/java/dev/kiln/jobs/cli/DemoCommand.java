@@ -1,5 +1,7 @@
 package dev.kiln.jobs.cli;
 
+import static org.apache.spark.sql.functions.col;
+
 import dev.kiln.api.Kiln;
 import dev.kiln.api.ReferencePipeline;
 import dev.kiln.features.materialize.MaterializedVersion;
@@ -8,6 +10,7 @@ import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.ingest.DatasetSpec;
 import dev.kiln.lakehouse.ingest.IngestResult;
 import dev.kiln.reports.drift.DriftOutcome;
+import dev.kiln.reports.estimate.PerformanceEstimator;
 import dev.kiln.scoring.ScoringResult;
 import dev.kiln.training.registry.ModelVersion;
 import java.io.PrintStream;
@@ -29,7 +32,8 @@ import picocli.CommandLine.ParentCommand;
         "Run the reference pipeline (demo in conf/pipelines/flights.conf) end to end on the configured lakehouse: ingest flights-3m (Jan-Jun 2001)",
         "into raw.flights, materialize its feature sets, build the point-in-time training set, train logistic",
         "regression and GBT (Jan-Apr train, May validation), promote the better to champion through the gate (the",
-        "other becomes challenger), score June with both, evaluate June, and measure drift May vs June.",
+        "other becomes challenger), score June with both, estimate the champion's June performance from its scores",
+        "alone, evaluate June against the outcomes, and measure drift May vs June.",
         "Re-running reuses what is already there (batches, feature periods, training set, model versions trained",
         "from the same set and config) and replaces June's predictions and reports.",
         "bin/kiln demo fetches the data first (scripts/fetch-flights.sh)."})
@@ -78,6 +82,10 @@ final class DemoCommand implements Callable<Integer> {
             ctx.out().println(v.describe());
         } else if (result instanceof ScoringResult s) {
             ctx.out().println(s.summary());
+        } else if (result instanceof PerformanceEstimator.Outcome o) {
+            o.metrics().stream().filter(m -> m.slice().equals("overall")).forEach(m -> ctx.out().printf(
+                    "  estimated %-10s %s (95%% band %s)%n", m.metric(), show(m.estimate()),
+                    m.lower() == null ? "n/a" : show(m.lower()) + " .. " + show(m.upper())));
         } else if (result instanceof List<?> l) {
             l.forEach(x -> {
                 if (x instanceof MaterializedVersion m) {
@@ -117,6 +125,19 @@ final class DemoCommand implements Callable<Integer> {
         out.printf("  %-26s %6.1f s  %s%n", "promote", seconds.get("promote"), String.join("; ", r.promotions()));
         out.printf("  %-26s %6.1f s  %s%n", "score", seconds.get("score"), r.predictions().rowsPerModel().entrySet().stream()
                 .map(e -> String.format("%s %,d predictions", e.getKey(), e.getValue())).collect(Collectors.joining(", ")));
+        r.estimate().ifPresent(e -> {
+            // Read back after evaluate, which kept the realized values beside the estimates.
+            Map<String, Row> rows = new LinkedHashMap<>();
+            kiln.performanceEstimates().filter(col("model_name").equalTo(e.model().name())
+                    .and(col("model_version").equalTo(e.model().version())).and(col("run_id").equalTo(e.runId()))
+                    .and(col("slice").equalTo("overall"))).collectAsList().forEach(x -> rows.put(x.getAs("metric"), x));
+            out.printf("  %-26s %6.1f s  %s, champion, estimated without outcomes -> realized: %s%n", "estimate",
+                    seconds.get("estimate"), plan.scoreWindow(), List.of("auc_roc", "f1", "precision", "recall", "accuracy").stream()
+                            .filter(rows::containsKey).map(metric -> String.format("%s %s [%s .. %s] -> %s", metric,
+                                    show(rows.get(metric).getAs("estimate")), show(rows.get(metric).getAs("lower")),
+                                    show(rows.get(metric).getAs("upper")), show(rows.get(metric).getAs("realized"))))
+                            .collect(Collectors.joining(", ")));
+        });
         out.printf("  %-26s %6.1f s  %s, champion: %s%n", "evaluate", seconds.get("evaluate"), plan.scoreWindow(),
                 r.evaluation().stream().filter(m -> m.slice().equals("overall")
                         && List.of("auc_roc", "auc_pr", "log_loss", "brier", "f1").contains(m.metric()))
@@ -137,5 +158,9 @@ final class DemoCommand implements Callable<Integer> {
                 + " WHERE metric IN ('auc_roc', 'log_loss') ORDER BY slice, metric\"");
         out.println("  bin/kiln sql \"SELECT feature, round(value, 3) AS psi, status FROM reports.drift WHERE metric = 'psi'"
                 + " AND current_from = DATE'" + plan.scoreFrom() + "' ORDER BY value DESC LIMIT 8\"");
+    }
+
+    private static String show(Double v) {
+        return v == null ? "n/a" : String.format("%.4f", v);
     }
 }
