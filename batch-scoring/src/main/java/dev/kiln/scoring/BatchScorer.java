@@ -149,6 +149,7 @@ public final class BatchScorer {
         }
         out.add(dev.kiln.lakehouse.EventTime.of(col(spec.eventTime())).as("event_time"));
         out.add(loaded.signature().score().as("score"));
+        out.add(loaded.signature().rawScore().as("raw_score"));
         out.add(loaded.signature().predictedLabel(m.decisionRule()).as("predicted_label"));
         out.add(lit(m.name()).as("model_name"));
         out.add(lit(m.version()).as("model_version"));

@@ -42,7 +42,7 @@ final class TrainBench {
                 declared.trainingSet(), declared.numeric(), List.of(), Algorithm.LOGISTIC_REGRESSION,
                 Map.of(Algorithm.LOGISTIC_REGRESSION, fixed), declared.timeColumn(), declared.trainUntil(),
                 declared.validateUntil(), declared.metric(), declared.seed(), 1, declared.reproducible(), declared.decision(),
-                declared.text());
+                declared.calibration(), declared.text());
         TrainingSet set = ctx.kiln().buildTrainingSet(spec.trainingSet());
         ctx.out().println(set.summary());
         List<BenchCommand.Timing> kiln = new ArrayList<>();

@@ -21,6 +21,10 @@ import org.apache.spark.ml.feature.SQLTransformer;
 import org.apache.spark.ml.feature.StringIndexer;
 import org.apache.spark.ml.feature.StringIndexerModel;
 import org.apache.spark.ml.feature.VectorAssembler;
+import org.apache.spark.ml.regression.IsotonicRegression;
+import org.apache.spark.ml.regression.IsotonicRegressionModel;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.types.DataTypes;
 
@@ -37,17 +41,22 @@ public final class ModelSignature {
     private static final String NUMERIC = "__x_";
     private static final String INDEX = "__idx_";
     private static final String ONE_HOT = "__oh_";
+    /** The calibrated probability a calibration stage adds. */
+    static final String CALIBRATED = "__calibrated";
 
     private final Task task;
     private final List<String> numeric;
     private final List<String> missingIndicators;
     private final List<String> categorical;
+    private final boolean calibrated;
 
-    private ModelSignature(Task task, List<String> numeric, List<String> missingIndicators, List<String> categorical) {
+    private ModelSignature(Task task, List<String> numeric, List<String> missingIndicators, List<String> categorical,
+            boolean calibrated) {
         this.task = requireNonNull(task, "task is null");
         this.numeric = List.copyOf(numeric);
         this.missingIndicators = List.copyOf(missingIndicators);
         this.categorical = List.copyOf(categorical);
+        this.calibrated = calibrated;
     }
 
     /**
@@ -62,7 +71,7 @@ public final class ModelSignature {
         refs.forEach(r -> missing.add(r.missingColumn()));
         numeric.addAll(missing);
         numeric.addAll(extraNumeric);
-        return new ModelSignature(task, List.copyOf(numeric), List.copyOf(missing), categorical);
+        return new ModelSignature(task, List.copyOf(numeric), List.copyOf(missing), categorical, false);
     }
 
     /** The signature of a saved Kiln pipeline, from its stages, for a model trained on {@code featureRefs}. */
@@ -71,7 +80,9 @@ public final class ModelSignature {
         featureRefs.stream().map(FeatureRef::parse).forEach(r -> missing.add(r.missingColumn()));
         List<String> numeric = new ArrayList<>();
         List<String> categorical = new ArrayList<>();
+        boolean calibrated = false;
         for (Transformer stage : model.stages()) {
+            calibrated |= stage instanceof IsotonicRegressionModel;
             if (stage instanceof VectorAssembler va) {
                 for (String c : va.getInputCols()) {
                     if (c.startsWith(NUMERIC)) {
@@ -85,7 +96,24 @@ public final class ModelSignature {
         if (numeric.isEmpty() && categorical.isEmpty()) {
             throw new KilnException("the saved pipeline has no Kiln input stages: it was not trained by Kiln");
         }
-        return new ModelSignature(task, numeric, List.copyOf(missing), categorical);
+        return new ModelSignature(task, numeric, List.copyOf(missing), categorical, calibrated);
+    }
+
+    /** Whether the pipeline ends in a calibration stage ({@link #score()} is then its calibrated probability). */
+    public boolean calibrated() {
+        return calibrated;
+    }
+
+    /**
+     * A fitted pipeline with a calibration appended: isotonic regression of the outcome on the model's probability
+     * of the positive class, fitted on {@code validation} (rows the model has not transformed).
+     */
+    static PipelineModel calibrate(PipelineModel model, Dataset<Row> validation) {
+        IsotonicRegressionModel isotonic = new IsotonicRegression().setIsotonic(true).setFeaturesCol("probability")
+                .setFeatureIndex(1).setLabelCol(LABEL).setPredictionCol(CALIBRATED).fit(model.transform(validation));
+        Transformer[] stages = java.util.Arrays.copyOf(model.stages(), model.stages().length + 1);
+        stages[stages.length - 1] = isotonic;
+        return new PipelineModel(model.uid(), stages);
     }
 
     public Task task() {
@@ -117,7 +145,8 @@ public final class ModelSignature {
     /** The columns the pipeline adds to its input rows, to be left out of anything written. */
     public boolean isPipelineColumn(String column) {
         return column.startsWith(NUMERIC) || column.startsWith(INDEX) || column.startsWith(ONE_HOT) || column.equals(FEATURES)
-                || column.equals(LABEL) || List.of("rawPrediction", "probability", "prediction").contains(column);
+                || column.equals(LABEL) || column.equals(CALIBRATED)
+                || List.of("rawPrediction", "probability", "prediction").contains(column);
     }
 
     /** The pipeline's stages in front of {@code estimator}, which reads {@link #FEATURES}. */
@@ -146,10 +175,15 @@ public final class ModelSignature {
     }
 
     /**
-     * The score on rows the model transformed: the probability of the positive class for a classifier, the
-     * prediction for a regression.
+     * The score on rows the model transformed: the (calibrated, where the model has a calibration) probability of the
+     * positive class for a classifier, the prediction for a regression.
      */
     public Column score() {
+        return calibrated ? col(CALIBRATED) : score(task);
+    }
+
+    /** The model's own output before any calibration: the uncalibrated probability, or the regression's prediction. */
+    public Column rawScore() {
         return score(task);
     }
 

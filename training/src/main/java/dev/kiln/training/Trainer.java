@@ -17,6 +17,7 @@ import dev.kiln.training.decision.Thresholds;
 import dev.kiln.training.registry.ModelRegistry;
 import dev.kiln.training.registry.ModelVersion;
 import dev.kiln.training.spec.Algorithm;
+import dev.kiln.training.spec.Calibration;
 import dev.kiln.training.spec.ModelSpec;
 import dev.kiln.training.spec.Task;
 import java.io.IOException;
@@ -115,7 +116,7 @@ public final class Trainer {
         ModelSpec pinned = new ModelSpec(spec.name(), spec.description(), spec.task(), spec.trainingSet(), spec.numeric(),
                 spec.categorical(), algorithm, spec.grids(), spec.timeColumn(), registered.trainUntil(),
                 registered.validateUntil(), registered.metric(), registered.seed(), spec.parallelism(), spec.reproducible(),
-                registeredPolicy(spec, registered), spec.text());
+                registeredPolicy(spec, registered), spec.calibration(), spec.text());
         FittedModel again = fit(pinned, algorithm, set);
         List<String> differences = new ArrayList<>();
         compare("param", registered.params(), again.params(), differences);
@@ -214,9 +215,22 @@ public final class Trainer {
                 }
             }
             PipelineModel model = fitted.get(best);
+            Map<String, Double> reliability = new TreeMap<>();
+            if (spec.calibration() == Calibration.ISOTONIC) {
+                reliability.putAll(reliability(model.transform(validate), ModelSignature.score(spec.task()), "_raw"));
+                model = ModelSignature.calibrate(model, validate);
+                progress.accept(spec.name() + " " + algorithm.text() + ": isotonic calibration fitted on the validation window");
+            }
             chosen.accept(model);
-            Validation validation = validation(spec.task(), model.transform(validate), spec.decision());
+            Dataset<Row> validated = model.transform(validate);
+            Column score = spec.calibration() == Calibration.ISOTONIC ? col(ModelSignature.CALIBRATED)
+                    : ModelSignature.score(spec.task());
+            Validation validation = validation(spec.task(), validated, score, spec.decision());
             Map<String, Double> metrics = validation.metrics();
+            if (!reliability.isEmpty()) {
+                metrics.putAll(reliability);
+                metrics.putAll(reliability(validated, score, ""));
+            }
             validation.decision().ifPresent(d -> progress.accept(spec.name() + " " + algorithm.text() + ": decision "
                     + d.describe()));
             if (grid.size() == 1) {
@@ -359,11 +373,14 @@ public final class Trainer {
     /** The validation metrics of the chosen model, and a binary classifier's decision threshold. */
     private record Validation(Map<String, Double> metrics, java.util.Optional<Decision> decision) {}
 
-    /** Every metric of the task on the validation predictions; a classifier's threshold chosen by {@code policy}. */
-    private static Validation validation(Task task, Dataset<Row> predictions, DecisionPolicy policy) {
+    /**
+     * Every metric of the task on the validation predictions, a classifier's scored by {@code score}; a classifier's
+     * threshold chosen by {@code policy}.
+     */
+    private static Validation validation(Task task, Dataset<Row> predictions, Column score, DecisionPolicy policy) {
         if (task == Task.BINARY_CLASSIFICATION) {
             Decision[] decision = new Decision[1];
-            Map<String, Double> metrics = classificationMetrics(predictions, policy, d -> decision[0] = d);
+            Map<String, Double> metrics = classificationMetrics(predictions, score, policy, d -> decision[0] = d);
             return new Validation(metrics, java.util.Optional.of(decision[0]));
         }
         Map<String, Double> out = new TreeMap<>();
@@ -386,21 +403,42 @@ public final class Trainer {
      * no step holds every distinct score in one place.
      */
     static Map<String, Double> classificationMetrics(Dataset<Row> predictions) {
-        return classificationMetrics(predictions, null, d -> { });
+        return classificationMetrics(predictions, ModelSignature.score(Task.BINARY_CLASSIFICATION), null, d -> { });
+    }
+
+    /**
+     * Reliability of probabilities {@code score}: {@code brier<suffix>} (mean squared error against the outcome) and
+     * {@code ece<suffix>} (expected calibration error: over ten equal-width bins of the score, the events' share times
+     * the gap between the mean score and the observed rate), from one aggregation.
+     */
+    private static Map<String, Double> reliability(Dataset<Row> predictions, Column score, String suffix) {
+        Column bin = org.apache.spark.sql.functions.least(org.apache.spark.sql.functions.floor(col("s").multiply(10)), lit(9L));
+        Dataset<Row> bins = predictions.select(score.as("s"), col(LABEL).as("y"))
+                .groupBy(bin.as("b")).agg(count(lit(1)).as("n"), sum("s").as("ss"), sum("y").as("sy"),
+                        sum(col("y").minus(col("s")).multiply(col("y").minus(col("s")))).as("sq"));
+        double n = 0;
+        double squares = 0;
+        double gaps = 0;
+        for (Row r : bins.orderBy("b").collectAsList()) {
+            n += r.getLong(1);
+            squares += r.getDouble(4);
+            gaps += Math.abs(r.getDouble(2) - r.getDouble(3));
+        }
+        return Map.of("brier" + suffix, squares / n, "ece" + suffix, gaps / n);
     }
 
     /**
      * The same, and where {@code policy} is given, the decision threshold it chooses over the same sort of the
      * distinct scores ({@link Thresholds}), handed to {@code chosen}.
      */
-    private static Map<String, Double> classificationMetrics(Dataset<Row> predictions, DecisionPolicy policy,
+    private static Map<String, Double> classificationMetrics(Dataset<Row> predictions, Column score, DecisionPolicy policy,
             Consumer<Decision> chosen) {
         Column positive = when(col(LABEL).equalTo(1.0), 1L).otherwise(0L);
         Column predicted = col("prediction");
         Column correct = when(predicted.equalTo(1.0), positive).when(predicted.equalTo(0.0), lit(1L).minus(positive))
                 .otherwise(0L);
         Dataset<Row> groups = predictions.select(
-                ModelSignature.score(Task.BINARY_CLASSIFICATION).as("s"),
+                score.as("s"),
                 positive.as("p"), correct.as("c"))
                 .groupBy(col("s")).agg(sum("p").cast("long").as("p"), count(lit(1)).as("n"), sum("c").cast("long").as("c"))
                 .persist(StorageLevel.MEMORY_AND_DISK());

@@ -65,6 +65,7 @@ class TrainerTest {
             models.bad_value = ${models.hot} { grids { logistic-regression { maxIter = [0.5] } } }
             models.empty_split = ${models.hot} { split { train-until = "2023-01-01", validate-until = "2023-02-01" } }
             models.amount = ${models.hot} { training-set = tr_amount }
+            models.hot_calibrated = ${models.hot} { calibration = isotonic, grids.logistic-regression.regParam = [0.1] }
             """).resolve();
 
     private static TrainingSet hot;
@@ -142,6 +143,33 @@ class TrainerTest {
         assertTrue(again.matches(), again.summary());
         Reproduction gbtAgain = new Trainer(LAKEHOUSE, m -> { }).reproduce(ModelSpec.parse(CONFIG, "hot"), gbt);
         assertTrue(gbtAgain.matches(), gbtAgain.summary());
+    }
+
+    @Test
+    void anIsotonicCalibrationIsFittedOnValidationSavedWithTheModelAndReproduced() {
+        ModelVersion m = train("hot_calibrated", Algorithm.LOGISTIC_REGRESSION);
+        for (String k : List.of("brier_raw", "ece_raw", "brier", "ece")) {
+            assertTrue(m.metrics().containsKey(k), k + " in " + m.metrics());
+        }
+        // Fitted to the validation outcomes, the calibrated probabilities are at least as reliable there.
+        assertTrue(m.metrics().get("ece") <= m.metrics().get("ece_raw") + 1e-12, m.metrics().toString());
+        assertTrue(m.metrics().get("brier") <= m.metrics().get("brier_raw") + 1e-12, m.metrics().toString());
+        LoadedModel loaded = LoadedModel.load(m);
+        assertTrue(loaded.signature().calibrated());
+        assertTrue(loaded.pipeline().stages()[loaded.pipeline().stages().length - 1]
+                instanceof org.apache.spark.ml.regression.IsotonicRegressionModel);
+        // Scoring reads the calibrated probability; the model's own stays beside it, and the two differ.
+        org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> scored = loaded.transform(LAKEHOUSE.read(hot.table()), "the set")
+                .select(loaded.signature().score().as("score"), loaded.signature().rawScore().as("raw"));
+        assertTrue(scored.filter("score <> raw").count() > 0);
+        assertEquals(0, scored.filter("score < 0 OR score > 1").count());
+        // Calibration is monotone: a higher raw probability never gets a lower calibrated one.
+        List<org.apache.spark.sql.Row> byRaw = scored.distinct().orderBy("raw", "score").collectAsList();
+        for (int i = 1; i < byRaw.size(); i++) {
+            assertTrue(byRaw.get(i).getDouble(0) >= byRaw.get(i - 1).getDouble(0), "not monotone at " + byRaw.get(i));
+        }
+        Reproduction again = new Trainer(LAKEHOUSE, x -> { }).reproduce(ModelSpec.parse(CONFIG, "hot_calibrated"), m);
+        assertTrue(again.matches(), again.summary());
     }
 
     @Test

@@ -28,6 +28,7 @@ import java.util.Optional;
  * @param reproducible train and validate on at most two partitions, so that MLlib's sums combine in the
  *                     same order every time and a retraining matches bit for bit (see the README)
  * @param decision how a binary classifier's decision threshold is chosen on the validation window
+ * @param calibration a binary classifier's calibration, fitted on the validation window
  * @param text  the declaration rendered as JSON, hashed into {@link #configHash(Algorithm)}
  */
 public record ModelSpec(
@@ -47,6 +48,7 @@ public record ModelSpec(
         int parallelism,
         boolean reproducible,
         dev.kiln.training.decision.DecisionPolicy decision,
+        Calibration calibration,
         String text) {
 
     public static final List<String> CLASSIFICATION_METRICS = List.of("areaUnderROC", "areaUnderPR", "logLoss", "accuracy");
@@ -58,6 +60,7 @@ public record ModelSpec(
         categorical = List.copyOf(categorical);
         grids = Map.copyOf(grids);
         requireNonNull(decision, "decision is null");
+        requireNonNull(calibration, "calibration is null");
     }
 
     /** Whether a larger value of the metric is better. */
@@ -139,8 +142,12 @@ public record ModelSpec(
             throw new ConfigException(s.at("decision"), "a decision threshold is for binary classifiers; this model is a "
                     + task.text());
         }
+        Calibration calibration = Calibration.parse(s.string("calibration", "none"), s.at("calibration"));
+        if (task != Task.BINARY_CLASSIFICATION && calibration != Calibration.NONE) {
+            throw new ConfigException(s.at("calibration"), "calibration is for binary classifiers; this model is a " + task.text());
+        }
         return new ModelSpec(name, description, task, trainingSet, numeric, categorical, algorithm, grids, timeColumn,
-                trainUntil, validateUntil, metric, seed, parallelism, reproducible, decision, s.render());
+                trainUntil, validateUntil, metric, seed, parallelism, reproducible, decision, calibration, s.render());
     }
 
     private static LocalDateTime time(ConfigSection c, String key) {
