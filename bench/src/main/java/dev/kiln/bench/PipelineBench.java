@@ -43,17 +43,18 @@ final class PipelineBench {
         void run(String name, java.util.function.LongSupplier body);
     }
 
-    /** One stage's figures: seconds, rows, heap. */
-    record Stage(String name, double seconds, long rows, HeapWatch.Peak heap) {
+    /** One stage's figures: seconds, rows, heap, and what Spark, Delta and the catalog did. */
+    record Stage(String name, double seconds, long rows, HeapWatch.Peak heap, WorkWatch.Work work) {
         String tsv() {
             return String.join("\t", name, Double.toString(seconds), Long.toString(rows), Long.toString(heap.used()),
-                    Long.toString(heap.live()), Long.toString(heap.full()), Long.toString(heap.outside()));
+                    Long.toString(heap.live()), Long.toString(heap.full()), Long.toString(heap.outside()), work.tsv());
         }
 
         static Stage parse(String line) {
             String[] f = line.split("\t");
             return new Stage(f[0], Double.parseDouble(f[1]), Long.parseLong(f[2]),
-                    new HeapWatch.Peak(Long.parseLong(f[3]), Long.parseLong(f[4]), Long.parseLong(f[5]), Long.parseLong(f[6])));
+                    new HeapWatch.Peak(Long.parseLong(f[3]), Long.parseLong(f[4]), Long.parseLong(f[5]), Long.parseLong(f[6])),
+                    WorkWatch.Work.parse(f, 7));
         }
     }
 
@@ -101,7 +102,8 @@ final class PipelineBench {
             overrides.add("datasets." + plan.dataset() + ".source.path=" + scaled);
         }
         fixedGrid.forEach((k, v) -> overrides.add("models." + plan.model() + ".grids.logistic-regression." + k + "=[" + v + "]"));
-        try (BenchContext ctx = bench.open(overrides); HeapWatch heap = new HeapWatch(bench.heldHeapSeconds)) {
+        try (BenchContext ctx = bench.open(overrides); HeapWatch heap = new HeapWatch(bench.heldHeapSeconds);
+                WorkWatch work = new WorkWatch(ctx.lakehouse().spark().sparkContext(), localPath(benchRoot))) {
             Lakehouse lakehouse = ctx.lakehouse();
             if (scale > 1) {
                 replicate(ctx, source, scaled, scale);
@@ -117,12 +119,12 @@ final class PipelineBench {
                     }
                 }
                 if (side == Side.KILN) {
-                    runs.add(stages(ctx, plan, heap));
+                    runs.add(stages(ctx, plan, heap, work));
                 } else {
                     List<Stage> stages = new ArrayList<>();
                     new HandPipeline(lakehouse.spark(), scale == 1 ? source : scaled, benchRoot, modelSpec.trainUntil(),
                             modelSpec.validateUntil(), plan.scoreFrom(), plan.scoreTo(), plan.driftReference().from(),
-                            plan.driftReference().to(), fixedGrid).run(timer(ctx, heap, stages, 7));
+                            plan.driftReference().to(), fixedGrid).run(timer(ctx, heap, work, stages, 7));
                     runs.add(stages);
                 }
             }
@@ -141,6 +143,7 @@ final class PipelineBench {
                     side == Side.HAND ? " (hand-written)" : "", scale, scale == 1 ? source : scaled, fixedGrid,
                     side == Side.KILN ? "lakehouse" : "tables under", benchRoot, HeapWatch.mib(Runtime.getRuntime().maxMemory()));
             if (runs.size() == 1) {
+                printWork(ctx.out(), stages);
                 boolean held = heap.probing();
                 ctx.out().printf("  %-13s %9s  %14s  %11s  %11s%s%n", "stage", "time", "rows", "peak heap", "peak live",
                         held ? String.format("  %11s  %11s", "held", "outside") : "");
@@ -182,22 +185,23 @@ final class PipelineBench {
         return 0;
     }
 
-    private static StageTimer timer(BenchContext ctx, HeapWatch heap, List<Stage> stages, int count) {
+    private static StageTimer timer(BenchContext ctx, HeapWatch heap, WorkWatch work, List<Stage> stages, int count) {
         return (name, body) -> {
             ctx.progress(String.format("bench pipeline: stage %d/%d %s", stages.size() + 1, count, name));
             heap.begin();
+            work.begin();
             long start = System.nanoTime();
             long rows = body.getAsLong();
             double seconds = (System.nanoTime() - start) / 1e9;
-            stages.add(new Stage(name, seconds, rows, heap.end()));
+            stages.add(new Stage(name, seconds, rows, heap.end(), work.end(seconds)));
             ctx.progress(String.format("bench pipeline: %s took %.1f s", name, seconds));
         };
     }
 
     /** One run of the reference pipeline in ctx's lakehouse: seconds, rows and heap per stage. */
-    private static List<Stage> stages(BenchContext ctx, ReferencePipeline.Plan plan, HeapWatch heap) {
+    private static List<Stage> stages(BenchContext ctx, ReferencePipeline.Plan plan, HeapWatch heap, WorkWatch work) {
         List<Stage> stages = new ArrayList<>();
-        StageTimer timer = timer(ctx, heap, stages, plan.stageNames().size());
+        StageTimer timer = timer(ctx, heap, work, stages, plan.stageNames().size());
         new ReferencePipeline(ctx.kiln()).run(plan, new ReferencePipeline.Stages() {
             @Override
             public <T> T run(String name, String what, Supplier<T> body, ToLongFunction<T> rows) {
@@ -232,6 +236,26 @@ final class PipelineBench {
         for (String dir : List.of("tables", "models")) {
             delete(benchRoot + "/" + dir);
         }
+    }
+
+    /** The local directory of a {@code file:} root (Delta commits are counted there); elsewhere none. */
+    private static java.nio.file.Path localPath(String root) {
+        return root.startsWith("file:") ? java.nio.file.Path.of(java.net.URI.create(root.replaceFirst("^file:/+", "file:///")))
+                : java.nio.file.Path.of("/nonexistent-kiln-bench-root");
+    }
+
+    /** Where each stage's time went: Spark jobs, stages, tasks, commits, metastore calls, bytes, driver-only time. */
+    static void printWork(java.io.PrintStream out, List<Stage> stages) {
+        out.printf("  %-13s %8s %6s %6s %7s %8s %9s %9s %9s %11s%n", "work", "time", "jobs", "stages", "tasks", "commits",
+                "metastore", "MB read", "MB written", "driver-only");
+        for (Stage st : stages) {
+            WorkWatch.Work w = st.work();
+            out.printf("  %-13s %6.1f s %6d %6d %7d %8d %9d %9.1f %9.1f %9.1f s%n", st.name(), st.seconds(), w.jobs(), w.stages(),
+                    w.tasks(), w.commits(), w.metastoreCalls(), w.bytesRead() / 1048576.0, w.bytesWritten() / 1048576.0,
+                    w.driverOnlySeconds());
+        }
+        out.println("  stages: run, not skipped; MB read/written: files (shuffle not included); metastore: Hive client calls;"
+                + " driver-only: time with no Spark job running");
     }
 
     /** N copies of the flights with distinct airport codes, written once and kept (not timed). */

@@ -131,6 +131,11 @@ final class ScaleRuns {
         }
         System.out.printf("  total ratio per pair: %s%n", totals.stream().map(r -> String.format("%.2fx", r)).toList());
         System.out.println("  'promote' has no hand-written counterpart (no registry); it counts in Kiln's total");
+        System.out.println();
+        System.out.println("  Kiln, first process:");
+        PipelineBench.printWork(System.out, kiln.get(0));
+        System.out.println("  hand-written, first process:");
+        PipelineBench.printWork(System.out, hand.get(0));
         return 0;
     }
 

@@ -8,7 +8,6 @@ import static org.apache.spark.sql.functions.lit;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
-import dev.kiln.lakehouse.commit.Predicate;
 import dev.kiln.reports.Alerts;
 import dev.kiln.reports.drift.RetrainTrigger;
 import dev.kiln.reports.evaluation.Evaluator;
@@ -53,13 +52,7 @@ import org.apache.spark.sql.types.StructType;
 public final class PerformanceEstimator {
     public static final TableName TABLE = TableName.of("reports", "performance_estimate");
 
-    static final StructType SCHEMA = new StructType()
-            .add("run_id", DataTypes.StringType, false)
-            .add("model_name", DataTypes.StringType, false)
-            .add("model_version", DataTypes.IntegerType, false)
-            .add("window_from", DataTypes.DateType, false)
-            .add("window_to", DataTypes.DateType, false)
-            .add("slice", DataTypes.StringType, false)
+    static final StructType SCHEMA = Evaluator.windowSliceColumns()
             .add("metric", DataTypes.StringType, false)
             .add("estimate", DataTypes.DoubleType, true)
             .add("lower", DataTypes.DoubleType, true)
@@ -217,12 +210,8 @@ public final class PerformanceEstimator {
         }
         lakehouse.createIfMissing(TABLE, SCHEMA, List.of(), "Performance estimated from the scores before outcomes arrive,"
                 + " per model version, window, slice and metric, with its 95% band and the realized value once evaluated", Map.of());
-        lakehouse.commits().replace(TABLE, lakehouse.spark().createDataFrame(rows, SCHEMA).coalesce(1), window(m, from, to)).commit();
-    }
-
-    static Predicate window(ModelVersion m, LocalDate from, LocalDate to) {
-        return Predicate.all(List.of(Predicate.eq("model_name", m.name()), Predicate.eq("model_version", m.version()),
-                Predicate.eq("window_from", from), Predicate.eq("window_to", to)));
+        lakehouse.commits().replace(TABLE, lakehouse.spark().createDataFrame(rows, SCHEMA).coalesce(1),
+                Evaluator.window(m, from, to)).commit();
     }
 
     /**

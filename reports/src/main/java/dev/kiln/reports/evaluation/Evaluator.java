@@ -50,13 +50,27 @@ import org.apache.spark.storage.StorageLevel;
 public final class Evaluator {
     public static final TableName TABLE = TableName.of("reports", "evaluation");
 
-    static final StructType SCHEMA = new StructType()
-            .add("run_id", DataTypes.StringType, false)
-            .add("model_name", DataTypes.StringType, false)
-            .add("model_version", DataTypes.IntegerType, false)
-            .add("window_from", DataTypes.DateType, false)
-            .add("window_to", DataTypes.DateType, false)
-            .add("slice", DataTypes.StringType, false)
+    /**
+     * The leading columns of every report on a model version's window and slice ({@code reports.evaluation}, its
+     * curves, {@code reports.performance_estimate}): run id, model name and version, window, slice.
+     */
+    public static StructType windowSliceColumns() {
+        return new StructType()
+                .add("run_id", DataTypes.StringType, false)
+                .add("model_name", DataTypes.StringType, false)
+                .add("model_version", DataTypes.IntegerType, false)
+                .add("window_from", DataTypes.DateType, false)
+                .add("window_to", DataTypes.DateType, false)
+                .add("slice", DataTypes.StringType, false);
+    }
+
+    /** The rows of such a report for one model version and window: what one run replaces. */
+    public static Predicate window(ModelVersion m, LocalDate from, LocalDate to) {
+        return Predicate.all(List.of(Predicate.eq("model_name", m.name()), Predicate.eq("model_version", m.version()),
+                Predicate.eq("window_from", from), Predicate.eq("window_to", to)));
+    }
+
+    static final StructType SCHEMA = windowSliceColumns()
             .add("metric", DataTypes.StringType, false)
             .add("value", DataTypes.DoubleType, true)
             .add("row_count", DataTypes.LongType, false)
@@ -67,13 +81,7 @@ public final class Evaluator {
     /** The most curve points kept per slice. */
     public static final int CURVE_POINTS = 200;
 
-    static final StructType CURVES_SCHEMA = new StructType()
-            .add("run_id", DataTypes.StringType, false)
-            .add("model_name", DataTypes.StringType, false)
-            .add("model_version", DataTypes.IntegerType, false)
-            .add("window_from", DataTypes.DateType, false)
-            .add("window_to", DataTypes.DateType, false)
-            .add("slice", DataTypes.StringType, false)
+    static final StructType CURVES_SCHEMA = windowSliceColumns()
             .add("point", DataTypes.LongType, false)
             .add("threshold", DataTypes.DoubleType, false)
             .add("true_positives", DataTypes.LongType, false)
@@ -488,8 +496,7 @@ public final class Evaluator {
         Timestamp now = Timestamp.from(Instant.now());
         java.sql.Date fromDate = java.sql.Date.valueOf(from);
         java.sql.Date toDate = java.sql.Date.valueOf(to);
-        Predicate predicate = Predicate.all(List.of(Predicate.eq("model_name", m.name()), Predicate.eq("model_version", m.version()),
-                Predicate.eq("window_from", from), Predicate.eq("window_to", to)));
+        Predicate predicate = window(m, from, to);
         if (m.taskType() == Task.BINARY_CLASSIFICATION) {
             List<Row> points = new ArrayList<>();
             for (CurvePoint c : evaluation.curves()) {

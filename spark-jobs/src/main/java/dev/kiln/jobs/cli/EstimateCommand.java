@@ -6,8 +6,6 @@ import dev.kiln.reports.estimate.EstimateFloors;
 import dev.kiln.reports.estimate.PerformanceEstimator;
 import dev.kiln.training.registry.ModelUri;
 import java.time.LocalDate;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -29,20 +27,8 @@ final class EstimateCommand implements Callable<Integer> {
     @Mixin
     GlobalOptions global;
 
-    @Option(names = "--model", required = true, paramLabel = "URI", description = "models:/<name>/<version> or models:/<name>@<alias>")
-    String model;
-
-    @Option(names = "--from", required = true, paramLabel = "DATE")
-    String from;
-
-    @Option(names = "--to", required = true, paramLabel = "DATE")
-    String to;
-
-    @Option(names = "--slice-by", paramLabel = "COLUMN", description = "Also estimate per value of this event column (repeatable).")
-    List<String> sliceBy = new ArrayList<>();
-
-    @Option(names = "--top", paramLabel = "N", description = "Slice values estimated: the N with most rows (default: ${DEFAULT-VALUE}).")
-    int top = 5;
+    @Mixin
+    ModelWindowOptions window;
 
     @Option(names = "--trigger-retrain", description = "On an estimate below its floor, ask Airflow to run the retrain DAG"
             + " (as kiln drift --trigger-retrain).")
@@ -53,13 +39,13 @@ final class EstimateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ModelUri uri = ModelUri.parse(model);
-        LocalDate f = Arguments.date("--from", from);
-        LocalDate t = Arguments.date("--to", to);
+        ModelUri uri = window.uri();
+        LocalDate f = window.from();
+        LocalDate t = window.to();
         try (KilnContext ctx = parent.open(global)) {
             EstimateFloors.parse(ctx.config().config(), uri.name()); // bad floors stop the job before Spark starts
             Optional<RetrainTrigger> trigger = triggerRetrain ? Optional.of(DriftCommand.retrainTrigger(ctx)) : Optional.empty();
-            PerformanceEstimator.Outcome o = ctx.kiln().estimate(uri, f, t, sliceBy, top, trigger);
+            PerformanceEstimator.Outcome o = ctx.kiln().estimate(uri, f, t, window.sliceBy, window.top, trigger);
             ctx.out().printf("estimated performance of %s, %s .. %s (no outcomes needed) -> %s%n", o.model().uri(), f, t,
                     PerformanceEstimator.TABLE);
             for (PerformanceEstimator.EstimatedMetric m : o.metrics()) {

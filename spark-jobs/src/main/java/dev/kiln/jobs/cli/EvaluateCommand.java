@@ -4,12 +4,10 @@ import dev.kiln.reports.evaluation.EvaluationMetric;
 import dev.kiln.reports.evaluation.Evaluator;
 import dev.kiln.training.registry.ModelUri;
 import java.time.LocalDate;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 @Command(name = "evaluate", mixinStandardHelpOptions = true, description = {"Join a model's predictions of a day range to the outcomes (its training set's"
@@ -23,28 +21,16 @@ final class EvaluateCommand implements Callable<Integer> {
     @Mixin
     GlobalOptions global;
 
-    @Option(names = "--model", required = true, paramLabel = "URI")
-    String model;
-
-    @Option(names = "--from", required = true, paramLabel = "DATE")
-    String from;
-
-    @Option(names = "--to", required = true, paramLabel = "DATE")
-    String to;
-
-    @Option(names = "--slice-by", paramLabel = "COLUMN", description = "Also measure per value of this event column (repeatable).")
-    List<String> sliceBy = new ArrayList<>();
-
-    @Option(names = "--top", paramLabel = "N", description = "Slice values measured: the N with most rows (default: ${DEFAULT-VALUE}).")
-    int top = 5;
+    @Mixin
+    ModelWindowOptions window;
 
     @Override
     public Integer call() {
-        ModelUri uri = ModelUri.parse(model);
-        LocalDate f = Arguments.date("--from", from);
-        LocalDate t = Arguments.date("--to", to);
+        ModelUri uri = window.uri();
+        LocalDate f = window.from();
+        LocalDate t = window.to();
         try (KilnContext ctx = parent.open(global)) {
-            List<EvaluationMetric> metrics = ctx.kiln().evaluate(uri, f, t, sliceBy, top);
+            List<EvaluationMetric> metrics = ctx.kiln().evaluate(uri, f, t, window.sliceBy, window.top);
             ctx.out().printf("evaluation of %s, %s .. %s -> %s%n", uri, f, t, Evaluator.TABLE);
             for (EvaluationMetric m : metrics) {
                 if (!m.metric().startsWith("calibration")) {
