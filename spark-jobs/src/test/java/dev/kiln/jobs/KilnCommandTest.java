@@ -93,6 +93,32 @@ class KilnCommandTest {
         }
     }
 
+    /** picocli formats descriptions with String.format: a lone % only warns at run time, so every one is tried here. */
+    @Test
+    void everyDescriptionIsAValidFormat() {
+        java.util.List<String> bad = new java.util.ArrayList<>();
+        java.util.Deque<picocli.CommandLine> todo = new java.util.ArrayDeque<>(java.util.List.of(new picocli.CommandLine(new KilnCommand())));
+        while (!todo.isEmpty()) {
+            picocli.CommandLine cli = todo.pop();
+            todo.addAll(cli.getSubcommands().values());
+            java.util.List<String> texts = new java.util.ArrayList<>(java.util.List.of(cli.getCommandSpec().usageMessage().description()));
+            for (picocli.CommandLine.Model.OptionSpec o : cli.getCommandSpec().options()) {
+                // The annotation's own text: the spec's is already interpolated.
+                if (o.userObject() instanceof java.lang.reflect.Field f && f.getAnnotation(picocli.CommandLine.Option.class) != null) {
+                    texts.addAll(java.util.List.of(f.getAnnotation(picocli.CommandLine.Option.class).description()));
+                }
+            }
+            for (String text : texts) {
+                try {
+                    String.format(text.replace("${DEFAULT-VALUE}", "x"));
+                } catch (java.util.IllegalFormatException e) {
+                    bad.add(cli.getCommandSpec().qualifiedName() + ": " + e.getMessage() + " in '" + text + "'");
+                }
+            }
+        }
+        assertEquals(java.util.List.of(), bad);
+    }
+
     private static void collect(picocli.CommandLine cli, java.util.List<String> prefix, java.util.List<String[]> out) {
         for (java.util.Map.Entry<String, picocli.CommandLine> sub : cli.getSubcommands().entrySet()) {
             if (sub.getKey().equals("help")) {

@@ -16,7 +16,7 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "estimate", mixinStandardHelpOptions = true, description = {"Estimate a binary model's performance on a"
         + " scored day range before its outcomes exist, from the scores alone (each score taken as a calibrated"
         + " probability): accuracy, precision, recall and F1 at the model's decision threshold, and ROC AUC, each with a"
-        + " 95% band, overall and per slice. Writes reports.performance_estimate (replacing that model version's rows for"
+        + " 95%% band, overall and per slice. Writes reports.performance_estimate (replacing that model version's rows for"
         + " that window); kiln evaluate later keeps the realized values beside the estimates. An overall estimate below"
         + " its floor (models.<name>.monitor.min-estimated) is a row in reports.alerts.",
         "Exit code 4 when an estimate is below its floor (unless --no-fail-on-breach)."})

@@ -41,7 +41,7 @@ final class GpuPlanCommand implements Callable<Integer> {
     GlobalOptions global;
 
     @Option(names = "--require", paramLabel = "N%", description = "Exit non-zero, naming the job, when a job has less"
-            + " than N% of its operators on the GPU (the share: MLlib model stages and operators held on the CPU only by"
+            + " than N%% of its operators on the GPU (the share: MLlib model stages and operators held on the CPU only by"
             + " a feature kind with no GPU form, approx_distinct, are counted apart; all-in counts the latter too).")
     String require;
 
