@@ -90,6 +90,33 @@ class DriftStatisticsTest {
         assertEquals(1.0, profile(r, "reference", "z", "null_rate").value(), 1e-12);
         assertEquals(0.0, profile(r, "reference", "z", "distinct").value());
         assertNull(profile(r, "reference", "z", "p50").value());
+
+        // Histograms: x spans 1..11 over both windows, 20 bins of width 0.5 shared by both windows.
+        List<DriftStatistics.BinCount> x = bins(r, "x");
+        assertEquals(40, x.size());
+        long[] ref = new long[20];
+        long[] cur = new long[20];
+        for (DriftStatistics.BinCount b : x) {
+            assertEquals(1 + 0.5 * b.bin(), b.lower(), 1e-12);
+            assertEquals(b.bin() == 19 ? 11.0 : 1.5 + 0.5 * b.bin(), b.upper(), 1e-12);
+            (b.window().equals("reference") ? ref : cur)[b.bin()] = b.count();
+        }
+        // Reference 1..10 -> bins 0, 2, .., 18; current 2, 4, 6 -> bins 2, 6, 10, and 11 (the maximum) -> the last bin.
+        for (int b = 0; b < 20; b++) {
+            assertEquals(b % 2 == 0 && b <= 18 ? 1 : 0, ref[b], "reference bin " + b);
+            assertEquals(b == 2 || b == 6 || b == 10 || b == 19 ? 1 : 0, cur[b], "current bin " + b);
+        }
+        // A constant reference plus one 7: still 20 bins from 5 to 7; all-null z: none; categorical: none.
+        assertEquals(10, bins(r, "k").stream().filter(b -> b.window().equals("reference") && b.bin() == 0)
+                .mapToLong(DriftStatistics.BinCount::count).sum());
+        assertEquals(1, bins(r, "k").stream().filter(b -> b.window().equals("current") && b.bin() == 19)
+                .mapToLong(DriftStatistics.BinCount::count).sum());
+        assertTrue(bins(r, "z").isEmpty());
+        assertTrue(bins(r, "cat").isEmpty());
+    }
+
+    private static List<DriftStatistics.BinCount> bins(Result r, String column) {
+        return r.bins().stream().filter(b -> b.column().equals(column)).toList();
     }
 
     @Test
@@ -155,6 +182,22 @@ class DriftStatisticsTest {
             Row median = w.getValue().filter("v IS NOT NULL").selectExpr("v", "count(*) OVER (ORDER BY v) AS below",
                     "count(*) OVER () AS n").filter("below * 2 >= n").selectExpr("min(v)").first();
             assertEquals(median.getDouble(0), profile(r, w.getKey(), "v", "p50").value());
+            // Each bin's count by its definition (floor of the distance from the minimum over both windows in
+            // bin widths, the maximum in the last bin), counted by SQL over the whole window.
+            Row range = data.selectExpr("min(v)", "max(v)").first();
+            double lo = range.getDouble(0);
+            double width = (range.getDouble(1) - lo) / DriftStatistics.HISTOGRAM_BINS;
+            java.util.Map<Integer, Long> sqlBins = new java.util.HashMap<>();
+            w.getValue().filter("v IS NOT NULL").selectExpr(String.format("least(%d, greatest(0, CAST(floor((v - %sD) / %sD) AS INT)))"
+                    + " AS b", DriftStatistics.HISTOGRAM_BINS - 1, lo, width)).groupBy("b").count().collectAsList()
+                    .forEach(b -> sqlBins.put(b.getInt(0), b.getLong(1)));
+            for (DriftStatistics.BinCount b : bins(r, "v")) {
+                if (b.window().equals(w.getKey())) {
+                    assertEquals(sqlBins.getOrDefault(b.bin(), 0L), b.count(), w.getKey() + " bin " + b.bin());
+                }
+            }
+            assertEquals(sql.getLong(1), bins(r, "v").stream().filter(b -> b.window().equals(w.getKey()))
+                    .mapToLong(DriftStatistics.BinCount::count).sum());
         }
     }
 

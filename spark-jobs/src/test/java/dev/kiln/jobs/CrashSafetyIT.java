@@ -245,6 +245,7 @@ class CrashSafetyIT {
         assertKilledRunNotFinished(killed);
         assertSameRows("reports.drift", Optional.of("model_name"));
         assertSameRows("reports.data_profile", Optional.of("model_name"));
+        assertSameRows("reports.data_profile_bins", Optional.of("model_name"));
         assertSameRows("reports.alerts", Optional.of("model_name"));
         assertTrue(kiln.alerts().where(col("model_name").equalTo("high_killed")).count() > 0, "the drift run breached");
     }

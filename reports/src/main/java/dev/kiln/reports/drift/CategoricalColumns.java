@@ -181,7 +181,7 @@ final class CategoricalColumns {
         drift.add(new Metric(name, Kind.CATEGORICAL, DriftMetric.JS_DISTANCE.text(), both ? Math.sqrt(Math.max(0, s.js.value())) : null));
         drift.add(new Metric(name, Kind.CATEGORICAL, DriftMetric.CHI_SQUARE.text(), both ? s.chi.value() : null));
         drift.add(new Metric(name, Kind.CATEGORICAL, DriftMetric.UNSEEN_SHARE.text(), total[1] == 0 ? null : (double) s.unseen / total[1]));
-        return new ColumnResult(rows, drift, profile);
+        return new ColumnResult(rows, drift, profile, List.of());
     }
 
     private static double log2(double x) {

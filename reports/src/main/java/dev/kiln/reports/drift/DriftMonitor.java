@@ -53,6 +53,7 @@ import org.apache.spark.sql.types.StructType;
 public final class DriftMonitor {
     public static final TableName DRIFT = TableName.of("reports", "drift");
     public static final TableName PROFILE = TableName.of("reports", "data_profile");
+    public static final TableName PROFILE_BINS = TableName.of("reports", "data_profile_bins");
     public static final TableName ALERTS = Alerts.TABLE;
     public static final String SCORE = "score";
 
@@ -84,6 +85,20 @@ public final class DriftMonitor {
             .add("statistic", DataTypes.StringType, false)
             .add("value", DataTypes.DoubleType, true)
             .add("text", DataTypes.StringType, true)
+            .add("created_at", DataTypes.TimestampType, false);
+
+    static final StructType PROFILE_BINS_SCHEMA = new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("model_name", DataTypes.StringType, false)
+            .add("model_version", DataTypes.IntegerType, false)
+            .add("window", DataTypes.StringType, false)
+            .add("window_from", DataTypes.DateType, false)
+            .add("window_to", DataTypes.DateType, false)
+            .add("column_name", DataTypes.StringType, false)
+            .add("bin", DataTypes.IntegerType, false)
+            .add("lower", DataTypes.DoubleType, false)
+            .add("upper", DataTypes.DoubleType, false)
+            .add("count", DataTypes.LongType, false)
             .add("created_at", DataTypes.TimestampType, false);
 
     private final Lakehouse lakehouse;
@@ -138,8 +153,9 @@ public final class DriftMonitor {
         }
         Timestamp now = Timestamp.from(Instant.now());
         long writing = System.nanoTime();
-        writeReports(runId, m, reference, current, drift, result.profile(), now);
-        progress.accept(String.format("drift: %s and %s written in %.1f s", DRIFT, PROFILE, (System.nanoTime() - writing) / 1e9));
+        writeReports(runId, m, reference, current, drift, result, now);
+        progress.accept(String.format("drift: %s, %s and %s written in %.1f s", DRIFT, PROFILE, PROFILE_BINS,
+                (System.nanoTime() - writing) / 1e9));
         List<Drift> breaches = drift.stream().filter(Drift::breached).toList();
         Optional<String> retrainRunId = Optional.empty();
         Optional<String> retrainError = Optional.empty();
@@ -237,7 +253,7 @@ public final class DriftMonitor {
     }
 
     private void writeReports(String runId, ModelVersion m, DriftWindow reference, DriftWindow current, List<Drift> drift,
-            List<DriftStatistics.ProfileValue> profile, Timestamp now) {
+            DriftStatistics.Result result, Timestamp now) {
         List<Row> driftRows = new ArrayList<>();
         for (Drift d : drift) {
             driftRows.add(RowFactory.create(runId, m.name(), m.version(), Date.valueOf(reference.from()), Date.valueOf(reference.to()),
@@ -245,13 +261,21 @@ public final class DriftMonitor {
                     d.threshold(), d.status().text(), now));
         }
         List<Row> profileRows = new ArrayList<>();
-        for (DriftStatistics.ProfileValue p : profile) {
+        for (DriftStatistics.ProfileValue p : result.profile()) {
             DriftWindow w = p.window().equals("reference") ? reference : current;
             profileRows.add(RowFactory.create(runId, m.name(), m.version(), p.window(), Date.valueOf(w.from()), Date.valueOf(w.to()),
                     p.column(), p.kind().name().toLowerCase(java.util.Locale.ROOT), p.statistic(), p.value(), p.text(), now));
         }
+        List<Row> binRows = new ArrayList<>();
+        for (DriftStatistics.BinCount b : result.bins()) {
+            DriftWindow w = b.window().equals("reference") ? reference : current;
+            binRows.add(RowFactory.create(runId, m.name(), m.version(), b.window(), Date.valueOf(w.from()), Date.valueOf(w.to()),
+                    b.column(), b.bin(), b.lower(), b.upper(), b.count(), now));
+        }
         Predicate model = Predicate.eq("model_name", m.name()).and(Predicate.eq("model_version", m.version()));
         lakehouse.createIfMissing(PROFILE, PROFILE_SCHEMA, List.of(), "Data profiles of model inputs per window (kiln drift)", Map.of());
+        lakehouse.createIfMissing(PROFILE_BINS, PROFILE_BINS_SCHEMA, List.of(),
+                "Histograms of numeric model inputs and the score per window, edges shared by both windows (kiln drift)", Map.of());
         lakehouse.createIfMissing(DRIFT, DRIFT_SCHEMA, List.of(), "Drift metrics per model input, reference vs current window (kiln drift)",
                 Map.of());
         // Two small commits to two tables, independent of each other, side by side; both always finish (or fail)
@@ -262,7 +286,8 @@ public final class DriftMonitor {
         Predicate profileRowsOfRun = model.and(window("reference", reference).or(window("current", current)));
         List<Runnable> writes = List.of(
                 () -> replace(DRIFT, DRIFT_SCHEMA, driftRows, driftRowsOfRun),
-                () -> replace(PROFILE, PROFILE_SCHEMA, profileRows, profileRowsOfRun));
+                () -> replace(PROFILE, PROFILE_SCHEMA, profileRows, profileRowsOfRun),
+                () -> replace(PROFILE_BINS, PROFILE_BINS_SCHEMA, binRows, profileRowsOfRun));
         SideBySide.run(writes, 2, w -> {
             w.run();
             return Boolean.TRUE;

@@ -41,12 +41,15 @@ import scala.Tuple2;
  * distance with log base 2 (0..1). Chi-square of the 2 x k table of category counts (homogeneity). Unseen share:
  * share of current non-null values whose category never occurs in the reference. Null rate change = current
  * null rate - reference null rate. Nulls (and NaN) count as missing and are left out of the distributions.
+ * Histograms: {@value #HISTOGRAM_BINS} equal-width bins between a numeric column's minimum and maximum over both
+ * windows ({@link BinCount}), counted in the same pass as the quantiles.
  */
 public final class DriftStatistics {
     public static final double PSI_FLOOR = 1e-4;
     static final int[] PERCENTILES = {1, 5, 25, 50, 75, 95, 99};
     static final int DECILES = 10;
     static final int TOP_VALUES = 5;
+    public static final int HISTOGRAM_BINS = 20;
 
     public enum Kind { NUMERIC, CATEGORICAL }
 
@@ -57,10 +60,18 @@ public final class DriftStatistics {
     public record ProfileValue(String window, String column, Kind kind, String statistic, Double value, String text)
             implements Serializable {}
 
-    public record Result(long referenceRows, long currentRows, List<Metric> drift, List<ProfileValue> profile) {}
+    /**
+     * One histogram bin of a numeric column in one window ("reference" or "current"): the non-null values {@code v}
+     * with {@code floor((v - lo) / width) = bin} (the last bin also holds the maximum), where lo and hi are the
+     * column's minimum and maximum over both windows and width = (hi - lo) / {@value #HISTOGRAM_BINS}. Both windows
+     * share the edges, so their histograms overlay. A constant column has one bin.
+     */
+    public record BinCount(String window, String column, int bin, double lower, double upper, long count) implements Serializable {}
 
-    /** One column's rows per window (nulls included), drift metrics and profile. */
-    record ColumnResult(long[] rows, List<Metric> drift, List<ProfileValue> profile) implements Serializable {}
+    public record Result(long referenceRows, long currentRows, List<Metric> drift, List<ProfileValue> profile, List<BinCount> bins) {}
+
+    /** One column's rows per window (nulls included), drift metrics, profile and (numeric columns) histogram. */
+    record ColumnResult(long[] rows, List<Metric> drift, List<ProfileValue> profile, List<BinCount> bins) implements Serializable {}
 
     private DriftStatistics() {}
 
@@ -116,11 +127,13 @@ public final class DriftStatistics {
         }
         List<Metric> drift = new ArrayList<>();
         List<ProfileValue> profile = new ArrayList<>();
+        List<BinCount> bins = new ArrayList<>();
         for (ColumnResult r : byColumn) {
             drift.addAll(r.drift());
             profile.addAll(r.profile());
+            bins.addAll(r.bins());
         }
-        return new Result(windowRows[0], windowRows[1], List.copyOf(drift), List.copyOf(profile));
+        return new Result(windowRows[0], windowRows[1], List.copyOf(drift), List.copyOf(profile), List.copyOf(bins));
     }
 
     /** Columns renamed n0.., c0.. (names need no quoting after this), NaN read as null, and the window tag. */

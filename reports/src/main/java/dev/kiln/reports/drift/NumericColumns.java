@@ -55,6 +55,7 @@ final class NumericColumns {
         final int column;
         final ExactSum[] squares = {new ExactSum(), new ExactSum()};
         final List<Hit> quantiles = new ArrayList<>();
+        final long[][] bins = new long[2][DriftStatistics.HISTOGRAM_BINS];
         double ks;
 
         Scan(int column) {
@@ -155,7 +156,9 @@ final class NumericColumns {
         }
         Map<Integer, double[]> means = new HashMap<>();
         Map<Integer, long[]> sizes = new HashMap<>();
+        Map<Integer, Range> ranges = new HashMap<>();
         totals.forEach((c, t) -> {
+            ranges.put(c, Range.of(t));
             sizes.put(c, t.count.clone());
             means.put(c, new double[] {t.count[0] > 0 ? t.sum[0].value() / t.count[0] : Double.NaN,
                     t.count[1] > 0 ? t.sum[1].value() / t.count[1] : Double.NaN});
@@ -169,6 +172,7 @@ final class NumericColumns {
             double[] mean = null;
             long[] cum = null;
             boolean[] pending = null;
+            Range range = null;
             while (it.hasNext()) {
                 InternalRow r = it.next();
                 int i = r.getInt(0);
@@ -177,6 +181,7 @@ final class NumericColumns {
                     out.add(scan);
                     total = sizes.get(i);
                     mean = means.get(i);
+                    range = ranges.get(i);
                     cum = offsets.get((long) index << 32 | i).clone();
                     pending = new boolean[targets.size()];
                     for (int t = 0; t < pending.length; t++) {
@@ -189,8 +194,10 @@ final class NumericColumns {
                 }
                 double v = r.getDouble(1);
                 long[] c = {r.getLong(2), r.getLong(3)};
+                int bin = range.bin(v);
                 for (int k = 0; k < 2; k++) {
                     cum[k] += c[k];
+                    scan.bins[k][bin] += c[k];
                     if (c[k] > 0) {
                         double d = v - mean[k];
                         scan.squares[k].add(d * d * c[k]);
@@ -215,9 +222,15 @@ final class NumericColumns {
             Part t = totals.get(i);
             ExactSum[] squares = {new ExactSum(), new ExactSum()};
             Hit[] quantile = new Hit[targets.size()];
+            long[][] bins = new long[2][DriftStatistics.HISTOGRAM_BINS];
             double ks = 0;
             for (Scan s : scans) {
                 if (s.column == i) {
+                    for (int k = 0; k < 2; k++) {
+                        for (int b = 0; b < bins[k].length; b++) {
+                            bins[k][b] += s.bins[k][b];
+                        }
+                    }
                     squares[0].add(s.squares[0]);
                     squares[1].add(s.squares[1]);
                     for (Hit q : s.quantiles) {
@@ -226,12 +239,58 @@ final class NumericColumns {
                     ks = Math.max(ks, s.ks);
                 }
             }
-            results.add(summarize(names.get(i), t == null ? new Part(-1, i) : t, squares, quantile, ks));
+            Part total = t == null ? new Part(-1, i) : t;
+            results.add(summarize(names.get(i), total, squares, quantile, ks, histogram(names.get(i), Range.of(total), bins)));
         }
         return results;
     }
 
-    private static ColumnResult summarize(String name, Part t, ExactSum[] squares, Hit[] quantile, double ks) {
+    /**
+     * A column's value range over both windows and its histogram bins ({@link DriftStatistics.BinCount}); empty
+     * (lo NaN) when the column has no non-null value.
+     */
+    record Range(double lo, double hi) implements Serializable {
+        static Range of(Part t) {
+            double lo = Double.NaN;
+            double hi = Double.NaN;
+            for (int k = 0; k < 2; k++) {
+                if (t.count[k] > 0) {
+                    lo = Double.isNaN(lo) ? t.min[k] : Math.min(lo, t.min[k]);
+                    hi = Double.isNaN(hi) ? t.max[k] : Math.max(hi, t.max[k]);
+                }
+            }
+            return new Range(lo, hi);
+        }
+
+        int bins() {
+            return Double.isNaN(lo) ? 0 : lo == hi ? 1 : DriftStatistics.HISTOGRAM_BINS;
+        }
+
+        int bin(double v) {
+            if (lo == hi) {
+                return 0;
+            }
+            int b = (int) Math.floor((v - lo) / ((hi - lo) / DriftStatistics.HISTOGRAM_BINS));
+            return Math.max(0, Math.min(DriftStatistics.HISTOGRAM_BINS - 1, b));
+        }
+
+        double edge(int b) {
+            return b == bins() ? hi : lo + (hi - lo) / DriftStatistics.HISTOGRAM_BINS * b;
+        }
+    }
+
+    private static List<DriftStatistics.BinCount> histogram(String name, Range range, long[][] bins) {
+        List<DriftStatistics.BinCount> out = new ArrayList<>();
+        for (int k = 0; k < 2; k++) {
+            for (int b = 0; b < range.bins(); b++) {
+                out.add(new DriftStatistics.BinCount(DriftStatistics.window(k), name, b, range.edge(b), range.edge(b + 1), bins[k][b]));
+            }
+        }
+        return out;
+    }
+
+    private static ColumnResult summarize(String name, Part t, ExactSum[] squares, Hit[] quantile, double ks,
+            List<DriftStatistics.BinCount> histogram) {
         long[] total = t.count;
         long[] rows = {total[0] + t.nulls[0], total[1] + t.nulls[1]};
         List<Metric> drift = new ArrayList<>();
@@ -265,7 +324,7 @@ final class NumericColumns {
         boolean both = total[0] > 0 && total[1] > 0;
         drift.add(new Metric(name, Kind.NUMERIC, DriftMetric.KS.text(), both ? ks : null));
         drift.add(new Metric(name, Kind.NUMERIC, DriftMetric.PSI.text(), both ? psi(quantile, total) : null));
-        return new ColumnResult(rows, drift, profile);
+        return new ColumnResult(rows, drift, profile, histogram);
     }
 
     /**

@@ -23,7 +23,8 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "drift", mixinStandardHelpOptions = true, description = {"Compare a model's inputs and score in a current window with a reference window"
         + " (default: the model's training window): PSI, KS, mean/std shift and null-rate change of numeric inputs;"
         + " Jensen-Shannon distance, chi-square, unseen share and null-rate change of categorical ones. Writes"
-        + " reports.drift and reports.data_profile (replacing the same model version and windows) and, for every"
+        + " reports.drift, reports.data_profile and reports.data_profile_bins (histograms of the numeric inputs and the"
+        + " score; each replacing the same model version and windows) and, for every"
         + " metric over its threshold (kiln.drift.thresholds, models.<name>.drift.thresholds), a row in reports.alerts.",
         "Exit code 4 when a threshold was breached (unless --no-fail-on-breach)."})
 final class DriftCommand implements Callable<Integer> {
@@ -74,8 +75,9 @@ final class DriftCommand implements Callable<Integer> {
     }
 
     private static void print(KilnContext ctx, DriftOutcome o) {
-        ctx.out().printf("drift of %s: reference %s (%,d rows) vs current %s (%,d rows) -> %s, %s%n", o.model().uri(), o.reference(),
-                o.referenceRows(), o.current(), o.currentRows(), DriftMonitor.DRIFT, DriftMonitor.PROFILE);
+        ctx.out().printf("drift of %s: reference %s (%,d rows) vs current %s (%,d rows) -> %s, %s, %s%n", o.model().uri(),
+                o.reference(), o.referenceRows(), o.current(), o.currentRows(), DriftMonitor.DRIFT, DriftMonitor.PROFILE,
+                DriftMonitor.PROFILE_BINS);
         Map<String, StringBuilder> lines = new LinkedHashMap<>();
         for (Drift d : o.drift()) {
             if (DriftMetric.summaryNames().contains(d.metric())) {
