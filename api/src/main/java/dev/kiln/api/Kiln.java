@@ -33,6 +33,7 @@ import dev.kiln.reports.drift.DriftWindow;
 import dev.kiln.reports.drift.RetrainTrigger;
 import dev.kiln.reports.estimate.EstimateFloors;
 import dev.kiln.reports.estimate.PerformanceEstimator;
+import dev.kiln.reports.html.ModelReport;
 import dev.kiln.reports.evaluation.EvaluationMetric;
 import dev.kiln.reports.evaluation.Evaluator;
 import dev.kiln.scoring.BatchScorer;
@@ -504,6 +505,25 @@ public final class Kiln {
     /** {@code reports.data_profile}. */
     public Dataset<Row> dataProfile() {
         return lakehouse.read(DriftMonitor.PROFILE);
+    }
+
+    /**
+     * Writes the self-contained HTML report of a model version and a day range, from Kiln's tables alone, to
+     * {@code <root>/reports/html/<model>/<version>/<from>_<to>.html} (replacing the same version and window), and lists
+     * it in {@code reports.html_reports}.
+     */
+    public ModelReport.Written report(ModelUri parsed, LocalDate from, LocalDate to) {
+        return job("report " + parsed + " " + from + ".." + to, runId -> new ModelReport(lakehouse, progress).write(parsed, from, to, runId),
+                x -> new JobRows(null, (long) x.charts().size(), null));
+    }
+
+    public ModelReport.Written report(String uri, LocalDate from, LocalDate to) {
+        return report(ModelUri.parse(uri), from, to);
+    }
+
+    /** {@code reports.html_reports}: the HTML reports written. */
+    public Dataset<Row> htmlReports() {
+        return lakehouse.read(ModelReport.TABLE);
     }
 
     /** {@code reports.alerts}. */

@@ -11,6 +11,7 @@ import dev.kiln.lakehouse.ingest.IngestResult;
 import dev.kiln.reports.drift.DriftOutcome;
 import dev.kiln.reports.drift.DriftWindow;
 import dev.kiln.reports.estimate.PerformanceEstimator;
+import dev.kiln.reports.html.ModelReport;
 import dev.kiln.reports.evaluation.EvaluationMetric;
 import dev.kiln.scoring.ScoringResult;
 import dev.kiln.training.registry.ModelUri;
@@ -39,7 +40,7 @@ import java.util.function.ToLongFunction;
 public final class ReferencePipeline {
     /** What the pipeline runs: the {@code demo} block of the configuration, or a variation of it. */
     public record Plan(String dataset, String model, List<Algorithm> algorithms, boolean scoreChallengers, LocalDate scoreFrom,
-            LocalDate scoreTo, boolean estimate, List<String> sliceBy, int top, DriftWindow driftReference) {
+            LocalDate scoreTo, boolean estimate, List<String> sliceBy, int top, DriftWindow driftReference, boolean report) {
         public Plan {
             requireNonNull(dataset, "dataset is null");
             requireNonNull(model, "model is null");
@@ -70,7 +71,7 @@ public final class ReferencePipeline {
             return new Plan(d.string("dataset"), model, algorithms, d.bool("score.challengers", false),
                     date(d, "score.from"), date(d, "score.to"), d.bool("estimate", true) && spec.task() == Task.BINARY_CLASSIFICATION,
                     d.strings("evaluate.slice-by"), d.integer("evaluate.top"),
-                    new DriftWindow(date(d, "drift-reference.from"), date(d, "drift-reference.to")));
+                    new DriftWindow(date(d, "drift-reference.from"), date(d, "drift-reference.to")), d.bool("report", true));
         }
 
         private static LocalDate date(ConfigSection d, String key) {
@@ -82,9 +83,9 @@ public final class ReferencePipeline {
             }
         }
 
-        /** The same plan with one algorithm, only the champion scored, no estimate, no slices (what the bench times). */
+        /** The same plan with one algorithm, only the champion scored, no estimate, no slices, no report (what the bench times). */
         public Plan single(Algorithm algorithm) {
-            return new Plan(dataset, model, List.of(algorithm), false, scoreFrom, scoreTo, false, List.of(), 0, driftReference);
+            return new Plan(dataset, model, List.of(algorithm), false, scoreFrom, scoreTo, false, List.of(), 0, driftReference, false);
         }
 
         public DriftWindow scoreWindow() {
@@ -100,6 +101,9 @@ public final class ReferencePipeline {
                 out.add("estimate");
             }
             out.addAll(List.of("evaluate", "drift"));
+            if (report) {
+                out.add("report");
+            }
             return out;
         }
     }
@@ -112,7 +116,8 @@ public final class ReferencePipeline {
     /** What a run did, stage by stage. */
     public record Result(IngestResult ingest, List<MaterializedVersion> features, TrainingSet trainingSet,
             List<ModelVersion> candidates, List<String> promotions, ScoringResult predictions,
-            Optional<PerformanceEstimator.Outcome> estimate, List<EvaluationMetric> evaluation, DriftOutcome drift) {
+            Optional<PerformanceEstimator.Outcome> estimate, List<EvaluationMetric> evaluation, DriftOutcome drift,
+            Optional<ModelReport.Written> report) {
         public Result {
             features = List.copyOf(features);
             candidates = List.copyOf(candidates);
@@ -165,7 +170,12 @@ public final class ReferencePipeline {
         DriftOutcome drift = stages.run("drift", plan.driftReference() + " vs " + plan.scoreWindow()
                 + " -> reports.drift, reports.data_profile, reports.alerts", () -> kiln.drift(uris.get(0),
                 Optional.of(plan.driftReference()), plan.scoreWindow(), Optional.empty()), o -> o.referenceRows() + o.currentRows());
-        return new Result(ingest, features, set, candidates, promotions, predictions, estimate, evaluation, drift);
+        Optional<ModelReport.Written> report = Optional.empty();
+        if (plan.report()) {
+            report = Optional.of(stages.run("report", plan.scoreWindow() + " " + uris.get(0) + " -> <root>/reports/html, reports.html_reports",
+                    () -> kiln.report(uris.get(0), plan.scoreFrom(), plan.scoreTo()), w -> w.charts().size()));
+        }
+        return new Result(ingest, features, set, candidates, promotions, predictions, estimate, evaluation, drift, report);
     }
 
     /** The better candidate becomes champion through the gate; the others challenger. */

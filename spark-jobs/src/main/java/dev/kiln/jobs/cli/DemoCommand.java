@@ -11,6 +11,7 @@ import dev.kiln.lakehouse.ingest.DatasetSpec;
 import dev.kiln.lakehouse.ingest.IngestResult;
 import dev.kiln.reports.drift.DriftOutcome;
 import dev.kiln.reports.estimate.PerformanceEstimator;
+import dev.kiln.reports.html.ModelReport;
 import dev.kiln.scoring.ScoringResult;
 import dev.kiln.training.registry.ModelVersion;
 import java.io.PrintStream;
@@ -33,7 +34,7 @@ import picocli.CommandLine.ParentCommand;
         "into raw.flights, materialize its feature sets, build the point-in-time training set, train logistic",
         "regression and GBT (Jan-Apr train, May validation), promote the better to champion through the gate (the",
         "other becomes challenger), score June with both, estimate the champion's June performance from its scores",
-        "alone, evaluate June against the outcomes, and measure drift May vs June.",
+        "alone, evaluate June against the outcomes, measure drift May vs June, and write the champion's HTML report of June.",
         "Re-running reuses what is already there (batches, feature periods, training set, model versions trained",
         "from the same set and config) and replaces June's predictions and reports.",
         "bin/kiln demo fetches the data first (scripts/fetch-flights.sh)."})
@@ -82,6 +83,8 @@ final class DemoCommand implements Callable<Integer> {
             ctx.out().println(v.describe());
         } else if (result instanceof ScoringResult s) {
             ctx.out().println(s.summary());
+        } else if (result instanceof ModelReport.Written w) {
+            ctx.out().println(w.summary());
         } else if (result instanceof PerformanceEstimator.Outcome o) {
             o.metrics().stream().filter(m -> m.slice().equals("overall")).forEach(m -> ctx.out().printf(
                     "  estimated %-10s %s (95%% band %s)%n", m.metric(), show(m.estimate()),
@@ -148,11 +151,14 @@ final class DemoCommand implements Callable<Integer> {
                 drift.breaches().isEmpty() ? "" : ", flagged: " + drift.breaches().stream()
                         .map(d -> d.feature() + " (" + d.metric() + " " + String.format("%.2f", d.value()) + ")")
                         .collect(Collectors.joining(", ")));
+        r.report().ifPresent(w -> out.printf("  %-26s %6.1f s  %s (%,d bytes, %d charts)%n", "report", seconds.get("report"),
+                w.path(), w.bytes(), w.charts().size()));
         out.printf("  %-26s %6.1f s%n", "total", seconds.values().stream().mapToDouble(Double::doubleValue).sum());
         out.println("  lakehouse                  " + kiln.lakehouse().settings().root()
                 + " (tables under tables/, Derby metastore under _metastore/, models under models/)");
         out.println();
         out.println("Try:");
+        r.report().ifPresent(w -> out.println("  open " + w.path() + " in a browser (no network needed)"));
         out.println("  bin/kiln sql \"SELECT name, version, algorithm, metrics['areaUnderROC'] AS auc, training_set_id FROM ml.models ORDER BY version\"");
         out.println("  bin/kiln sql \"SELECT slice, metric, round(value, 4) AS value, row_count FROM reports.evaluation"
                 + " WHERE metric IN ('auc_roc', 'log_loss') ORDER BY slice, metric\"");
