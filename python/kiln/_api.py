@@ -233,6 +233,16 @@ class Kiln:
     def alerts(self):
         return self._df(_call(lambda: self._j.alerts()))
 
+    def report(self, uri: str, date_from: str, date_to: str) -> str:
+        """Writes the self-contained HTML report of a model version and a day range (yyyy-mm-dd, both included)
+        from Kiln's tables; returns its path (<root>/reports/html/<model>/<version>/<from>_<to>.html)."""
+        local_date = self._spark._jvm.java.time.LocalDate
+        return str(_call(lambda: self._j.report(uri, local_date.parse(date_from), local_date.parse(date_to))).path())
+
+    def html_reports(self):
+        """reports.html_reports: the HTML reports written, one row per model version and window."""
+        return self._df(_call(lambda: self._j.htmlReports()))
+
     def runs(self):
         return self._df(_call(lambda: self._j.runs()))
 

@@ -66,3 +66,16 @@ def test_report_tables_are_dataframes(kiln):
     assert {"ingest py_sales", "training-set build py_sales", "train py_big_sale logistic-regression"} <= jobs
     assert kiln.feature_catalog().where("feature_set = 'py_store'").count() == 2
     assert kiln.models().count() == 1
+
+
+def test_report_writes_one_html_file_listed_in_a_table(kiln):
+    path = kiln.report("models:/py_big_sale/1", "2024-01-15", "2024-01-20")
+    assert path.endswith("/reports/html/py_big_sale/1/2024-01-15_2024-01-20.html")
+    with open(path[len("file:"):] if path.startswith("file:") else path, encoding="utf-8") as f:
+        html = f.read()
+    assert "<title>Kiln report: models:/py_big_sale/1, 2024-01-15 .. 2024-01-20</title>" in html
+    assert "No evaluation of this version for this window" in html  # the fixture scores but does not evaluate
+    listed = kiln.html_reports().where("model_name = 'py_big_sale'").collect()
+    assert [(r["model_version"], r["path"], r["bytes"]) for r in listed] == [(1, path, len(html.encode("utf-8")))]
+    with pytest.raises(KilnError, match="the report's window is empty"):
+        kiln.report("models:/py_big_sale/1", "2024-01-20", "2024-01-15")

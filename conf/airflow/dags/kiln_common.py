@@ -50,6 +50,7 @@ DEFAULTS = {
     "drift_trigger_retrain": "false",
     "skip_drift": "false",
     "skip_estimate": "false",
+    "skip_report": "false",
 }
 
 

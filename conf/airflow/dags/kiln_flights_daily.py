@@ -1,4 +1,4 @@
-"""Kiln's daily flights pipeline: ingest -> materialize features -> score -> estimate -> evaluate -> drift, for one day.
+"""Kiln's daily flights pipeline: ingest -> materialize features -> score -> estimate -> evaluate -> drift -> report, for one day.
 
 The day a run processes is its logical date (the start of its daily data interval, yyyy-mm-dd), or the
 dag run conf ``day`` when given. The schedule is daily at midnight UTC with ``catchup=True`` from
@@ -13,9 +13,9 @@ the pool ``kiln_embedded`` of one slot shared with kiln_retrain, because the Der
 on a shared catalog (``KILN_CATALOG_TYPE``, see kiln_common) independent tasks run at the same time: with
 ``KILN_DAILY_FEATURE_SETS=a b`` the feature sets are materialized by tasks ``materialize__a`` and
 ``materialize__b`` at once, and with ``KILN_DAILY_MODELS=<uri> <uri>`` each model gets its own
-``score__<model>`` -> ``estimate__<model>`` -> ``evaluate__<model>`` -> ``drift__<model>`` chain, so one model is
-evaluated while another is scored. Without them there is one ``materialize_features`` task and one ``score`` ->
-``estimate`` -> ``evaluate`` -> ``drift`` chain for kiln_model. Every task is retried (``KILN_TASK_RETRIES``, default 2): the jobs are
+``score__<model>`` -> ``estimate__<model>`` -> ``evaluate__<model>`` -> ``drift__<model>`` -> ``report__<model>`` chain,
+so one model is evaluated while another is scored. Without them there is one ``materialize_features`` task and one
+``score`` -> ``estimate`` -> ``evaluate`` -> ``drift`` -> ``report`` chain for kiln_model. Every task is retried (``KILN_TASK_RETRIES``, default 2): the jobs are
 idempotent.
 
 * ``ingest``: ``kiln ingest <dataset>`` (``--source`` from kiln_ingest_source, ``{ds}`` replaced by the day).
@@ -34,12 +34,16 @@ idempotent.
   reports.alerts rows and does not fail the run); ``--reference`` from kiln_drift_reference (default: the
   model's training window); ``--trigger-retrain`` when kiln_drift_trigger_retrain is true; skipped when
   kiln_skip_drift is true.
+* ``report``: ``kiln report --model <model> --from D --to D``, the last task: the day's HTML report (model card,
+  curves, calibration, slices, estimate vs realized, drift with each input's distributions, alerts) under
+  ``<root>/reports/html/<model>/<version>/``, listed in reports.html_reports. It runs when drift or the estimate
+  was skipped (and shows what the tables hold); skipped when kiln_skip_report is true.
 
 Settings: Airflow Variables ``kiln_<name>``, else environment ``KILN_<NAME>``, else the default
 (see kiln_common.DEFAULTS): job_jar, conf_dir, lakehouse_root, spark_master (else the Airflow connection
 ``kiln_spark``, else local[*]), spark_conn_id, driver_memory, extra_conf (KEY=VALUE ..., passed as kiln
 ``--conf``), submit_conf (KEY=VALUE ..., passed as spark-submit ``--conf``), dataset, ingest_source,
-feature_sets, model, evaluate_lag_days, drift_reference, drift_trigger_retrain, skip_drift, skip_estimate.
+feature_sets, model, evaluate_lag_days, drift_reference, drift_trigger_retrain, skip_drift, skip_estimate, skip_report.
 """
 from __future__ import annotations
 
@@ -100,9 +104,16 @@ def drift(context, model: str | None = None):
     return args
 
 
+def report(context, model: str | None = None):
+    if flag("skip_report"):
+        raise AirflowSkipException("kiln_skip_report is true")
+    day = run_day(context)
+    return ["report", "--model", model or setting("model"), "--from", day, "--to", day]
+
+
 with DAG(
     dag_id="kiln_flights_daily",
-    description="Kiln: ingest, features, score, estimate, evaluate and drift for one day of flights",
+    description="Kiln: ingest, features, score, estimate, evaluate, drift and the HTML report for one day of flights",
     doc_md=__doc__,
     # Data-interval schedule: the run for day D has logical date D and starts after D ends.
     schedule=None if CRON.lower() == "none" else CronDataIntervalTimetable(CRON, timezone="UTC"),
@@ -129,5 +140,8 @@ with DAG(
         estimated = KilnSubmitOperator(task_id=f"estimate{suffix}", command=lambda context, m=model: estimate(context, m))
         evaluated = KilnSubmitOperator(task_id=f"evaluate{suffix}", command=lambda context, m=model: evaluate(context, m))
         checked = KilnSubmitOperator(task_id=f"drift{suffix}", command=lambda context, m=model: drift(context, m))
+        # After drift, and also when drift or the estimate was skipped (not when a task before it failed).
+        reported = KilnSubmitOperator(task_id=f"report{suffix}", command=lambda context, m=model: report(context, m),
+                                      trigger_rule="none_failed")
         materialized >> scored
-        scored >> estimated >> evaluated >> checked
+        scored >> estimated >> evaluated >> checked >> reported

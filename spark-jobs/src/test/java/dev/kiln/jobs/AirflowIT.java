@@ -163,13 +163,15 @@ class AirflowIT {
         assertEquals(List.of("drift__flight_delay_champion", "drift__taxi_delay_champion", "estimate__flight_delay_champion",
                 "estimate__taxi_delay_champion", "evaluate__flight_delay_champion",
                 "evaluate__taxi_delay_champion", "ingest", "materialize__origin_delay_stats", "materialize__route_stats",
-                "score__flight_delay_champion", "score__taxi_delay_champion"), iterate(daily.fieldNames()));
+                "report__flight_delay_champion", "report__taxi_delay_champion", "score__flight_delay_champion",
+                "score__taxi_delay_champion"), iterate(daily.fieldNames()));
         // both feature sets at once after ingest; each model's evaluation waits for its own scoring only
         assertEquals("[\"ingest\"]", daily.path("materialize__route_stats").path("upstream").toString());
         assertEquals("[\"materialize__origin_delay_stats\",\"materialize__route_stats\"]",
                 daily.path("score__taxi_delay_champion").path("upstream").toString());
         assertEquals("[\"score__taxi_delay_champion\"]", daily.path("estimate__taxi_delay_champion").path("upstream").toString());
         assertEquals("[\"estimate__taxi_delay_champion\"]", daily.path("evaluate__taxi_delay_champion").path("upstream").toString());
+        assertEquals("[\"drift__taxi_delay_champion\"]", daily.path("report__taxi_delay_champion").path("upstream").toString());
         assertEquals("default_pool", daily.path("score__taxi_delay_champion").path("pool").asText());
         assertTrue(shared.path("kiln_flights_daily").path("max_active_tasks").asInt() > 1, shared.toString());
     }
@@ -220,7 +222,7 @@ class AirflowIT {
         assertEquals(DagRunState.SUCCESS, retrainEnd.state(), () -> "tasks: " + retrainTasks);
         assertEquals(DagRunState.SUCCESS, dailyEnd.state(), () -> "tasks: " + dailyTasks);
         assertEquals(List.of("promote", "train", "training_set"), retrainTasks.stream().map(TaskInstance::taskId).sorted().toList());
-        assertEquals(List.of("drift", "estimate", "evaluate", "ingest", "materialize_features", "score"),
+        assertEquals(List.of("drift", "estimate", "evaluate", "ingest", "materialize_features", "report", "score"),
                 dailyTasks.stream().map(TaskInstance::taskId).sorted().toList());
         assertTrue(dailyTasks.stream().allMatch(t -> t.state().equals("success")), () -> "tasks: " + dailyTasks);
 
@@ -247,12 +249,15 @@ class AirflowIT {
                 + " UNION ALL SELECT 'other days', count(*), 0 FROM ml.predictions WHERE prediction_date <> DATE'" + SCORED_DAY + "'"
                 + " UNION ALL SELECT 'evaluation', count(*), 0 FROM reports.evaluation WHERE window_from = DATE'" + SCORED_DAY + "'"
                 + " UNION ALL SELECT 'drift', count(*), 0 FROM reports.drift"
+                + " UNION ALL SELECT 'html reports', count(*), 0 FROM reports.html_reports WHERE window_from = DATE'" + SCORED_DAY + "'"
                 + " UNION ALL SELECT 'versions', count(*), 0 FROM ml.models WHERE name = 'flight_delay'"), 0);
         // 8 origins x 3 destinations x 2 flights on the scored day, all scored by one champion, and no other day
         assertTrue(sql.output().matches("(?s).*\\|\\s*day\\s*\\|\\s*48\\s*\\|\\s*1\\s*\\|.*"), sql.output());
         assertTrue(sql.output().matches("(?s).*\\|\\s*other days\\s*\\|\\s*0\\s*\\|.*"), sql.output());
         assertTrue(sql.output().matches("(?s).*\\|\\s*evaluation\\s*\\|\\s*[1-9][0-9]*\\s*\\|.*"), sql.output());
         assertTrue(sql.output().matches("(?s).*\\|\\s*drift\\s*\\|\\s*[1-9][0-9]*\\s*\\|.*"), sql.output());
+        // the day's HTML report, the DAG's last task
+        assertTrue(sql.output().matches("(?s).*\\|\\s*html reports\\s*\\|\\s*1\\s*\\|.*"), sql.output());
         assertTrue(sql.output().matches("(?s).*\\|\\s*versions\\s*\\|\\s*2\\s*\\|.*"), sql.output());
     }
 

@@ -39,6 +39,72 @@ class DemoIT {
         return new Result(p.exitValue(), out);
     }
 
+    /** The numbers the champion's June report must show, as the tables hold them ("report <metric>=<value>" lines). */
+    private static final String CHAMPION_REPORT_NUMBERS = """
+            SELECT concat('report ', metric, '=', value) FROM reports.evaluation e JOIN ml.model_aliases a
+              ON a.name = e.model_name AND a.version = e.model_version AND a.alias = 'champion'
+              WHERE window_from = DATE'2001-06-01' AND window_to = DATE'2001-06-30' AND slice = 'overall'
+              AND metric IN ('auc_roc', 'log_loss');
+            SELECT concat('report threshold=', m.decision.threshold) FROM ml.models m JOIN ml.model_aliases a
+              ON a.name = m.name AND a.version = m.version AND a.alias = 'champion';
+            SELECT concat('report psi=', max(value)) FROM reports.drift d JOIN ml.model_aliases a
+              ON a.name = d.model_name AND a.version = d.model_version AND a.alias = 'champion'
+              WHERE current_from = DATE'2001-06-01' AND current_to = DATE'2001-06-30' AND metric = 'psi' AND status = 'breach';
+            SELECT concat('report listed=', count(*)) FROM reports.html_reports;
+            """;
+
+    /**
+     * Issue 36: the demo wrote the champion's June report; headless Chromium, every network request refused, draws
+     * each chart (an SVG with data marks and axis titles), and the page shows the tables' AUC, log loss, decision
+     * threshold and PSI of the top flagged input. The screenshot lands in target/report-screenshots (docs/images
+     * holds a copy).
+     */
+    private static void checkReportInABrowser(Path root, Result demo, String tables) throws Exception {
+        List<Path> reports;
+        try (var files = Files.walk(root.resolve("reports/html"))) {
+            reports = files.filter(f -> f.toString().endsWith(".html")).toList();
+        }
+        assertEquals(1, reports.size(), "one report, rewritten by the second demo: " + reports);
+        Path report = reports.get(0);
+        assertTrue(report.toString().endsWith("/reports/html/flight_delay/" + report.getParent().getFileName() + "/2001-06-01_2001-06-30.html"),
+                report.toString());
+        assertTrue(demo.output().contains(report.toString() + " ("), "the demo prints the report's path\n" + demo.output());
+        long bytes = Files.size(report);
+        assertTrue(bytes < 5_000_000, "the flights report is " + bytes + " bytes");
+
+        java.util.Map<String, Double> expected = new java.util.HashMap<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("report (\\w+)=([-0-9.Ee]+)").matcher(tables);
+        while (m.find()) {
+            expected.put(m.group(1), Double.parseDouble(m.group(2)));
+        }
+        assertEquals(java.util.Set.of("auc_roc", "log_loss", "threshold", "psi", "listed"), expected.keySet(), tables);
+        assertEquals(1.0, expected.get("listed"), "reports.html_reports lists the report once");
+
+        Path screenshot = Path.of("target/report-screenshots/flights-report.png").toAbsolutePath();
+        ReportBrowser.Seen seen = ReportBrowser.open(REPO, report, screenshot);
+        assertEquals(List.of(), seen.blocked(), "requests the page tried to make");
+        assertEquals(List.of(), seen.failed(), "failed requests");
+        assertEquals(List.of(), seen.consoleErrors(), "console errors");
+        assertEquals(List.of(), seen.pageErrors(), "script errors");
+        assertEquals(List.of(), seen.chartErrors(), "charts that failed");
+        assertTrue(seen.expected() >= 10, "ROC, PR, calibration, slices, estimates and the inputs' distributions: " + seen.charts());
+        assertEquals(seen.expected(), seen.drawn());
+        assertEquals(seen.expected(), seen.charts().size());
+        for (ReportBrowser.Chart c : seen.charts()) {
+            assertTrue(c.svg() && c.width() > 100 && c.height() > 100 && c.marks() > 0, "chart drawn: " + c);
+            assertEquals(2, c.axisTitles().stream().filter(t -> !t.isBlank()).count(), "both axis titles: " + c);
+        }
+        for (String metric : List.of("auc_roc", "log_loss", "threshold", "psi")) {
+            List<ReportBrowser.Shown> shown = seen.numbers().stream().filter(n -> n.metric().equals(metric)).toList();
+            assertTrue(!shown.isEmpty(), metric + " shown: " + seen.numbers());
+            for (ReportBrowser.Shown n : shown) {
+                assertEquals(expected.get(metric), Double.parseDouble(n.value()), metric);
+                assertEquals(String.format(java.util.Locale.ROOT, "%.4f", expected.get(metric)), n.text(), metric);
+            }
+        }
+        assertTrue(Files.size(screenshot) > 50_000, "a screenshot of the whole page: " + screenshot);
+    }
+
     @Test
     void demoIngestsFlightsOnceAndTheCatalogAnswersFromANewProcess() throws Exception {
         Path work = Files.createTempDirectory("kiln-demo-work");
@@ -95,13 +161,15 @@ class DemoIT {
                 + "SELECT count(*) FROM ml.predictions;\n"
                 + "SELECT concat('estimate alerts: ', count(*)) FROM reports.alerts WHERE source = 'estimate' AND metric = 'auc_roc';\n"
                 + "SELECT count(*), count(DISTINCT origin) FROM raw.flights;\n"
-                + "SELECT count(*), count(DISTINCT feature_set) FROM features.catalog;\n");
+                + "SELECT count(*), count(DISTINCT feature_set) FROM features.catalog;\n"
+                + CHAMPION_REPORT_NUMBERS);
         Result counts = kiln(work, root, "sql", "-f", checks.toString());
         assertEquals(0, counts.exit(), counts.output());
         assertTrue(counts.output().contains("| 1004444  |"), counts.output());
         assertTrue(counts.output().contains("estimate alerts: 1 "), counts.output());
         assertTrue(counts.output().contains("| 3000000  | 229                    |"), counts.output());
         assertTrue(counts.output().lines().anyMatch(l -> l.matches("\\|\\s*13\\s*\\|\\s*2\\s*\\|")), counts.output());
+        checkReportInABrowser(root, first, counts.output());
 
         // The plans stay GPU-ready (issue 21): on this demo lakehouse, every SQL job has at least 90% of its operators
         // on the GPU, MLlib's model stages counted apart. Explain only: the plugin's jar (scripts/fetch-rapids.sh,
