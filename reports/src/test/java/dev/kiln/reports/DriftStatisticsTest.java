@@ -115,6 +115,25 @@ class DriftStatisticsTest {
         assertTrue(bins(r, "cat").isEmpty());
     }
 
+    @Test
+    void histogramBinsCoverTheMeanPlusMinusFourStandardDeviationsAndOutliersCountInTheEndBins() {
+        // 0..98 in both windows and one 100000 in the current one: the bins stop at mean + 4 sd, not at 100000.
+        Result r = DriftStatistics.compute(SPARK.sql("SELECT CAST(id AS DOUBLE) AS v FROM range(99)"),
+                SPARK.sql("SELECT CAST(id AS DOUBLE) AS v FROM range(99) UNION ALL SELECT 100000D"), List.of("v"), List.of());
+        double n = 199;
+        double mean = (2 * 4851 + 100000) / n;
+        double sd = Math.sqrt((2 * 318549 + 1e10) / n - mean * mean);
+        List<DriftStatistics.BinCount> v = bins(r, "v");
+        assertEquals(40, v.size());
+        assertEquals(0.0, v.get(0).lower());
+        assertEquals(mean + 4 * sd, v.get(19).upper(), 1e-6);
+        // (mean + 4 sd) / 20 is about 1441: every value of 0..98 is in the first bin, the outlier in the last.
+        for (DriftStatistics.BinCount b : v) {
+            long expected = b.bin() == 0 ? 99 : b.bin() == 19 && b.window().equals("current") ? 1 : 0;
+            assertEquals(expected, b.count(), b.toString());
+        }
+    }
+
     private static List<DriftStatistics.BinCount> bins(Result r, String column) {
         return r.bins().stream().filter(b -> b.column().equals(column)).toList();
     }
@@ -182,8 +201,9 @@ class DriftStatisticsTest {
             Row median = w.getValue().filter("v IS NOT NULL").selectExpr("v", "count(*) OVER (ORDER BY v) AS below",
                     "count(*) OVER () AS n").filter("below * 2 >= n").selectExpr("min(v)").first();
             assertEquals(median.getDouble(0), profile(r, w.getKey(), "v", "p50").value());
-            // Each bin's count by its definition (floor of the distance from the minimum over both windows in
-            // bin widths, the maximum in the last bin), counted by SQL over the whole window.
+            // Each bin's count by its definition (floor of the distance from the low edge in bin widths, the maximum
+            // in the last bin), counted by SQL over the whole window. Here mean +- 4 sd spans more than the values
+            // (nearly uniform), so the edges are the minimum and maximum over both windows.
             Row range = data.selectExpr("min(v)", "max(v)").first();
             double lo = range.getDouble(0);
             double width = (range.getDouble(1) - lo) / DriftStatistics.HISTOGRAM_BINS;

@@ -41,8 +41,9 @@ import scala.Tuple2;
  * distance with log base 2 (0..1). Chi-square of the 2 x k table of category counts (homogeneity). Unseen share:
  * share of current non-null values whose category never occurs in the reference. Null rate change = current
  * null rate - reference null rate. Nulls (and NaN) count as missing and are left out of the distributions.
- * Histograms: {@value #HISTOGRAM_BINS} equal-width bins between a numeric column's minimum and maximum over both
- * windows ({@link BinCount}), counted in the same pass as the quantiles.
+ * Histograms: {@value #HISTOGRAM_BINS} equal-width bins over a numeric column's range in both windows, cut to
+ * their mean +- {@value #HISTOGRAM_SPREAD} standard deviations ({@link BinCount}), counted in the same pass as
+ * the quantiles.
  */
 public final class DriftStatistics {
     public static final double PSI_FLOOR = 1e-4;
@@ -50,6 +51,7 @@ public final class DriftStatistics {
     static final int DECILES = 10;
     static final int TOP_VALUES = 5;
     public static final int HISTOGRAM_BINS = 20;
+    static final int HISTOGRAM_SPREAD = 4;
 
     public enum Kind { NUMERIC, CATEGORICAL }
 
@@ -62,9 +64,10 @@ public final class DriftStatistics {
 
     /**
      * One histogram bin of a numeric column in one window ("reference" or "current"): the non-null values {@code v}
-     * with {@code floor((v - lo) / width) = bin} (the last bin also holds the maximum), where lo and hi are the
-     * column's minimum and maximum over both windows and width = (hi - lo) / {@value #HISTOGRAM_BINS}. Both windows
-     * share the edges, so their histograms overlay. A constant column has one bin.
+     * with {@code floor((v - lo) / width) = bin}, where width = (hi - lo) / {@value #HISTOGRAM_BINS} and lo .. hi is
+     * the column's range over both windows cut to their mean +- {@value #HISTOGRAM_SPREAD} standard deviations; values
+     * below lo count in the first bin, values at or above hi in the last. Both windows share the edges, so their
+     * histograms overlay. A constant column has one bin.
      */
     public record BinCount(String window, String column, int bin, double lower, double upper, long count) implements Serializable {}
 

@@ -42,6 +42,7 @@ final class NumericColumns {
         final double[] min = {Double.NaN, Double.NaN};
         final double[] max = {Double.NaN, Double.NaN};
         final ExactSum[] sum = {new ExactSum(), new ExactSum()};
+        final ExactSum[] sumOfSquares = {new ExactSum(), new ExactSum()};
 
         Part(int partition, int column) {
             this.partition = partition;
@@ -123,6 +124,7 @@ final class NumericColumns {
                         part.count[k] += c[k];
                         part.distinct[k]++;
                         part.sum[k].add(v * c[k]);
+                        part.sumOfSquares[k].add(v * v * c[k]);
                         if (Double.isNaN(part.min[k])) {
                             part.min[k] = v;
                         }
@@ -146,6 +148,7 @@ final class NumericColumns {
                 t.nulls[k] += p.nulls[k];
                 t.distinct[k] += p.distinct[k];
                 t.sum[k].add(p.sum[k]);
+                t.sumOfSquares[k].add(p.sumOfSquares[k]);
                 if (Double.isNaN(t.min[k])) {
                     t.min[k] = p.min[k];
                 }
@@ -246,20 +249,35 @@ final class NumericColumns {
     }
 
     /**
-     * A column's value range over both windows and its histogram bins ({@link DriftStatistics.BinCount}); empty
-     * (lo NaN) when the column has no non-null value.
+     * The range a column's histogram bins cover ({@link DriftStatistics.BinCount}): both windows' values, within
+     * {@value DriftStatistics#HISTOGRAM_SPREAD} standard deviations of their mean (a few outliers do not squeeze the
+     * rest into one bin); values beyond it count in the first or last bin. Empty (lo NaN) when the column has no
+     * non-null value. From exact sums, so the edges do not depend on the partitioning.
      */
     record Range(double lo, double hi) implements Serializable {
         static Range of(Part t) {
-            double lo = Double.NaN;
-            double hi = Double.NaN;
+            double min = Double.NaN;
+            double max = Double.NaN;
+            ExactSum sum = new ExactSum();
+            ExactSum squares = new ExactSum();
+            long n = 0;
             for (int k = 0; k < 2; k++) {
                 if (t.count[k] > 0) {
-                    lo = Double.isNaN(lo) ? t.min[k] : Math.min(lo, t.min[k]);
-                    hi = Double.isNaN(hi) ? t.max[k] : Math.max(hi, t.max[k]);
+                    min = Double.isNaN(min) ? t.min[k] : Math.min(min, t.min[k]);
+                    max = Double.isNaN(max) ? t.max[k] : Math.max(max, t.max[k]);
+                    sum.add(t.sum[k]);
+                    squares.add(t.sumOfSquares[k]);
+                    n += t.count[k];
                 }
             }
-            return new Range(lo, hi);
+            if (n == 0) {
+                return new Range(Double.NaN, Double.NaN);
+            }
+            double mean = sum.value() / n;
+            double spread = DriftStatistics.HISTOGRAM_SPREAD * Math.sqrt(Math.max(0, squares.value() / n - mean * mean));
+            double lo = Math.max(min, mean - spread);
+            double hi = Math.min(max, mean + spread);
+            return lo < hi ? new Range(lo, hi) : new Range(min, max);
         }
 
         int bins() {

@@ -150,16 +150,21 @@ public final class Charts {
     /** One histogram bin of one window; {@code share} is the bin's count over the window's non-null values. */
     public record Bin(String window, double lower, double upper, long count, double share) {}
 
-    /** Reference and current histograms on shared edges, overlaid. */
+    /**
+     * Reference and current histograms on shared edges, overlaid; the end bins also hold the values beyond the
+     * edges (mean +- 4 standard deviations, see {@code reports.data_profile_bins}).
+     */
     static ObjectNode histogram(String column, List<Bin> bins) {
         ObjectNode spec = base();
         spec.set("data", values(bins.stream().map(b -> Map.<String, Object>of("window", b.window(), "lower", b.lower(),
                 "upper", b.upper(), "count", b.count(), "share", b.share())).toList()));
-        spec.set("mark", obj("type", "bar", "opacity", 0.55, "binSpacing", 0));
+        // Rectangles from each bin's lower to upper edge and from 0 to its share; the two windows overlaid.
+        spec.set("mark", obj("type", "rect", "opacity", 0.55, "stroke", "white", "strokeWidth", 0.5));
         ObjectNode e = spec.putObject("encoding");
         e.set("x", field("lower", "quantitative", column).set("scale", obj("zero", false)));
         e.set("x2", obj("field", "upper"));
-        e.set("y", field("share", "quantitative", "Share of the window's values").put("stack", (String) null));
+        e.set("y", field("share", "quantitative", "Share of the window's values"));
+        e.set("y2", obj("datum", 0));
         e.set("color", windowColor());
         e.set("tooltip", arr(field("window", "nominal", "window"), field("lower", "quantitative", "from").put("format", ".4~g"),
                 field("upper", "quantitative", "to").put("format", ".4~g"), field("count", "quantitative", "count"),

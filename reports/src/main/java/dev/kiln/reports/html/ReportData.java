@@ -2,6 +2,7 @@ package dev.kiln.reports.html;
 
 import static org.apache.spark.sql.functions.col;
 
+import dev.kiln.lakehouse.SideBySide;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
 import dev.kiln.lakehouse.runlog.JobRunLog;
@@ -18,6 +19,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -45,34 +47,46 @@ record ReportData(
 
     /** The most alerts shown (newest first). */
     static final int ALERTS_SHOWN = 50;
+    /** Tables read at once. */
+    private static final int READERS = 3;
 
     static ReportData read(Lakehouse lakehouse, ModelVersion m, LocalDate from, LocalDate to) {
         Column version = col("model_name").equalTo(m.name()).and(col("model_version").equalTo(m.version()));
         Column window = version.and(col("window_from").equalTo(java.sql.Date.valueOf(from)))
                 .and(col("window_to").equalTo(java.sql.Date.valueOf(to)));
-        List<Row> aliases = rows(lakehouse, ModelRegistry.ALIASES, col("name").equalTo(m.name()).and(col("version").equalTo(m.version())));
-        List<Row> evaluation = rows(lakehouse, Evaluator.TABLE, window);
-        List<Row> curves = rows(lakehouse, Evaluator.CURVES, window.and(col("slice").equalTo("overall")));
-        List<Row> estimates = rows(lakehouse, PerformanceEstimator.TABLE, window.and(col("slice").equalTo("overall")));
+        // Small reads of many tables: most of their time is each table's snapshot and a job's start, on the
+        // driver, so they run side by side. First what the version and window select, then what those name.
+        List<Supplier<List<Row>>> first = List.of(
+                () -> rows(lakehouse, ModelRegistry.ALIASES, col("name").equalTo(m.name()).and(col("version").equalTo(m.version()))),
+                () -> rows(lakehouse, Evaluator.TABLE, window),
+                () -> rows(lakehouse, Evaluator.CURVES, window.and(col("slice").equalTo("overall"))),
+                () -> rows(lakehouse, PerformanceEstimator.TABLE, window.and(col("slice").equalTo("overall"))),
+                () -> rows(lakehouse, DriftMonitor.DRIFT, version.and(col("current_from").equalTo(java.sql.Date.valueOf(from)))
+                        .and(col("current_to").equalTo(java.sql.Date.valueOf(to)))),
+                () -> lakehouse.exists(Alerts.TABLE) ? lakehouse.read(Alerts.TABLE).where(version)
+                        .orderBy(col("created_at").desc()).limit(ALERTS_SHOWN).collectAsList() : List.of());
+        List<List<Row>> got = SideBySide.run(first, READERS, Supplier::get);
+        List<Row> evaluation = got.get(1);
+        List<Row> estimates = got.get(3);
+        List<Row> alerts = got.get(5);
         // The drift run over this window: the newest one whose current window is the report's.
-        List<Row> drift = rows(lakehouse, DriftMonitor.DRIFT, version.and(col("current_from").equalTo(java.sql.Date.valueOf(from)))
-                .and(col("current_to").equalTo(java.sql.Date.valueOf(to))));
-        Optional<String> driftRun = drift.stream().max(Comparator.comparing((Row r) -> r.<java.sql.Timestamp>getAs("created_at")))
+        Optional<String> driftRun = got.get(4).stream().max(Comparator.comparing((Row r) -> r.<java.sql.Timestamp>getAs("created_at")))
                 .map(r -> r.<String>getAs("run_id"));
-        drift = drift.stream().filter(r -> driftRun.isPresent() && driftRun.get().equals(r.getAs("run_id"))).toList();
-        Column ofRun = col("run_id").equalTo(driftRun.orElse(""));
-        List<Row> profile = driftRun.isEmpty() ? List.of() : rows(lakehouse, DriftMonitor.PROFILE, version.and(ofRun));
-        List<Row> bins = driftRun.isEmpty() ? List.of() : rows(lakehouse, DriftMonitor.PROFILE_BINS, version.and(ofRun));
-        List<Row> alerts = lakehouse.exists(Alerts.TABLE) ? lakehouse.read(Alerts.TABLE).where(version)
-                .orderBy(col("created_at").desc()).limit(ALERTS_SHOWN).collectAsList() : List.of();
+        List<Row> drift = got.get(4).stream().filter(r -> driftRun.isPresent() && driftRun.get().equals(r.getAs("run_id"))).toList();
         Set<String> runIds = new LinkedHashSet<>();
         runIds.add(m.runId());
         for (List<Row> produced : List.of(evaluation, estimates, drift, alerts)) {
             produced.forEach(r -> runIds.add(r.getAs("run_id")));
         }
-        List<Row> runs = lakehouse.exists(JobRunLog.TABLE) ? lakehouse.read(JobRunLog.TABLE)
-                .where(col("run_id").isin(runIds.toArray())).orderBy(col("started_at")).collectAsList() : List.of();
-        return new ReportData(m, from, to, aliases, evaluation, curves, estimates, driftRun, drift, profile, bins, alerts, runs);
+        Column ofRun = version.and(col("run_id").equalTo(driftRun.orElse("")));
+        List<Supplier<List<Row>>> second = List.of(
+                () -> driftRun.isEmpty() ? List.of() : rows(lakehouse, DriftMonitor.PROFILE, ofRun),
+                () -> driftRun.isEmpty() ? List.of() : rows(lakehouse, DriftMonitor.PROFILE_BINS, ofRun),
+                () -> lakehouse.exists(JobRunLog.TABLE) ? lakehouse.read(JobRunLog.TABLE).where(col("run_id").isin(runIds.toArray()))
+                        .orderBy(col("started_at")).collectAsList() : List.of());
+        List<List<Row>> named = SideBySide.run(second, READERS, Supplier::get);
+        return new ReportData(m, from, to, got.get(0), evaluation, got.get(2), estimates, driftRun, drift, named.get(0), named.get(1),
+                alerts, named.get(2));
     }
 
     private static List<Row> rows(Lakehouse lakehouse, TableName table, Column where) {

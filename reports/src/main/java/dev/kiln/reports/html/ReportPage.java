@@ -370,7 +370,7 @@ final class ReportPage {
     }
 
     static String fmt(Double v) {
-        return v == null ? "" : v.isNaN() ? "NaN" : String.format(Locale.ROOT, "%.4f", v);
+        return v == null ? "" : v.isNaN() ? "NaN" : String.format(Locale.ROOT, "%.4f", v + 0.0); // + 0.0: no "-0.0000"
     }
 
     private static Double finite(Double v) {
