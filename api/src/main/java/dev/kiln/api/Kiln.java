@@ -513,7 +513,7 @@ public final class Kiln {
      * it in {@code reports.html_reports}.
      */
     public ModelReport.Written report(ModelUri parsed, LocalDate from, LocalDate to) {
-        return job("report " + parsed + " " + from + ".." + to, runId -> new ModelReport(lakehouse, progress).write(parsed, from, to, runId),
+        return job("report " + parsed + " " + from + ".." + to, runId -> new ModelReport(lakehouse, featureSets(), progress).write(parsed, from, to, runId),
                 x -> new JobRows(null, (long) x.charts().size(), null));
     }
 

@@ -77,6 +77,7 @@ class ModelReportTest {
     private static final ModelUri CHAMPION = ModelUri.parse("models:/rp_model@champion");
     private static final LocalDate FROM = LocalDate.parse("2024-02-20");
     private static final LocalDate TO = LocalDate.parse("2024-02-29");
+    private static final FeatureSets SETS = FeatureSets.parse(CONFIG);
     private static ModelVersion model;
 
     @BeforeAll
@@ -90,7 +91,7 @@ class ModelReportTest {
                 + " CASE WHEN id % 60 >= 50 THEN 0.5 + (abs(hash(id)) % 1000) / 2000.0 ELSE (abs(hash(id)) % 1000) / 1000.0 END AS x"
                 + " FROM range(3000)")
                 .write().format("delta").option("path", LAKEHOUSE.locationOf(events)).saveAsTable(events.toString());
-        FeatureSets sets = FeatureSets.parse(CONFIG);
+        FeatureSets sets = SETS;
         new Materializer(LAKEHOUSE, m -> { }).materialize(sets.get("rp_store"));
         TrainingSet set = new TrainingSetBuilder(LAKEHOUSE, sets, m -> { }).build(TrainingSetSpec.parse(CONFIG, "rp_hot"));
         model = new Trainer(LAKEHOUSE, m -> { }).train(ModelSpec.parse(CONFIG, "rp_model"), Algorithm.LOGISTIC_REGRESSION, set, "run-rp");
@@ -113,7 +114,7 @@ class ModelReportTest {
         // front, the library's default, follows the schema's recursive references without end).
         SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().preloadJsonSchema(false).build();
         JsonSchema schema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V7).getSchema(json.readTree(schemaFile.toFile()), config);
-        Map<String, String> specs = new ModelReport(LAKEHOUSE, m -> { }).specs(CHAMPION, FROM, TO);
+        Map<String, String> specs = new ModelReport(LAKEHOUSE, SETS, m -> { }).specs(CHAMPION, FROM, TO);
         // ROC, PR, calibration, slices, estimates, and one distribution per input (x, the feature, store) and the score.
         assertEquals(Set.of("roc", "pr", "calibration", "slices", "estimates", "dist-0", "dist-1", "dist-2", "dist-3"), specs.keySet());
         for (Map.Entry<String, String> e : specs.entrySet()) {
@@ -128,7 +129,7 @@ class ModelReportTest {
 
     @Test
     void theReportIsOneListedFileShowingTheTablesNumbers() throws Exception {
-        ModelReport.Written w = new ModelReport(LAKEHOUSE, m -> { }).write(CHAMPION, FROM, TO, "report-rp");
+        ModelReport.Written w = new ModelReport(LAKEHOUSE, SETS, m -> { }).write(CHAMPION, FROM, TO, "report-rp");
         assertEquals(ModelReport.path(LAKEHOUSE.settings().root(), "rp_model", model.version(), FROM, TO), w.path());
         Path file = Path.of(java.net.URI.create(w.path().startsWith("file:") ? w.path() : "file://" + w.path()));
         String html = Files.readString(file);
@@ -155,17 +156,34 @@ class ModelReportTest {
         assertEquals(w.bytes(), listed.getLong(1));
         assertEquals(w.charts().size(), listed.getInt(2));
         // A second report of the same version and window replaces the first, file and row.
-        new ModelReport(LAKEHOUSE, m -> { }).write(CHAMPION, FROM, TO, "report-rp-2");
+        new ModelReport(LAKEHOUSE, SETS, m -> { }).write(CHAMPION, FROM, TO, "report-rp-2");
         assertEquals(List.of("report-rp-2"), LAKEHOUSE.spark().sql("SELECT run_id FROM reports.html_reports WHERE model_name = 'rp_model'")
                 .as(org.apache.spark.sql.Encoders.STRING()).collectAsList());
     }
 
     @Test
+    void anEvaluationWithoutStoredCurvesGetsTheSameCurvesMeasuredAgain() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        ModelReport report = new ModelReport(LAKEHOUSE, SETS, m -> { });
+        JsonNode stored = json.readTree(report.specs(CHAMPION, FROM, TO).get("roc"));
+        // As an evaluation written before reports.evaluation_curves existed: its metrics, no curve rows.
+        LAKEHOUSE.spark().sql("DELETE FROM reports.evaluation_curves WHERE model_name = 'rp_model'");
+        try {
+            JsonNode measured = json.readTree(report.specs(CHAMPION, FROM, TO).get("roc"));
+            assertEquals(stored.path("layer").get(0).path("data"), measured.path("layer").get(0).path("data"));
+            assertTrue(stored.path("layer").get(0).path("data").path("values").size() > 10);
+            assertTrue(report.render(CHAMPION, FROM, TO).contains("measured for this report"));
+        } finally {
+            new Evaluator(LAKEHOUSE, SETS, m -> { }).evaluate(CHAMPION, FROM, TO, List.of("store"), 5, "evaluate-rp");
+        }
+    }
+
+    @Test
     void aWindowWithoutEvaluationOrDriftSaysWhatToRunAndAnEmptyWindowIsAnError() {
-        String html = new ModelReport(LAKEHOUSE, m -> { }).render(CHAMPION, LocalDate.parse("2024-02-16"), LocalDate.parse("2024-02-17"));
+        String html = new ModelReport(LAKEHOUSE, SETS, m -> { }).render(CHAMPION, LocalDate.parse("2024-02-16"), LocalDate.parse("2024-02-17"));
         assertTrue(html.contains("No evaluation of this version for this window: run <code>kiln evaluate"), html);
         assertTrue(html.contains("No drift run of this version with this current window"));
-        KilnException e = assertThrows(KilnException.class, () -> new ModelReport(LAKEHOUSE, m -> { }).write(CHAMPION, TO, FROM, "x"));
+        KilnException e = assertThrows(KilnException.class, () -> new ModelReport(LAKEHOUSE, SETS, m -> { }).write(CHAMPION, TO, FROM, "x"));
         assertEquals("the report's window is empty: --to 2024-02-20 is before --from 2024-02-29", e.getMessage());
     }
 

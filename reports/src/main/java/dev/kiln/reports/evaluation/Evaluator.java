@@ -111,6 +111,16 @@ public final class Evaluator {
             throw new KilnException("the evaluation window is empty: --to " + to + " is before --from " + from);
         }
         ModelVersion m = new ModelRegistry(lakehouse).resolve(uri);
+        Evaluation evaluation = measure(m, from, to, sliceBy, topValues);
+        List<EvaluationMetric> out = evaluation.metrics();
+        write(runId, m, from, to, evaluation);
+        progress.accept(String.format("evaluate %s %s .. %s: %d metrics over %d slice(s)", m.uri(), from, to, out.size(),
+                out.stream().map(EvaluationMetric::slice).distinct().count()));
+        return out;
+    }
+
+    /** What {@link #evaluate} writes, measured and returned, nothing written (the HTML report's curves of older evaluations). */
+    public Evaluation measure(ModelVersion m, LocalDate from, LocalDate to, List<String> sliceBy, int topValues) {
         TrainingSetSpec spec = new TrainingSetRegistry(lakehouse).spec(m.trainingSetId());
         boolean classification = m.taskType() != Task.REGRESSION;
         Dataset<Row> predictions = predictions(m, from, to);
@@ -124,12 +134,7 @@ public final class Evaluator {
                         ? "no predictions of " + m.uri() + " between " + from + " and " + to + " (run kiln score first)"
                         : "no outcomes yet for the predictions of " + m.uri() + " between " + from + " and " + to);
             }
-            Evaluation evaluation = evaluation(joined, sliceBy, topValues, classification, m.decisionRule());
-            List<EvaluationMetric> out = evaluation.metrics();
-            write(runId, m, from, to, evaluation);
-            progress.accept(String.format("evaluate %s %s .. %s: %d metrics over %d slice(s)", m.uri(), from, to, out.size(),
-                    out.stream().map(EvaluationMetric::slice).distinct().count()));
-            return out;
+            return evaluation(joined, sliceBy, topValues, classification, m.decisionRule());
         } finally {
             joined.unpersist();
         }

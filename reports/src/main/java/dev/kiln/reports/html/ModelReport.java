@@ -2,6 +2,7 @@ package dev.kiln.reports.html;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.kiln.features.definition.FeatureSets;
 import dev.kiln.lakehouse.KilnException;
 import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.lakehouse.catalog.TableName;
@@ -54,10 +55,12 @@ public final class ModelReport {
     }
 
     private final Lakehouse lakehouse;
+    private final FeatureSets sets;
     private final Consumer<String> progress;
 
-    public ModelReport(Lakehouse lakehouse, Consumer<String> progress) {
+    public ModelReport(Lakehouse lakehouse, FeatureSets sets, Consumer<String> progress) {
         this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
+        this.sets = requireNonNull(sets, "sets is null");
         this.progress = requireNonNull(progress, "progress is null");
     }
 
@@ -73,7 +76,7 @@ public final class ModelReport {
         long start = System.nanoTime();
         ModelVersion m = new ModelRegistry(lakehouse).resolve(uri);
         Vendor vendor = Vendor.load();
-        ReportData data = ReportData.read(lakehouse, m, from, to);
+        ReportData data = ReportData.read(lakehouse, sets, m, from, to);
         progress.accept(String.format("report %s %s .. %s: %d evaluation rows, %d drift metrics, %d alerts read in %.1f s", m.uri(),
                 from, to, data.evaluation().size(), data.drift().size(), data.alerts().size(), (System.nanoTime() - start) / 1e9));
         Instant now = Instant.now();
@@ -93,14 +96,15 @@ public final class ModelReport {
     /** The page of a version and window without writing it (for tests and previews). */
     public String render(ModelUri uri, LocalDate from, LocalDate to) {
         ModelVersion m = new ModelRegistry(lakehouse).resolve(uri);
-        return ReportPage.render(ReportData.read(lakehouse, m, from, to), Vendor.load(), Instant.now()).html();
+        return ReportPage.render(ReportData.read(lakehouse, sets, m, from, to), Vendor.load(), Instant.now()).html();
     }
 
     /** The Vega-Lite specs a version's report embeds, by chart id (for the schema test). */
     public Map<String, String> specs(ModelUri uri, LocalDate from, LocalDate to) {
         ModelVersion m = new ModelRegistry(lakehouse).resolve(uri);
         Map<String, String> out = new java.util.LinkedHashMap<>();
-        for (Charts.Chart c : ReportPage.render(ReportData.read(lakehouse, m, from, to), new Vendor(List.of(), ""), Instant.now()).charts()) {
+        for (Charts.Chart c : ReportPage.render(ReportData.read(lakehouse, sets, m, from, to), new Vendor(List.of(), ""), Instant.now())
+                .charts()) {
             out.put(c.id(), c.spec().toString());
         }
         return out;

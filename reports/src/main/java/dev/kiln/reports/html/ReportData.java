@@ -9,7 +9,10 @@ import dev.kiln.lakehouse.runlog.JobRunLog;
 import dev.kiln.reports.Alerts;
 import dev.kiln.reports.drift.DriftMonitor;
 import dev.kiln.reports.estimate.PerformanceEstimator;
+import dev.kiln.features.definition.FeatureSets;
+import dev.kiln.reports.evaluation.CurvePoint;
 import dev.kiln.reports.evaluation.Evaluator;
+import dev.kiln.training.spec.Task;
 import dev.kiln.training.registry.ModelRegistry;
 import dev.kiln.training.registry.ModelVersion;
 import java.time.LocalDate;
@@ -36,7 +39,8 @@ record ReportData(
         LocalDate to,
         List<Row> aliases,
         List<Row> evaluation,
-        List<Row> curves,
+        List<CurvePoint> curves,
+        boolean curvesComputed,
         List<Row> estimates,
         Optional<String> driftRunId,
         List<Row> drift,
@@ -50,7 +54,7 @@ record ReportData(
     /** Tables read at once. */
     private static final int READERS = 3;
 
-    static ReportData read(Lakehouse lakehouse, ModelVersion m, LocalDate from, LocalDate to) {
+    static ReportData read(Lakehouse lakehouse, FeatureSets sets, ModelVersion m, LocalDate from, LocalDate to) {
         Column version = col("model_name").equalTo(m.name()).and(col("model_version").equalTo(m.version()));
         Column window = version.and(col("window_from").equalTo(java.sql.Date.valueOf(from)))
                 .and(col("window_to").equalTo(java.sql.Date.valueOf(to)));
@@ -85,8 +89,19 @@ record ReportData(
                 () -> lakehouse.exists(JobRunLog.TABLE) ? lakehouse.read(JobRunLog.TABLE).where(col("run_id").isin(runIds.toArray()))
                         .orderBy(col("started_at")).collectAsList() : List.of());
         List<List<Row>> named = SideBySide.run(second, READERS, Supplier::get);
-        return new ReportData(m, from, to, got.get(0), evaluation, got.get(2), estimates, driftRun, drift, named.get(0), named.get(1),
-                alerts, named.get(2));
+        // Curves of an evaluation older than reports.evaluation_curves: measured again, by the same definitions.
+        List<CurvePoint> curves = got.get(2).stream().sorted(Comparator.comparing((Row r) -> r.<Long>getAs("point")))
+                .map(r -> new CurvePoint(r.getAs("slice"), r.getAs("point"), r.getAs("threshold"), r.getAs("true_positives"),
+                        r.getAs("false_positives"), r.<Long>getAs("true_positives") + r.<Long>getAs("false_negatives"),
+                        r.<Long>getAs("false_positives") + r.<Long>getAs("true_negatives"))).toList();
+        boolean computed = false;
+        if (curves.isEmpty() && !evaluation.isEmpty() && m.taskType() == Task.BINARY_CLASSIFICATION) {
+            curves = new Evaluator(lakehouse, sets, x -> { }).measure(m, from, to, List.of(), 0).curves().stream()
+                    .filter(c -> c.slice().equals("overall")).toList();
+            computed = true;
+        }
+        return new ReportData(m, from, to, got.get(0), evaluation, curves, computed, estimates, driftRun, drift, named.get(0),
+                named.get(1), alerts, named.get(2));
     }
 
     private static List<Row> rows(Lakehouse lakehouse, TableName table, Column where) {

@@ -129,13 +129,11 @@ final class ReportPage {
             Optional<Charts.XY> rocPoint = operatingPoint(true);
             Optional<Charts.XY> prPoint = operatingPoint(false);
             if (!d.curves().isEmpty()) {
-                List<Row> curve = d.curves().stream().sorted(Comparator.comparing((Row r) -> r.<Long>getAs("point"))).toList();
-                chart("roc", "ROC curve (overall), decision threshold marked", Charts.roc(curve.stream()
-                        .map(r -> new Charts.XY(r.getAs("false_positive_rate"), r.getAs("recall"), r.getAs("threshold"))).toList(),
-                        rocPoint.orElse(null)));
-                chart("pr", "Precision-recall curve (overall), decision threshold marked", Charts.precisionRecall(curve.stream()
-                        .map(r -> new Charts.XY(r.getAs("recall"), r.getAs("precision"), r.getAs("threshold"))).toList(),
-                        prPoint.orElse(null)));
+                String note = d.curvesComputed() ? " (measured for this report: the evaluation predates reports.evaluation_curves)" : "";
+                chart("roc", "ROC curve (overall), decision threshold marked" + note, Charts.roc(d.curves().stream()
+                        .map(c -> new Charts.XY(c.falsePositiveRate(), c.recall(), c.threshold())).toList(), rocPoint.orElse(null)));
+                chart("pr", "Precision-recall curve (overall), decision threshold marked" + note, Charts.precisionRecall(d.curves()
+                        .stream().map(c -> new Charts.XY(c.recall(), c.precision(), c.threshold())).toList(), prPoint.orElse(null)));
             }
             List<Charts.CalibrationBin> calibration = calibration();
             if (!calibration.isEmpty()) {
