@@ -361,6 +361,7 @@ public final class BenchCommand implements Callable<Integer> {
     private static void drop(Lakehouse lakehouse, TableName table, TableName quarantine, String... paths) {
         for (TableName t : List.of(table, quarantine)) {
             lakehouse.spark().sql("DROP TABLE IF EXISTS " + t.quoted());
+            lakehouse.forget(t);
             delete(lakehouse, lakehouse.locationOf(t));
         }
         for (String p : paths) {

@@ -230,6 +230,7 @@ final class PipelineBench {
                 throw new KilnException("cannot empty the bench lakehouse at " + t + ": " + e.getMessage(), e);
             }
             lakehouse.spark().sql((view ? "DROP VIEW IF EXISTS " : "DROP TABLE IF EXISTS ") + t.quoted());
+            lakehouse.forget(t);
         }
         lakehouse.spark().catalog().clearCache();
         org.apache.spark.sql.delta.DeltaLog.clearCache();

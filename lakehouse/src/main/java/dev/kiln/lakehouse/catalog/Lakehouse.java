@@ -31,6 +31,16 @@ public final class Lakehouse {
 
     private final TableCommits commits;
 
+    /**
+     * Tables this lakehouse has seen in the catalog (or created), with whether their files are Kiln's own Delta
+     * table at {@link #locationOf}: those are read by path, so a job asks the metastore about a table once, not at
+     * every read and check. A table is never dropped under a running job by Kiln; one dropped elsewhere fails the
+     * read with Delta's own error, as a read by name would.
+     */
+    private final java.util.concurrent.ConcurrentMap<TableName, Boolean> known = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Set<String> schemas = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.atomic.AtomicLong lookups = new java.util.concurrent.atomic.AtomicLong();
+
     public Lakehouse(SparkSession spark, LakehouseSettings settings) {
         this.spark = requireNonNull(spark, "spark is null");
         this.settings = requireNonNull(settings, "settings is null");
@@ -59,7 +69,9 @@ public final class Lakehouse {
     }
 
     public void ensureSchema(String schema) {
-        spark.sql("CREATE DATABASE IF NOT EXISTS " + Identifiers.quote(schema));
+        if (schemas.add(schema)) {
+            spark.sql("CREATE DATABASE IF NOT EXISTS " + Identifiers.quote(schema));
+        }
     }
 
     /** Where a table's Delta files live: {@code <root>/tables/<schema>/<table>}. */
@@ -67,24 +79,59 @@ public final class Lakehouse {
         return settings.tablesDir() + "/" + table.schema() + "/" + table.table();
     }
 
+    /** Whether the table is in the catalog: one metastore lookup per table and lakehouse, then remembered. */
     public boolean exists(TableName table) {
-        return spark.catalog().databaseExists(table.schema()) && spark.catalog().tableExists(table.schema(), table.table());
+        return known.containsKey(table) || lookUp(table).isPresent();
+    }
+
+    /** How many times this lakehouse asked the catalog about a table (for tests). */
+    long lookups() {
+        return lookups.get();
+    }
+
+    /** Forgets what this lakehouse knew of a table (after dropping it). */
+    public void forget(TableName table) {
+        known.remove(table);
     }
 
     public Dataset<Row> read(TableName table) {
-        requireExists(table);
-        return spark.table(table.quoted());
+        return byPath(table) ? spark.read().format("delta").load(locationOf(table)) : spark.table(table.quoted());
     }
 
     /** The table as it was at a Delta version (time travel, {@code VERSION AS OF}). */
     public Dataset<Row> readVersion(TableName table, long version) {
-        requireExists(table);
-        return spark.sql("SELECT * FROM " + table.quoted() + " VERSION AS OF " + version);
+        return byPath(table) ? spark.read().format("delta").option("versionAsOf", version).load(locationOf(table))
+                : spark.sql("SELECT * FROM " + table.quoted() + " VERSION AS OF " + version);
     }
 
     public DeltaTable delta(TableName table) {
-        requireExists(table);
-        return DeltaTable.forName(spark, table.toString());
+        return byPath(table) ? DeltaTable.forPath(spark, locationOf(table)) : DeltaTable.forName(spark, table.toString());
+    }
+
+    /** Whether the table is Kiln's Delta table at its location (read by path); fails when it does not exist. */
+    private boolean byPath(TableName table) {
+        Boolean own = known.get(table);
+        if (own == null) {
+            own = lookUp(table).orElseThrow(() -> new KilnException("table " + table + " does not exist (run `kiln tables` to list the tables)"));
+        }
+        return own;
+    }
+
+    /** One catalog lookup: empty when the table (or its schema) is not there; else whether Kiln reads it by path. */
+    private java.util.Optional<Boolean> lookUp(TableName table) {
+        org.apache.spark.sql.catalyst.catalog.CatalogTable t;
+        lookups.incrementAndGet();
+        try {
+            t = spark.sessionState().catalog().getTableMetadata(
+                    new org.apache.spark.sql.catalyst.TableIdentifier(table.table(), scala.Option.apply(table.schema())));
+        } catch (org.apache.spark.sql.catalyst.analysis.NoSuchTableException
+                | org.apache.spark.sql.catalyst.analysis.NoSuchNamespaceException e) {
+            return java.util.Optional.empty();
+        }
+        boolean own = t.provider().isDefined() && "delta".equalsIgnoreCase(t.provider().get())
+                && sameLocation(t.location(), java.net.URI.create(new org.apache.hadoop.fs.Path(locationOf(table)).toUri().toString()));
+        known.put(table, own);
+        return java.util.Optional.of(own);
     }
 
     /** Delta history, newest first, as {@code DESCRIBE HISTORY} shows it. */
@@ -127,6 +174,7 @@ public final class Lakehouse {
         }
         try {
             builder.execute();
+            known.put(table, true);
         } catch (Exception e) { // Spark throws AnalysisException (checked) undeclared
             // Another process sharing the catalog created it between the check and this create: that one's is kept.
             // Delta commits the table's log before the metastore entry, so the entry may lag a moment behind.
@@ -149,6 +197,21 @@ public final class Lakehouse {
         return true;
     }
 
+    /** Whether two locations name the same directory: scheme (default file), authority and path, a trailing slash aside. */
+    static boolean sameLocation(java.net.URI a, java.net.URI b) {
+        return java.util.Objects.equals(part(a.getScheme(), "file"), part(b.getScheme(), "file"))
+                && java.util.Objects.equals(part(a.getAuthority(), ""), part(b.getAuthority(), ""))
+                && java.util.Objects.equals(trimSlash(a.getPath()), trimSlash(b.getPath()));
+    }
+
+    private static String part(String s, String otherwise) {
+        return s == null ? otherwise : s;
+    }
+
+    private static String trimSlash(String p) {
+        return p != null && p.length() > 1 && p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
+    }
+
     /** All tables in Kiln's schemas that exist, sorted. */
     public List<TableName> tables() {
         List<TableName> out = new ArrayList<>();
@@ -166,9 +229,4 @@ public final class Lakehouse {
         return out;
     }
 
-    private void requireExists(TableName table) {
-        if (!exists(table)) {
-            throw new KilnException("table " + table + " does not exist (run `kiln tables` to list the tables)");
-        }
-    }
 }

@@ -115,6 +115,7 @@ class IngestionTest {
         ingestion.ingest(spec, Optional.of("day-1"));
         // Simulate a crash after the data commit: remove the quarantine table entirely.
         lakehouse.spark().sql("DROP TABLE raw.trips_crash_quarantine");
+        lakehouse.forget(TableName.parse("raw.trips_crash_quarantine"));
         deleteRecursively(Path.of(java.net.URI.create(lakehouse.locationOf(TableName.parse("raw.trips_crash_quarantine")))));
 
         IngestResult again = ingestion.ingest(spec, Optional.of("day-1"));

@@ -54,6 +54,7 @@ class JobRunLogTest {
                 .add("rows_in", DataTypes.LongType, true).add("rows_out", DataTypes.LongType, true)
                 .add("rows_quarantined", DataTypes.LongType, true).add("error", DataTypes.StringType, true);
         lakehouse.spark().sql("DROP TABLE IF EXISTS " + JobRunLog.TABLE.quoted());
+        lakehouse.forget(JobRunLog.TABLE);
         org.apache.hadoop.fs.Path location = new org.apache.hadoop.fs.Path(lakehouse.locationOf(JobRunLog.TABLE));
         FileSystem fs = location.getFileSystem(lakehouse.spark().sparkContext().hadoopConfiguration());
         fs.delete(location, true);
