@@ -2,12 +2,17 @@
 
     mvn -DskipTests package && pip install ./python
     python python/examples/historical_features.py
+
+From elsewhere, KILN_CONF_DIR names the conf directory and KILN_LAKEHOUSE_ROOT the lakehouse.
 """
+
+import os
 
 from kiln import Kiln, KilnError, session
 
-spark = session(conf_dir="conf")
-kiln = Kiln(spark, conf_dir="conf")
+conf_dir = os.environ.get("KILN_CONF_DIR", "conf")
+spark = session(conf_dir=conf_dir)
+kiln = Kiln(spark, conf_dir=conf_dir)
 
 # Point-in-time features for any entity rows: here, three flights of June.
 flights = kiln.table("raw.flights").where("flight_date = DATE'2001-06-15'").select("origin", "destination", "date").limit(3)
@@ -18,10 +23,12 @@ features.show(truncate=False)
 info = kiln.training_set_info("flight_delay")
 print(f"training set {info.id}: {info.row_count:,} rows, features {info.feature_refs[:3]}..., inputs {info.inputs}")
 
-# The champion, loaded, and scores for the same flights (nothing is written).
+# The champion, loaded, and scores for the same flights (nothing is written): the rows need only what the model
+# reads (the entity keys origin and destination, the event time date, and distance).
 model = kiln.load_model("models:/flight_delay@champion")
 print(f"{model.uri} ({model.algorithm}): {model.metric} {model.metrics[model.metric]:.4f}")
-kiln.score(flights, model.uri).select("origin", "destination", "date", "score", "predicted_label").show()
+to_score = kiln.table("raw.flights").where("flight_date = DATE'2001-06-15'").select("origin", "destination", "date", "distance").limit(3)
+kiln.score(to_score, model.uri).select("origin", "destination", "date", "score", "predicted_label").show()
 
 # The reports, as DataFrames.
 kiln.evaluation_report().where("slice = 'overall'").select("metric", "value").show()

@@ -73,15 +73,32 @@ class KilnModel:
     pipeline: object
 
 
-def _kiln_home() -> str:
-    return os.environ.get("KILN_HOME") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# The Spark line Kiln's jar is built for (Spark 4.0.1, Scala 2.13): pyspark of another line cannot load it.
+SUPPORTED_PYSPARK = ("4.0",)
+
+
+def _check_pyspark() -> None:
+    import pyspark
+
+    version = pyspark.__version__
+    if not any(version == v or version.startswith(v + ".") for v in SUPPORTED_PYSPARK):
+        raise KilnError(f"Kiln runs on pyspark {' or '.join(v + '.x' for v in SUPPORTED_PYSPARK)} (its jar is built for"
+                        f" Spark 4.0.1); this Python has pyspark {version}")
 
 
 def _default_jar() -> str:
-    jar = os.environ.get("KILN_JOBS_JAR") or os.path.join(_kiln_home(), "spark-jobs", "target", "kiln-jobs.jar")
-    if not os.path.isfile(jar):
-        raise KilnError(f"the Kiln job jar is not at {jar}: build it (mvn -DskipTests package) or set KILN_JOBS_JAR")
-    return jar
+    """The job jar: $KILN_JOBS_JAR, else the one installed with this package, else $KILN_HOME's build."""
+    candidates = []
+    if os.environ.get("KILN_JOBS_JAR"):
+        candidates.append(os.environ["KILN_JOBS_JAR"])
+    candidates.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "jars", "kiln-jobs.jar"))
+    if os.environ.get("KILN_HOME"):
+        candidates.append(os.path.join(os.environ["KILN_HOME"], "spark-jobs", "target", "kiln-jobs.jar"))
+    for jar in candidates:
+        if os.path.isfile(jar):
+            return jar
+    raise KilnError("the Kiln job jar is not at " + " nor ".join(candidates) + ": build Kiln (mvn -DskipTests package)"
+                    " before pip install ./python, or set KILN_JOBS_JAR")
 
 
 def catalog_conf(conf_dir: Optional[str] = None, env: Optional[str] = None,
@@ -89,6 +106,7 @@ def catalog_conf(conf_dir: Optional[str] = None, env: Optional[str] = None,
     """The Spark settings that let a session see Kiln's catalog, as ``kiln catalog-conf`` prints them."""
     import pyspark
 
+    _check_pyspark()
     jar = jar or _default_jar()
     spark_jars = os.path.join(os.path.dirname(pyspark.__file__), "jars", "*")
     command = ["java", "-cp", jar + os.pathsep + spark_jars, "dev.kiln.jobs.KilnMain"]
@@ -131,6 +149,7 @@ class Kiln:
 
     def __init__(self, spark, conf_dir: Optional[str] = None, env: Optional[str] = None,
                  conf: Optional[Dict[str, str]] = None):
+        _check_pyspark()
         self._spark = spark
         jvm = spark._jvm
         overrides = jvm.java.util.HashMap()

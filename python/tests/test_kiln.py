@@ -79,3 +79,28 @@ def test_report_writes_one_html_file_listed_in_a_table(kiln):
     assert [(r["model_version"], r["path"], r["bytes"]) for r in listed] == [(1, path, len(html.encode("utf-8")))]
     with pytest.raises(KilnError, match="the report's window is empty"):
         kiln.report("models:/py_big_sale/1", "2024-01-20", "2024-01-15")
+
+
+def test_an_unsupported_pyspark_is_a_clear_error(monkeypatch):
+    import pyspark
+
+    from kiln import _api
+
+    monkeypatch.setattr(pyspark, "__version__", "3.5.1")
+    with pytest.raises(KilnError, match=r"Kiln runs on pyspark 4\.0\.x .*this Python has pyspark 3\.5\.1"):
+        _api._check_pyspark()
+    monkeypatch.setattr(pyspark, "__version__", "4.0.1")
+    _api._check_pyspark()
+
+
+def test_the_job_jar_is_found_beside_the_installed_package(monkeypatch):
+    import os
+
+    from kiln import _api
+
+    monkeypatch.delenv("KILN_JOBS_JAR", raising=False)
+    monkeypatch.delenv("KILN_HOME", raising=False)
+    packaged = os.path.join(os.path.dirname(os.path.abspath(_api.__file__)), "jars", "kiln-jobs.jar")
+    assert _api._default_jar() == packaged
+    monkeypatch.setenv("KILN_JOBS_JAR", "/no/such.jar")
+    assert _api._default_jar() == packaged

@@ -119,8 +119,21 @@ public final class BatchScorer {
     public Dataset<Row> score(Dataset<Row> events, ModelUri uri) {
         ModelVersion m = new ModelRegistry(lakehouse).resolve(uri);
         TrainingSetSpec spec = new TrainingSetRegistry(lakehouse).spec(m.trainingSetId());
-        Dataset<Row> rows = new TrainingSetBuilder(lakehouse, sets, progress).scoringRows(spec, m.featureRefs(), events);
-        return predictionColumns(LoadedModel.load(m), spec, rows, "the given events", List.of());
+        LoadedModel loaded = LoadedModel.load(m);
+        // What the rows must bring: the model's inputs that are not features (those come from the join).
+        java.util.Set<String> joined = new java.util.HashSet<>();
+        for (String text : m.featureRefs()) {
+            FeatureRef ref = FeatureRef.parse(text);
+            joined.add(ref.column());
+            joined.add(ref.missingColumn());
+        }
+        List<String> inputs = loaded.signature().inputs().stream().filter(c -> !joined.contains(c)).toList();
+        try {
+            Dataset<Row> rows = new TrainingSetBuilder(lakehouse, sets, progress).scoringRows(spec, m.featureRefs(), events, inputs);
+            return predictionColumns(loaded, spec, rows, "the given events", List.of());
+        } catch (KilnException e) {
+            throw new KilnException(m.uri() + ": " + e.getMessage(), e);
+        }
     }
 
     private Dataset<Row> predictions(ModelVersion m, TrainingSetSpec spec, Dataset<Row> rows, String runId, Timestamp scoredAt) {

@@ -39,7 +39,7 @@ class BatchScorerTest {
               features = [ { name = hot_rate_3d, agg = "rate(x > 0.5)", window = 3d } ]
             }
             training-sets.sc_hot {
-              events = "raw.sc_events", event-time = ts, columns = [ts, store, x], label = "x + bias > 0.6"
+              events = "raw.sc_events", event-time = ts, columns = [ts, store, x, bias], label = "x + bias > 0.6"
               features = ["sc_store:hot_rate_3d"]
             }
             models.sc_model {
@@ -102,6 +102,21 @@ class BatchScorerTest {
         assertEquals(0L, r.getLong(5));
         assertEquals(List.of(lr.version()), LAKEHOUSE.spark().sql("SELECT DISTINCT model_version FROM ml.latest_predictions")
                 .as(org.apache.spark.sql.Encoders.INT()).collectAsList());
+
+        // Rows given by the caller need only what the model reads: the entity key, the event time and its inputs
+        // (the set's bias column is not one): their scores are the written ones.
+        ModelUri v1 = ModelUri.parse("models:/sc_model/" + lr.version());
+        Dataset<Row> given = LAKEHOUSE.read(events).filter("ts >= timestamp_ntz'2024-02-20 00:00:00'"
+                + " AND ts < timestamp_ntz'2024-02-25 00:00:00'").select("store", "ts", "x");
+        Dataset<Row> scored = scorer.score(given, v1).select("store", "ts", "x", "score", "predicted_label");
+        Dataset<Row> written = LAKEHOUSE.read(BatchScorer.PREDICTIONS).filter("model_version = " + lr.version()
+                + " AND prediction_date BETWEEN DATE'2024-02-20' AND DATE'2024-02-24'").select("store", "ts", "x", "score", "predicted_label");
+        assertEquals(inWindow, scored.count());
+        assertEquals(0, scored.exceptAll(written).count());
+        assertEquals(0, written.exceptAll(scored).count());
+        KilnException missing = assertThrows(KilnException.class, () -> scorer.score(given.drop("x"), v1));
+        assertEquals("models:/sc_model/" + lr.version() + ": the rows to score have no column 'x': scoring needs the entity keys"
+                + " [store], the event time 'ts' and the model's inputs [x, store] (the rows have [store, ts])", missing.getMessage());
 
         long before = LAKEHOUSE.read(BatchScorer.PREDICTIONS).count();
         assertEquals("model sc_model has no alias 'nope' (models:/sc_model@nope)", assertThrows(KilnException.class,

@@ -105,6 +105,44 @@ class DemoIT {
         assertTrue(Files.size(screenshot) > 50_000, "a screenshot of the whole page: " + screenshot);
     }
 
+    /**
+     * Issue 34: the Python example as a new user runs it on this lakehouse: the package installed as the docs say
+     * ({@code pip install ./python}, which carries the job jar), the example run from a directory outside the
+     * repository with no KILN_HOME, and its output checked.
+     */
+    private static void runThePythonExample(Path work, Path root) throws Exception {
+        String venv = System.getProperty("kiln.pysparkVenv", "");
+        assertTrue(!venv.isBlank(), "-Dkiln.pysparkVenv (bin/test sets it)");
+        Path python = Path.of(venv, "bin", "python");
+        Process pip = new ProcessBuilder(python.toString(), "-m", "pip", "install", "--quiet", "--force-reinstall", "--no-deps",
+                REPO.resolve("python").toString()).inheritIO().start();
+        assertEquals(0, pip.waitFor(), "pip install ./python");
+        Path elsewhere = Files.createDirectories(work.resolve("notebook"));
+        Path log = elsewhere.resolve("example.log");
+        ProcessBuilder pb = new ProcessBuilder(python.toString(), REPO.resolve("python/examples/historical_features.py").toString())
+                .directory(elsewhere.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().remove("KILN_HOME");
+        pb.environment().remove("KILN_JOBS_JAR");
+        pb.environment().put("KILN_CONF_DIR", REPO.resolve("conf").toString());
+        pb.environment().put("KILN_LAKEHOUSE_ROOT", root.toString());
+        Process p = pb.start();
+        if (!p.waitFor(600, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("the Python example timed out");
+        }
+        String out = Files.readString(log);
+        System.out.println("$ python python/examples/historical_features.py (from " + elsewhere + ")\n" + out.lines()
+                .filter(l -> !l.startsWith("[Stage") && !l.isBlank()).reduce("", (a, b) -> a + b + "\n"));
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("origin_delay_stats__avg_delay_7d") && out.contains("route_delay_stats__flights_7d"), out);
+        assertTrue(out.matches("(?s).*training set [0-9a-f]{12}: 3,000,000 rows, features .*"), out);
+        assertTrue(out.matches("(?s).*models:/flight_delay/1 \\(logistic-regression\\): areaUnderROC 0\\.6[0-9]{3}.*"), out);
+        // The three flights scored: one table row each, with a score and a label.
+        assertEquals(3, out.lines().filter(l -> l.matches("\\|\\s*[A-Z]{3}\\s*\\|\\s*[A-Z]{3}\\s*\\|\\s*2001-06-15 [0-9:]+\\s*\\|\\s*0\\.[0-9]+\\s*\\|\\s*(true|false)\\s*\\|"))
+                .count(), out);
+        assertTrue(out.contains("as expected: unknown training set 'no_such_set'"), out);
+    }
+
     @Test
     void demoIngestsFlightsOnceAndTheCatalogAnswersFromANewProcess() throws Exception {
         Path work = Files.createTempDirectory("kiln-demo-work");
@@ -170,6 +208,7 @@ class DemoIT {
         assertTrue(counts.output().contains("| 3000000  | 229                    |"), counts.output());
         assertTrue(counts.output().lines().anyMatch(l -> l.matches("\\|\\s*13\\s*\\|\\s*2\\s*\\|")), counts.output());
         checkReportInABrowser(root, first, counts.output());
+        runThePythonExample(work, root);
 
         // The plans stay GPU-ready (issue 21): on this demo lakehouse, every SQL job has at least 90% of its operators
         // on the GPU, MLlib's model stages counted apart. Explain only: the plugin's jar (scripts/fetch-rapids.sh,

@@ -126,13 +126,33 @@ public final class TrainingSetBuilder {
     }
 
     /**
-     * Rows to score from events the caller gives (not the set's own): the set's columns of {@code events} and
-     * the feature references joined point in time, as {@link #scoringRows(TrainingSetSpec, List, List)} does.
+     * Rows to score from events the caller gives (not the set's own), joined point in time to the feature
+     * references. The events need only the feature sets' entity keys, the event time and {@code inputs} (the
+     * model's own inputs among the event columns); of the set's other columns they keep those they have. A missing
+     * column is an error naming it and what scoring needs.
      */
-    public Dataset<Row> scoringRows(TrainingSetSpec spec, List<String> refs, Dataset<Row> events) {
+    public Dataset<Row> scoringRows(TrainingSetSpec spec, List<String> refs, Dataset<Row> events, List<String> inputs) {
         List<FeatureRef> featureRefs = refs.stream().map(FeatureRef::parse).toList();
         List<ResolvedSet> resolved = pit.resolve(featureRefs);
-        return pit.join(select(spec, events, resolved, List.of()), spec.eventTime(), featureRefs, Map.of());
+        List<String> available = List.of(events.columns());
+        Set<String> keys = new LinkedHashSet<>();
+        resolved.forEach(set -> keys.addAll(set.entity()));
+        Set<String> needed = new LinkedHashSet<>(keys);
+        needed.add(spec.eventTime());
+        needed.addAll(inputs);
+        for (String c : needed) {
+            if (!available.contains(c)) {
+                throw new KilnException("the rows to score have no column '" + c + "': scoring needs the entity keys " + keys
+                        + ", the event time '" + spec.eventTime() + "' and the model's inputs " + inputs + " (the rows have "
+                        + available + ")");
+            }
+        }
+        Set<String> keep = new LinkedHashSet<>();
+        (spec.columns().isEmpty() ? available : spec.columns()).stream().filter(available::contains).forEach(keep::add);
+        keep.addAll(needed);
+        keep.remove(spec.labelColumn());
+        return pit.join(events.select(keep.stream().map(events::col).toArray(Column[]::new)), spec.eventTime(), featureRefs,
+                Map.of());
     }
 
     /**
