@@ -120,8 +120,23 @@ public final class Kiln {
     /** Starts a SparkSession with Kiln's settings for the configured lakehouse and opens Kiln on it. */
     public static Kiln start(KilnConfig config) {
         requireNonNull(config, "config is null");
-        SparkSession spark = SparkSessions.open(config.lakehouse());
-        return new Kiln(new Lakehouse(spark, config.lakehouse()), config, message -> { }, "(library call)");
+        SparkSession spark = SparkSessions.open(withSqlFunctions(config.lakehouse()));
+        Kiln kiln = new Kiln(new Lakehouse(spark, config.lakehouse()), config, message -> { }, "(library call)");
+        dev.kiln.api.sql.KilnSqlFunctions.bind(spark, kiln);
+        dev.kiln.api.sql.KilnSqlFunctions.bind(spark.sparkContext(), config);
+        return kiln;
+    }
+
+    /** The settings with Kiln's SQL functions ({@link dev.kiln.api.sql.KilnSqlFunctions}) among the session extensions. */
+    public static dev.kiln.lakehouse.config.LakehouseSettings withSqlFunctions(dev.kiln.lakehouse.config.LakehouseSettings s) {
+        Map<String, String> conf = new java.util.LinkedHashMap<>(s.sparkConf());
+        String configured = conf.getOrDefault("spark.sql.extensions", "");
+        String functions = dev.kiln.api.sql.KilnSqlFunctions.class.getName();
+        if (!configured.contains(functions)) {
+            conf.put("spark.sql.extensions", (configured.isBlank() ? "" : configured + ",") + functions);
+        }
+        return new dev.kiln.lakehouse.config.LakehouseSettings(s.root(), s.catalog(), s.metastoreUri(), s.sparkMaster(), s.appName(),
+                conf, s.jdbcUrl(), s.credentialsFile(), s.commitPolicy());
     }
 
     /** Kiln's configuration from a conf directory (see {@link #open(SparkSession, String, String, Map)}). */

@@ -54,6 +54,35 @@ class DemoIT {
             """;
 
     /**
+     * Issue 34: the table functions kiln_historical_features, kiln_score and kiln_training_set in kiln sql, against
+     * what the Java API wrote (the training set's rows, ml.predictions of the champion), row for row (EXCEPT ALL both
+     * ways), for the flights of one June day given as a temporary view holding only origin, destination, date and distance.
+     */
+    private static final String SQL_FUNCTIONS = """
+            CREATE OR REPLACE TEMP VIEW june15 AS SELECT origin, destination, date, distance FROM raw.flights
+              WHERE flight_date = DATE'2001-06-15';
+            CREATE OR REPLACE TEMP VIEW f AS SELECT origin, destination, date, origin_delay_stats__avg_delay_7d,
+              route_delay_stats__flights_7d FROM kiln_historical_features('june15', 'date',
+              array('origin_delay_stats@1:avg_delay_7d', 'route_delay_stats@1:flights_7d'));
+            CREATE OR REPLACE TEMP VIEW t AS SELECT origin, destination, date, origin_delay_stats__avg_delay_7d,
+              route_delay_stats__flights_7d FROM kiln_training_set('flight_delay') WHERE to_date(date) = DATE'2001-06-15';
+            CREATE OR REPLACE TEMP VIEW s AS SELECT origin, destination, date, score, predicted_label
+              FROM kiln_score('june15', 'models:/flight_delay@champion');
+            CREATE OR REPLACE TEMP VIEW p AS SELECT origin, destination, date, score, predicted_label FROM ml.predictions
+              WHERE model_name = 'flight_delay' AND prediction_date = DATE'2001-06-15'
+              AND model_version = (SELECT version FROM ml.model_aliases WHERE name = 'flight_delay' AND alias = 'champion');
+            SELECT concat('sql functions: features only in the function: ', count(*), ' of ', (SELECT count(*) FROM f))
+              FROM (SELECT * FROM f EXCEPT ALL SELECT * FROM t);
+            SELECT concat('sql functions: features only in the training set: ', count(*), ' of ', (SELECT count(*) FROM t))
+              FROM (SELECT * FROM t EXCEPT ALL SELECT * FROM f);
+            SELECT concat('sql functions: scores only in the function: ', count(*), ' of ', (SELECT count(*) FROM s))
+              FROM (SELECT * FROM s EXCEPT ALL SELECT * FROM p);
+            SELECT concat('sql functions: scores only in ml.predictions: ', count(*), ' of ', (SELECT count(*) FROM p))
+              FROM (SELECT * FROM p EXCEPT ALL SELECT * FROM s);
+            SELECT concat('sql functions: scored ', count(*), ' rows of june15') FROM s;
+            """;
+
+    /**
      * Issue 36: the demo wrote the champion's June report; headless Chromium, every network request refused, draws
      * each chart (an SVG with data marks and axis titles), and the page shows the tables' AUC, log loss, decision
      * threshold and PSI of the top flagged input. The screenshot lands in target/report-screenshots (docs/images
@@ -200,7 +229,7 @@ class DemoIT {
                 + "SELECT concat('estimate alerts: ', count(*)) FROM reports.alerts WHERE source = 'estimate' AND metric = 'auc_roc';\n"
                 + "SELECT count(*), count(DISTINCT origin) FROM raw.flights;\n"
                 + "SELECT count(*), count(DISTINCT feature_set) FROM features.catalog;\n"
-                + CHAMPION_REPORT_NUMBERS);
+                + CHAMPION_REPORT_NUMBERS + SQL_FUNCTIONS);
         Result counts = kiln(work, root, "sql", "-f", checks.toString());
         assertEquals(0, counts.exit(), counts.output());
         assertTrue(counts.output().contains("| 1004444  |"), counts.output());
@@ -208,6 +237,12 @@ class DemoIT {
         assertTrue(counts.output().contains("| 3000000  | 229                    |"), counts.output());
         assertTrue(counts.output().lines().anyMatch(l -> l.matches("\\|\\s*13\\s*\\|\\s*2\\s*\\|")), counts.output());
         checkReportInABrowser(root, first, counts.output());
+        // Kiln's SQL functions in kiln sql give what the Java API gave: the training set's features, ml.predictions' scores.
+        for (String check : List.of("features only in the function", "features only in the training set", "scores only in the function",
+                "scores only in ml.predictions")) {
+            assertTrue(counts.output().contains("sql functions: " + check + ": 0 of "), check + "\n" + counts.output());
+        }
+        assertTrue(counts.output().matches("(?s).*sql functions: scored 16503 rows of june15.*"), counts.output());
         runThePythonExample(work, root);
 
         // The plans stay GPU-ready (issue 21): on this demo lakehouse, every SQL job has at least 90% of its operators

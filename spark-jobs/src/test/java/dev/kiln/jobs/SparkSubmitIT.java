@@ -61,6 +61,10 @@ class SparkSubmitIT {
                   partition-by = [sale_date]
                   keys = [id]
                 }
+                feature-sets.shop_stats {
+                  version = 1, entity = [shop], source = "raw.sales", event-time = ts, grain = day, ttl = 3d
+                  features = [ { name = n_1d, agg = count, window = 1d } ]
+                }
                 """.formatted(data.resolve("day1.csv")));
     }
 
@@ -122,6 +126,8 @@ class SparkSubmitIT {
     @Test
     @Order(3)
     void sparkSqlReadsTheKilnCatalog() throws Exception {
+        Result features = run(sparkSubmit("features", "materialize"));
+        assertEquals(0, features.exit(), features.output());
         List<String> cmd = new ArrayList<>(List.of(sparkHome.resolve("bin/spark-sql").toString(),
                 "--master", "local[1]", "--jars", jobJar.toString(),
                 "--driver-java-options", "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties")
@@ -130,9 +136,13 @@ class SparkSubmitIT {
             cmd.add("--conf");
             cmd.add(line);
         }
-        cmd.addAll(List.of("-e", "SELECT count(*), sum(amount) FROM raw.sales; SELECT count(*) FROM raw.sales_quarantine;"));
+        // Kiln's SQL functions come with catalog-conf's flags (issue 34), Kiln opened with its conf dir and --conf settings.
+        cmd.addAll(List.of("-e", "SELECT count(*), sum(amount) FROM raw.sales; SELECT count(*) FROM raw.sales_quarantine;"
+                + " SELECT concat('function rows ', count(*), ' with the feature column ', count(shop_stats__missing))"
+                + " FROM kiln_historical_features('raw.sales', 'ts', array('shop_stats:n_1d'));"));
         Result r = run(cmd);
         assertEquals(0, r.exit(), r.output());
+        assertTrue(r.output().lines().anyMatch(l -> l.trim().equals("function rows 2 with the feature column 2")), r.output());
         assertTrue(r.output().lines().anyMatch(l -> l.trim().equals("2\t17.75")), r.output());
         assertTrue(r.output().lines().anyMatch(l -> l.trim().equals("1")), r.output());
     }

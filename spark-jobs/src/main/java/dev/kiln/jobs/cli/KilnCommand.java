@@ -37,8 +37,9 @@ public final class KilnCommand implements Runnable {
         Path confDir = commandOptions.confDir != null ? commandOptions.confDir
                 : global.confDir != null ? global.confDir : defaultConfDir();
         List<String> overlays = global.gpu || commandOptions.gpu ? List.of("gpu") : List.of();
-        KilnConfig config = new KilnConfigLoader(confDir).load(env, overlays, KilnConfigLoader.parseOverrides(settings));
-        return new KilnContext(config, redact(args), System.out);
+        java.util.Map<String, String> overrides = KilnConfigLoader.parseOverrides(settings);
+        KilnConfig config = new KilnConfigLoader(confDir).load(env, overlays, overrides);
+        return new KilnContext(config, confDir, env, overrides, redact(args), System.out);
     }
 
     static Path defaultConfDir() {
@@ -58,12 +59,15 @@ public final class KilnCommand implements Runnable {
         List<String> out = new ArrayList<>();
         for (String a : args) {
             int eq = a.indexOf('=');
-            String key = eq > 0 ? a.substring(0, eq).toLowerCase(java.util.Locale.ROOT) : "";
-            boolean secret = key.contains("password") || key.contains("secret") || key.contains("token")
-                    || key.contains("credential") || key.endsWith(".key");
-            out.add(secret ? a.substring(0, eq) + "=***" : a);
+            out.add(eq > 0 && looksSecret(a.substring(0, eq)) ? a.substring(0, eq) + "=***" : a);
         }
         return String.join(" ", out);
+    }
+
+    /** Whether a setting's key names a secret (its value is never printed or recorded). */
+    static boolean looksSecret(String key) {
+        String k = key.toLowerCase(java.util.Locale.ROOT);
+        return k.contains("password") || k.contains("secret") || k.contains("token") || k.contains("credential") || k.endsWith(".key");
     }
 
     private static Throwable conflict(Throwable e) {

@@ -15,18 +15,39 @@ import org.apache.spark.SparkContext;
  */
 public final class KilnContext implements AutoCloseable {
     private final KilnConfig config;
+    private final java.nio.file.Path confDir;
+    private final String environment;
+    private final java.util.Map<String, String> overrides;
     private final String arguments;
     private final PrintStream out;
     private Kiln kiln;
 
-    KilnContext(KilnConfig config, String arguments, PrintStream out) {
+    KilnContext(KilnConfig config, java.nio.file.Path confDir, String environment, java.util.Map<String, String> overrides,
+            String arguments, PrintStream out) {
         this.config = requireNonNull(config, "config is null");
+        this.confDir = requireNonNull(confDir, "confDir is null");
+        this.environment = environment;
+        this.overrides = java.util.Map.copyOf(overrides);
         this.arguments = requireNonNull(arguments, "arguments is null");
         this.out = requireNonNull(out, "out is null");
     }
 
     public KilnConfig config() {
         return config;
+    }
+
+    /** The conf directory this command loaded (absolute), and the overlay (null: the default). */
+    public java.nio.file.Path confDir() {
+        return confDir.toAbsolutePath().normalize();
+    }
+
+    public String environment() {
+        return environment;
+    }
+
+    /** The --conf settings given on the command line. */
+    public java.util.Map<String, String> overrides() {
+        return overrides;
     }
 
     public PrintStream out() {

@@ -52,7 +52,9 @@ final class SqlServerCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         LakehouseSettings lakehouse;
         SqlServerSettings settings;
+        dev.kiln.lakehouse.config.KilnConfig config;
         try (KilnContext ctx = parent.open(global)) { // reads the configuration only; starts no Spark session
+            config = ctx.config();
             lakehouse = ctx.config().lakehouse();
             settings = SqlServerSettings.parse(ctx.config().config());
         }
@@ -73,8 +75,10 @@ final class SqlServerCommand implements Callable<Integer> {
                     + lakehouse.root() + ", and Kiln jobs, kiln sql and spark-sql on it stop with a one-line message;"
                     + " share the catalog (" + EmbeddedCatalogLock.SHARED_SETTING + ") to query while jobs run");
         }
-        SparkSession spark = SparkSessions.open(withServerConf(lakehouse, settings));
+        SparkSession spark = SparkSessions.open(dev.kiln.api.Kiln.withSqlFunctions(withServerConf(lakehouse, settings)));
         spark.sparkContext().setLogLevel("WARN");
+        // Every connection's session gets Kiln's SQL functions with this process's configuration.
+        dev.kiln.api.sql.KilnSqlFunctions.bind(spark.sparkContext(), config);
         try {
             server.getMethod("startWithContext", SQLContext.class).invoke(null, spark.sqlContext());
         } catch (InvocationTargetException e) {
