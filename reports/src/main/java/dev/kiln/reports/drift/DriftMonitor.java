@@ -73,28 +73,26 @@ public final class DriftMonitor {
             .add("status", DataTypes.StringType, false)
             .add("created_at", DataTypes.TimestampType, false);
 
-    static final StructType PROFILE_SCHEMA = new StructType()
-            .add("run_id", DataTypes.StringType, false)
-            .add("model_name", DataTypes.StringType, false)
-            .add("model_version", DataTypes.IntegerType, false)
-            .add("window", DataTypes.StringType, false)
-            .add("window_from", DataTypes.DateType, false)
-            .add("window_to", DataTypes.DateType, false)
-            .add("column_name", DataTypes.StringType, false)
+    /** The leading columns of a profile row ({@code reports.data_profile} and its bins): run, model version, window, column. */
+    private static StructType profileColumns() {
+        return new StructType()
+                .add("run_id", DataTypes.StringType, false)
+                .add("model_name", DataTypes.StringType, false)
+                .add("model_version", DataTypes.IntegerType, false)
+                .add("window", DataTypes.StringType, false)
+                .add("window_from", DataTypes.DateType, false)
+                .add("window_to", DataTypes.DateType, false)
+                .add("column_name", DataTypes.StringType, false);
+    }
+
+    static final StructType PROFILE_SCHEMA = profileColumns()
             .add("kind", DataTypes.StringType, false)
             .add("statistic", DataTypes.StringType, false)
             .add("value", DataTypes.DoubleType, true)
             .add("text", DataTypes.StringType, true)
             .add("created_at", DataTypes.TimestampType, false);
 
-    static final StructType PROFILE_BINS_SCHEMA = new StructType()
-            .add("run_id", DataTypes.StringType, false)
-            .add("model_name", DataTypes.StringType, false)
-            .add("model_version", DataTypes.IntegerType, false)
-            .add("window", DataTypes.StringType, false)
-            .add("window_from", DataTypes.DateType, false)
-            .add("window_to", DataTypes.DateType, false)
-            .add("column_name", DataTypes.StringType, false)
+    static final StructType PROFILE_BINS_SCHEMA = profileColumns()
             .add("bin", DataTypes.IntegerType, false)
             .add("lower", DataTypes.DoubleType, false)
             .add("upper", DataTypes.DoubleType, false)
