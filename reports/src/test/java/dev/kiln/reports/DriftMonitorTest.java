@@ -141,7 +141,7 @@ class DriftMonitorTest {
         RecordingTrigger failing = new RecordingTrigger(true);
         DriftOutcome again = monitor.run(ModelUri.parse("models:/dr_model/" + lr.version()), Optional.empty(), current,
                 thresholds, Optional.of(failing), "drift-2");
-        assertEquals(o.drift().size(), LAKEHOUSE.read(DriftMonitor.DRIFT).count());
+        assertEquals(o.drift().size(), LAKEHOUSE.read(DriftMonitor.DRIFT).filter("model_name = 'dr_model'").count());
         assertEquals(Optional.of("Airflow at http://localhost:1 is unreachable"), again.retrainError());
         assertEquals(again.breaches().size(), LAKEHOUSE.spark().sql("SELECT * FROM reports.alerts WHERE run_id = 'drift-2'"
                 + " AND retrain_error IS NOT NULL").count());
