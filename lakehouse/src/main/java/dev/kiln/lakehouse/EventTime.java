@@ -52,6 +52,15 @@ public final class EventTime {
         throw new IllegalArgumentException("not a time value: " + value.getClass().getName());
     }
 
+    /**
+     * The instant of a TIMESTAMP value as Spark returned it: {@link java.sql.Timestamp}, or {@link Instant} in sessions
+     * with {@code spark.sql.datetime.java8API.enabled} (the SQL server, spark-sql); null for null.
+     */
+    public static Instant instant(Object value) {
+        LocalDateTime t = utcWallClock(value);
+        return t == null ? null : t.toInstant(ZoneOffset.UTC);
+    }
+
     /** The instant at UTC wall-clock time {@code t}, as the value of a TIMESTAMP literal or row field. */
     public static java.sql.Timestamp utcTimestamp(LocalDateTime t) {
         return t == null ? null : java.sql.Timestamp.from(t.toInstant(ZoneOffset.UTC));

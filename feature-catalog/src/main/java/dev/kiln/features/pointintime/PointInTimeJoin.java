@@ -168,8 +168,14 @@ public final class PointInTimeJoin {
         }
         Dataset<Row> table = pinned.containsKey(set.table())
                 ? lakehouse.readVersion(set.table(), pinned.get(set.table())) : lakehouse.read(set.table());
-        // Daily sets: the last partition value, which Delta answers from its log without reading data.
-        Row last = table.agg(org.apache.spark.sql.functions.max(gh == 24 ? Materializer.PERIOD_DATE : Materializer.PERIOD_START)).head();
+        // Daily sets: the last partition value, which Delta answers from its log without reading data. In sessions
+        // with Java 8 date-time values (the SQL server, spark-sql) Delta 4.0.1's metadata-only answer fails on a date
+        // (ClassCastException LocalDate -> java.sql.Date): there a filter (true of every row: max skips nulls)
+        // makes it a query Delta does not answer from its log.
+        String lastOf = gh == 24 ? Materializer.PERIOD_DATE : Materializer.PERIOD_START;
+        Dataset<Row> scanned = Boolean.parseBoolean(lakehouse.spark().conf().get("spark.sql.datetime.java8API.enabled", "false"))
+                ? table.where(col(lastOf).isNotNull()) : table;
+        Row last = scanned.agg(org.apache.spark.sql.functions.max(lastOf)).head();
         if (last.isNullAt(0)) {
             throw new KilnException(set.table() + " is empty; run kiln features materialize " + set.name());
         }

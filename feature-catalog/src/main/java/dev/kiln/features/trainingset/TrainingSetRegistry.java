@@ -102,6 +102,6 @@ public final class TrainingSetRegistry {
         Map<String, Long> inputs = new TreeMap<>(CollectionConverters.asJava(r.<scala.collection.Map<String, Long>>getAs("inputs")));
         return new TrainingSet(r.getAs("id"), r.getAs("name"), TableName.parse(r.getAs("table_name")),
                 r.getAs("label_column"), r.getAs("event_time"), refs, inputs, r.<Long>getAs("row_count"),
-                r.<Timestamp>getAs("created_at").toInstant(), reused);
+                dev.kiln.lakehouse.EventTime.instant(r.getAs("created_at")), reused);
     }
 }

@@ -74,7 +74,7 @@ record ReportData(
         List<Row> estimates = got.get(3);
         List<Row> alerts = got.get(5);
         // The drift run over this window: the newest one whose current window is the report's.
-        Optional<String> driftRun = got.get(4).stream().max(Comparator.comparing((Row r) -> r.<java.sql.Timestamp>getAs("created_at")))
+        Optional<String> driftRun = got.get(4).stream().max(Comparator.comparing((Row r) -> dev.kiln.lakehouse.EventTime.instant(r.getAs("created_at"))))
                 .map(r -> r.<String>getAs("run_id"));
         List<Row> drift = got.get(4).stream().filter(r -> driftRun.isPresent() && driftRun.get().equals(r.getAs("run_id"))).toList();
         Set<String> runIds = new LinkedHashSet<>();

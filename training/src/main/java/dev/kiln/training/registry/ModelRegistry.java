@@ -394,7 +394,7 @@ public final class ModelRegistry {
                 javaMap(r.getAs("params")), r.getAs("metric"), javaMap(r.getAs("metrics")), r.getAs("training_set_id"),
                 CollectionConverters.asJava(r.<scala.collection.Seq<String>>getAs("feature_refs")),
                 javaMap(r.getAs("inputs")), r.<LocalDateTime>getAs("train_until"), r.<LocalDateTime>getAs("validate_until"),
-                r.<Long>getAs("seed"), r.getAs("config_hash"), r.getAs("run_id"), r.<Timestamp>getAs("created_at").toInstant(),
+                r.<Long>getAs("seed"), r.getAs("config_hash"), r.getAs("run_id"), dev.kiln.lakehouse.EventTime.instant(r.getAs("created_at")),
                 r.getAs("artifact_path"), decision(r));
     }
 

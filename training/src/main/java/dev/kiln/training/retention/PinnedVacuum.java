@@ -85,6 +85,6 @@ public final class PinnedVacuum {
 
     private Instant commitTime(TableName table, long version) {
         List<Row> rows = lakehouse.history(table).where(col("version").equalTo(version)).select("timestamp").collectAsList();
-        return rows.isEmpty() ? Instant.now() : rows.get(0).getTimestamp(0).toInstant();
+        return rows.isEmpty() ? Instant.now() : dev.kiln.lakehouse.EventTime.instant(rows.get(0).get(0));
     }
 }
