@@ -170,16 +170,18 @@ public final class PointInTimeJoin {
                 ? lakehouse.readVersion(set.table(), pinned.get(set.table())) : lakehouse.read(set.table());
         // Daily sets: the last partition value, which Delta answers from its log without reading data. In sessions
         // with Java 8 date-time values (the SQL server, spark-sql) Delta 4.0.1's metadata-only answer fails on a date
-        // (ClassCastException LocalDate -> java.sql.Date): there a filter (true of every row: max skips nulls)
-        // makes it a query Delta does not answer from its log.
-        String lastOf = gh == 24 ? Materializer.PERIOD_DATE : Materializer.PERIOD_START;
-        Dataset<Row> scanned = Boolean.parseBoolean(lakehouse.spark().conf().get("spark.sql.datetime.java8API.enabled", "false"))
-                ? table.where(col(lastOf).isNotNull()) : table;
-        Row last = scanned.agg(org.apache.spark.sql.functions.max(lastOf)).head();
+        // (ClassCastException LocalDate -> java.sql.Date): there the day is read as a number, which Delta does not
+        // answer from its log.
+        boolean java8 = Boolean.parseBoolean(lakehouse.spark().conf().get("spark.sql.datetime.java8API.enabled", "false"));
+        Column lastOf = gh == 24 && java8
+                ? org.apache.spark.sql.functions.datediff(col(Materializer.PERIOD_DATE), lit(java.sql.Date.valueOf("1970-01-01")))
+                : col(gh == 24 ? Materializer.PERIOD_DATE : Materializer.PERIOD_START);
+        Row last = table.agg(org.apache.spark.sql.functions.max(lastOf)).head();
         if (last.isNullAt(0)) {
             throw new KilnException(set.table() + " is empty; run kiln features materialize " + set.name());
         }
-        java.time.LocalDateTime lastStart = dev.kiln.lakehouse.EventTime.utcWallClock(last.get(0));
+        java.time.LocalDateTime lastStart = last.get(0) instanceof Integer days
+                ? java.time.LocalDate.ofEpochDay(days).atStartOfDay() : dev.kiln.lakehouse.EventTime.utcWallClock(last.get(0));
         long lastPeriod = set.grain().index(lastStart);
         Dataset<Row> features = table.select(fcols.toArray(Column[]::new));
 
