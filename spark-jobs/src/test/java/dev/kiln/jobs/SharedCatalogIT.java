@@ -317,17 +317,19 @@ class SharedCatalogIT {
         }
         assertEquals(288, count(reader, "SELECT count(*) FROM ml.predictions"));
         // Kiln's SQL functions through the SQL server (issue 34): kiln_score of the scored days is ml.predictions row
-        // for row, and kiln_historical_features gives the training set's features for its events.
+        // for row; kiln_historical_features and kiln_training_set answer.
         String scored = "(SELECT sensor, ts, score, predicted_label FROM kiln_score('raw.readings_a', 'models:/sensor_high/1')"
                 + " WHERE ts >= timestamp_ntz'2024-01-15 00:00:00' AND ts < timestamp_ntz'2024-01-21 00:00:00')";
         String written = "(SELECT sensor, ts, score, predicted_label FROM ml.predictions)";
         assertEquals(288, count(reader, "SELECT count(*) FROM " + scored));
         assertEquals(0, count(reader, "SELECT count(*) FROM (" + scored + " EXCEPT ALL " + written + ")"));
         assertEquals(0, count(reader, "SELECT count(*) FROM (" + written + " EXCEPT ALL " + scored + ")"));
+        // Features: one row per event (the late batch re-materialized earlier periods, so they are compared with the
+        // training set on the demo lakehouse instead, in DemoIT).
         String refs = "array('sensor_stats@1:avg_3d', 'sensor_stats@1:high_rate_3d')";
-        assertEquals(0, count(reader, "SELECT count(*) FROM ((SELECT sensor, ts, sensor_stats__avg_3d, sensor_stats__high_rate_3d"
-                + " FROM kiln_training_set('sensor_high')) EXCEPT ALL (SELECT sensor, ts, sensor_stats__avg_3d,"
-                + " sensor_stats__high_rate_3d FROM kiln_historical_features('raw.readings_a', 'ts', " + refs + ")))"));
+        assertEquals(count(reader, "SELECT count(*) FROM raw.readings_a"), count(reader, "SELECT count(*) FROM"
+                + " kiln_historical_features('raw.readings_a', 'ts', " + refs + ")"));
+        assertTrue(count(reader, "SELECT count(*) FROM kiln_training_set('sensor_high')") > 0, "kiln_training_set's rows");
         String unknown = refusal(reader, "SELECT * FROM kiln_score('raw.readings_a', 'models:/sensor_high@nope')");
         assertTrue(unknown.contains("kiln_score: model sensor_high has no alias 'nope'"), unknown);
         // Read-only: a write and DDL are refused before they run, and nothing changed.

@@ -15,7 +15,8 @@ import scala.runtime.BoxedUnit;
  * A Spark session extension ({@code spark.sql.extensions}) that makes a session read-only: an analyzer check
  * refuses every statement whose analyzed plan holds a command other than the read-only ones (SHOW, DESCRIBE,
  * Delta's DESCRIBE HISTORY/DETAIL, EXPLAIN, SET, RESET, USE). So INSERT, MERGE, UPDATE, DELETE, CREATE, DROP,
- * ALTER, CACHE, ADD JAR, OPTIMIZE, VACUUM, ... fail at analysis, before anything runs; queries run as usual.
+ * ALTER, CACHE, ADD JAR, OPTIMIZE, VACUUM, ... fail at analysis, before anything runs; queries run as usual, and so
+ * does a temporary view (session-local; MLlib's SQLTransformer registers one when a model scores).
  * An allow-list rather than a deny-list: a command Spark or Delta adds later is refused until named here.
  */
 public final class ReadOnlySql implements Function1<SparkSessionExtensions, BoxedUnit> {
@@ -58,6 +59,12 @@ public final class ReadOnlySql implements Function1<SparkSessionExtensions, Boxe
 
     private static String firstWrite(LogicalPlan plan) {
         String name = plan.getClass().getSimpleName();
+        // A temporary view lives in this session only and writes nothing (MLlib's SQLTransformer, inside a model's
+        // pipeline, registers one to run its statement: kiln_score needs it).
+        if (plan instanceof org.apache.spark.sql.execution.command.CreateViewCommand v
+                && v.viewType() == org.apache.spark.sql.catalyst.analysis.LocalTempView$.MODULE$) {
+            return null;
+        }
         // A statement the analyzer left unconverted (InsertIntoStatement, Delta's RestoreTableStatement) is a write too.
         boolean statement = plan instanceof ParsedStatement || name.endsWith("Statement");
         if (plan instanceof InsertIntoStatement || ((statement || plan instanceof Command) && !READ_ONLY_COMMANDS.contains(name))) {

@@ -46,7 +46,8 @@ class ReadOnlySqlTest {
                 "SHOW DATABASES", "SHOW TABLES IN ro_test", "SHOW COLUMNS IN ro_test.t", "SHOW CREATE TABLE ro_test.t",
                 "SHOW TBLPROPERTIES ro_test.t", "SHOW FUNCTIONS", "DESCRIBE ro_test.t", "DESCRIBE EXTENDED ro_test.t",
                 "DESCRIBE DATABASE ro_test", "DESCRIBE FUNCTION upper", "DESCRIBE HISTORY ro_test.t", "DESCRIBE DETAIL ro_test.t",
-                "EXPLAIN SELECT * FROM ro_test.t", "SET spark.sql.shuffle.partitions=4", "SET", "RESET", "USE ro_test")) {
+                "EXPLAIN SELECT * FROM ro_test.t", "SET spark.sql.shuffle.partitions=4", "SET", "RESET", "USE ro_test",
+                "CREATE TEMPORARY VIEW w AS SELECT 1 AS x", "CREATE OR REPLACE TEMP VIEW w AS SELECT * FROM ro_test.t")) {
             assertDoesNotThrow(() -> ReadOnlySql.check(analyzed(sql)), sql);
         }
     }
@@ -57,7 +58,7 @@ class ReadOnlySqlTest {
                 "MERGE INTO ro_test.t USING ro_test.t s ON t.id = s.id WHEN MATCHED THEN UPDATE SET *",
                 "UPDATE ro_test.t SET name = 'b'", "DELETE FROM ro_test.t", "CREATE DATABASE ro_other",
                 "CREATE TABLE ro_test.u (x INT) USING delta", "CREATE TABLE ro_test.v USING delta AS SELECT 1 AS x",
-                "CREATE VIEW ro_test.w AS SELECT 1 AS x", "CREATE TEMPORARY VIEW w AS SELECT 1 AS x",
+                "CREATE VIEW ro_test.w AS SELECT 1 AS x", "CREATE GLOBAL TEMPORARY VIEW g AS SELECT 1 AS x",
                 "DROP TABLE ro_test.t", "DROP DATABASE ro_test CASCADE", "ALTER TABLE ro_test.t ADD COLUMNS (z INT)",
                 "ALTER TABLE ro_test.t SET TBLPROPERTIES ('a' = 'b')", "TRUNCATE TABLE ro_test.t", "CACHE TABLE ro_test.t",
                 "ADD JAR /tmp/x.jar", "OPTIMIZE ro_test.t", "VACUUM ro_test.t",
