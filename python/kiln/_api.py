@@ -41,6 +41,37 @@ def _call(fn: Callable[[], T]) -> T:
         raise
 
 
+def _is_remote(spark) -> bool:
+    """Whether ``spark`` is a Spark Connect session (pyspark-client, ``SparkSession.builder.remote``): no JVM here."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def _remote_call(fn: Callable[[], T]) -> T:
+    """Runs a Spark Connect call; an error Kiln raised on the server becomes a KilnError with Kiln's message."""
+    from pyspark.errors import PySparkException
+
+    try:
+        return fn()
+    except PySparkException as e:
+        text = str(e)
+        for kiln_class in ("dev.kiln.lakehouse.config.ConfigException", "dev.kiln.lakehouse.KilnException"):
+            if kiln_class in text or kiln_class in str(getattr(e, "_classes", None) or ""):
+                message = text.split(kiln_class, 1)[-1].lstrip(":) ").splitlines()[0]
+                raise KilnError(message, kiln_class) from None
+        raise
+
+
+def _sql_literal(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return "array(" + ", ".join(_sql_literal(v) for v in value) + ")"
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _classic_only(verb: str, instead: str) -> KilnError:
+    return KilnError(f"{verb} needs a classic session (pyspark with a JVM: kiln.session()) or the CLI ({instead}); over"
+                     " Spark Connect Kiln reads features, training sets, models, scores and reports, and writes nothing")
+
+
 @dataclass(frozen=True)
 class TrainingSetInfo:
     """A built training set's registry row: what it was built from."""
@@ -145,12 +176,27 @@ def session(conf_dir: Optional[str] = None, env: Optional[str] = None, conf: Opt
 
 
 class Kiln:
-    """Kiln on a SparkSession: ``Kiln(spark)``, then the verbs below. The session stays the caller's."""
+    """Kiln on a SparkSession: ``Kiln(spark)``, then the verbs below. The session stays the caller's.
+
+    On a classic session (``kiln.session()``) every verb runs in the session's JVM. On a Spark Connect session
+    (``SparkSession.builder.remote("sc://localhost:15002/;token=...")`` against ``kiln connect-server``) the read verbs
+    run on the server through Kiln's SQL functions, with the server's configuration: ``get_historical_features``,
+    ``training_set``, ``training_set_info``, ``score``, ``load_model`` and the tables; the verbs that write
+    (``materialize``, ``build_training_set``, ``train``, ``report``) need a classic session or the CLI.
+    """
 
     def __init__(self, spark, conf_dir: Optional[str] = None, env: Optional[str] = None,
                  conf: Optional[Dict[str, str]] = None):
         _check_pyspark()
         self._spark = spark
+        self._remote = _is_remote(spark)
+        if self._remote:
+            if conf_dir or env or conf:
+                raise KilnError("over Spark Connect the server's configuration applies (kiln connect-server --conf-dir ..."
+                                " --env ... --conf ...): leave conf_dir, env and conf out of Kiln(spark)")
+            self._j = None
+            self._views = 0
+            return
         jvm = spark._jvm
         overrides = jvm.java.util.HashMap()
         for key, value in (conf or {}).items():
@@ -161,6 +207,20 @@ class Kiln:
         from pyspark.sql import DataFrame
 
         return DataFrame(jdf, self._spark)
+
+    def _function(self, name: str, *args):
+        """``SELECT * FROM <name>(args)`` over Spark Connect: one of Kiln's SQL functions, run on the server."""
+        query = f"SELECT * FROM {name}(" + ", ".join(_sql_literal(a) for a in args) + ")"
+        return _remote_call(lambda: self._spark.sql(query))
+
+    def _view(self, df) -> str:
+        """A temporary view of ``df`` in the Connect session, for a SQL function to read by name. It lives as long as the
+        session: the frame a function returns is planned again at each action and reads it then."""
+        import uuid
+
+        name = f"kiln_rows_{uuid.uuid4().hex[:12]}"
+        _remote_call(lambda: df.createOrReplaceTempView(name))
+        return name
 
     def _list(self, items: Sequence[str]):
         out = self._spark._jvm.java.util.ArrayList()
@@ -182,37 +242,62 @@ class Kiln:
                 raise KilnError(f"name the event time column (event_time=...): the entity rows have {len(times)}"
                                 f" timestamp columns {times}")
             event_time = times[0]
+        if self._remote:
+            return self._function("kiln_historical_features", self._view(entity_df), event_time, list(features))
         return self._df(_call(lambda: self._j.historicalFeatures(entity_df._jdf, event_time, self._list(features))))
 
     def materialize(self, feature_sets: Optional[Sequence[str]] = None) -> List[str]:
         """Materializes the feature sets' new periods (all sets by default); returns one summary line per set."""
+        if self._remote:
+            raise _classic_only("materialize", "bin/kiln features materialize")
         result = _call(lambda: self._j.materialize(self._list(feature_sets or [])))
         return [str(v.summary()) for v in result]
 
     def feature_catalog(self):
+        if self._remote:
+            return self.table("features.catalog").orderBy("feature_set", "version", "feature")
         return self._df(_call(lambda: self._j.featureCatalog()))
 
     # ------------------------------------------------------------------ training sets
 
     def training_set(self, name: str):
         """The rows of the newest build of a training set, as a DataFrame."""
+        if self._remote:
+            return self._function("kiln_training_set", name)
         return self._df(_call(lambda: self._j.rows(self._j.trainingSet(name))))
 
     def training_set_info(self, name: str) -> TrainingSetInfo:
+        if self._remote:
+            self._function("kiln_training_set", name)  # Kiln's errors for an unknown or unbuilt set
+            row = self.table("features.training_sets").where(f"name = {_sql_literal(name)}") \
+                .orderBy("created_at", ascending=False).limit(1).collect()[0]
+            return TrainingSetInfo(id=row["id"], name=row["name"], table=row["table_name"], label_column=row["label_column"],
+                                   event_time=row["event_time"], feature_refs=list(row["feature_refs"]),
+                                   inputs=dict(row["inputs"]), row_count=int(row["row_count"]), reused=True)
         return _info(_call(lambda: self._j.trainingSet(name)))
 
     def build_training_set(self, name: str) -> TrainingSetInfo:
         """Builds (or, over unchanged inputs, reuses) a declared training set."""
+        if self._remote:
+            raise _classic_only("build_training_set", "bin/kiln training-set build " + name)
         return _info(_call(lambda: self._j.buildTrainingSet(name)))
 
     # ------------------------------------------------------------------ models
 
     def train(self, model: str) -> str:
         """Trains and registers a new version of a declared model; returns its URI (models:/name/version)."""
+        if self._remote:
+            raise _classic_only("train", "bin/kiln train " + model)
         return str(_call(lambda: self._j.train(model)).uri())
 
     def load_model(self, uri: str) -> KilnModel:
-        """A registered model by URI (models:/name/version or models:/name@alias) with its pipeline loaded."""
+        """A registered model by URI (models:/name/version or models:/name@alias) with its pipeline loaded.
+
+        Over Spark Connect the pipeline is loaded through pyspark's Connect ML support, which needs the server to read
+        the artifact path (a shared file system or object store); where it cannot, ``pipeline`` is None and
+        ``score`` still works (it runs on the server)."""
+        if self._remote:
+            return self._remote_model(uri)
         loaded = _call(lambda: self._j.loadModel(uri))
         from pyspark.ml import PipelineModel  # needs numpy
         v = loaded.version()
@@ -226,44 +311,89 @@ class Kiln:
 
     def score(self, df, uri: str):
         """Scores rows with a registered model, writing nothing: ml.predictions' columns for those rows."""
+        if self._remote:
+            return self._function("kiln_score", self._view(df), uri)
         return self._df(_call(lambda: self._j.score(df._jdf, uri)))
 
     # ------------------------------------------------------------------ tables
 
     def table(self, name: str):
         """Any Kiln table by name (raw.flights, features.catalog, ml.predictions, reports.drift, ...)."""
+        if self._remote:
+            return _remote_call(lambda: self._spark.table(name))
         return self._df(_call(lambda: self._j.table(name)))
 
     def predictions(self):
+        """ml.predictions."""
+        if self._remote:
+            return self.table("ml.predictions")
         return self._df(_call(lambda: self._j.predictions()))
 
     def models(self):
+        """ml.models."""
+        if self._remote:
+            return self.table("ml.models")
         return self._df(_call(lambda: self._j.models()))
 
     def evaluation_report(self):
+        """reports.evaluation."""
+        if self._remote:
+            return self.table("reports.evaluation")
         return self._df(_call(lambda: self._j.evaluationReport()))
 
     def drift_report(self):
+        """reports.drift."""
+        if self._remote:
+            return self.table("reports.drift")
         return self._df(_call(lambda: self._j.driftReport()))
 
     def data_profile(self):
+        """reports.data_profile."""
+        if self._remote:
+            return self.table("reports.data_profile")
         return self._df(_call(lambda: self._j.dataProfile()))
 
     def alerts(self):
+        """reports.alerts."""
+        if self._remote:
+            return self.table("reports.alerts")
         return self._df(_call(lambda: self._j.alerts()))
 
     def report(self, uri: str, date_from: str, date_to: str) -> str:
         """Writes the self-contained HTML report of a model version and a day range (yyyy-mm-dd, both included)
         from Kiln's tables; returns its path (<root>/reports/html/<model>/<version>/<from>_<to>.html)."""
+        if self._remote:
+            raise _classic_only("report", f"bin/kiln report --model {uri} --from {date_from} --to {date_to}")
         local_date = self._spark._jvm.java.time.LocalDate
         return str(_call(lambda: self._j.report(uri, local_date.parse(date_from), local_date.parse(date_to))).path())
 
     def html_reports(self):
         """reports.html_reports: the HTML reports written, one row per model version and window."""
+        if self._remote:
+            return self.table("reports.html_reports")
         return self._df(_call(lambda: self._j.htmlReports()))
 
     def runs(self):
+        """ops.job_runs."""
+        if self._remote:
+            return self.table("ops.job_runs")
         return self._df(_call(lambda: self._j.runs()))
+
+
+    def _remote_model(self, uri: str) -> KilnModel:
+        row = self._function("kiln_model", uri).collect()[0]
+        pipeline = None
+        try:
+            from pyspark.ml import PipelineModel
+
+            pipeline = PipelineModel.load(row["artifact_path"])
+        except Exception:  # pyspark's Connect ML cannot load every stage (or reach the path): scoring stays server-side
+            pipeline = None
+        return KilnModel(
+            uri=row["uri"], name=row["name"], version=int(row["version"]), task=row["task"], algorithm=row["algorithm"],
+            metric=row["metric"], metrics={k: float(v) for k, v in dict(row["metrics"]).items()},
+            training_set_id=row["training_set_id"], feature_refs=list(row["feature_refs"]),
+            inputs=list(row["signature"]), pipeline=pipeline)
 
 
 def _info(j) -> TrainingSetInfo:

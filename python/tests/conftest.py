@@ -48,9 +48,8 @@ def _csv():
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="session")
-def lakehouse():
-    work = tempfile.mkdtemp(prefix="kiln-pytest-")
+def build_lakehouse(work):
+    """The suite's lakehouse under ``work``, built by bin/kiln: ingest, materialize, training set, train, score."""
     conf_dir = os.path.join(work, "conf")
     shutil.copytree(os.path.join(KILN_HOME, "conf"), conf_dir, ignore=shutil.ignore_patterns("pipelines", "airflow"))
     os.makedirs(os.path.join(conf_dir, "pipelines"))
@@ -61,6 +60,17 @@ def lakehouse():
         f.write(PIPELINE % {"data": data})
     root = "file:" + os.path.join(work, "lakehouse")
     settings = {"kiln.lakehouse.root": root, "spark.sql.shuffle.partitions": "2", "spark.ui.enabled": "false"}
+    cli = kiln_cli(conf_dir, settings)
+    cli("ingest", "py_sales")
+    cli("features", "materialize")
+    cli("training-set", "build", "py_sales")
+    cli("train", "py_big_sale")
+    cli("score", "--model", "models:/py_big_sale/1", "--from", "2024-01-15", "--to", "2024-01-20")
+    return {"conf_dir": conf_dir, "settings": settings, "work": work}
+
+
+def kiln_cli(conf_dir, settings):
+    """Runs bin/kiln with the suite's conf dir and settings; returns its stdout, failing the test when it fails."""
 
     def cli(*args):
         command = [os.path.join(KILN_HOME, "bin", "kiln"), "--conf-dir", conf_dir]
@@ -71,12 +81,13 @@ def lakehouse():
         assert done.returncode == 0, f"bin/kiln {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         return done.stdout
 
-    cli("ingest", "py_sales")
-    cli("features", "materialize")
-    cli("training-set", "build", "py_sales")
-    cli("train", "py_big_sale")
-    cli("score", "--model", "models:/py_big_sale/1", "--from", "2024-01-15", "--to", "2024-01-20")
-    yield {"conf_dir": conf_dir, "settings": settings, "work": work}
+    return cli
+
+
+@pytest.fixture(scope="session")
+def lakehouse():
+    work = tempfile.mkdtemp(prefix="kiln-pytest-")
+    yield build_lakehouse(work)
     shutil.rmtree(work, ignore_errors=True)
 
 

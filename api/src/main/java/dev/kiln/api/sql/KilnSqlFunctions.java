@@ -29,7 +29,9 @@ import scala.runtime.BoxedUnit;
  *   <li>{@code kiln_historical_features('<table or view>', '<event-time column>', array('<set>:<feature>', ...))}: the
  *       rows with the features as of each row's event time ({@link Kiln#historicalFeatures});</li>
  *   <li>{@code kiln_score('<table or view>', '<model URI>')}: the rows scored, nothing written ({@link Kiln#score});</li>
- *   <li>{@code kiln_training_set('<name>')}: the rows of a training set's newest build.</li>
+ *   <li>{@code kiln_training_set('<name>')}: the rows of a training set's newest build;</li>
+ *   <li>{@code kiln_model('<model URI>')}: one row, the registered version the URI names (an alias resolved) with
+ *       the columns its pipeline reads ({@code signature}): what a Spark Connect client needs to load and use it.</li>
  * </ul>
  * Arguments are constants; a table or view name is looked up in the calling session (its temporary views
  * included). Kiln is opened on the calling session once: with the configuration of the process that started the
@@ -71,6 +73,9 @@ public final class KilnSqlFunctions implements Function1<SparkSessionExtensions,
                         text(args, 1, "a model URI (models:/<name>/<version> or models:/<name>@<alias>)")));
         register(extensions, "kiln_training_set", "kiln_training_set(name) - the rows of the newest build of a training set", 1,
                 (kiln, args) -> kiln.rows(kiln.trainingSet(text(args, 0, "a training set name"))));
+        register(extensions, "kiln_model", "kiln_model(model_uri) - the registered model version a URI names, with the"
+                + " columns it reads (signature)", 1, (kiln, args) -> model(kiln, text(args, 0,
+                        "a model URI (models:/<name>/<version> or models:/<name>@<alias>)")));
         return BoxedUnit.UNIT;
     }
 
@@ -111,6 +116,18 @@ public final class KilnSqlFunctions implements Function1<SparkSessionExtensions,
             }
             return kiln;
         }
+    }
+
+    /** The ml.models row of the version {@code uri} names, plus its URI and signature (the pipeline is loaded to read it). */
+    private static Dataset<Row> model(Kiln kiln, String uri) {
+        dev.kiln.training.LoadedModel loaded = kiln.loadModel(uri);
+        dev.kiln.training.registry.ModelVersion v = loaded.version();
+        return kiln.models().where(org.apache.spark.sql.functions.col("name").equalTo(v.name())
+                        .and(org.apache.spark.sql.functions.col("version").equalTo(v.version())))
+                .select(org.apache.spark.sql.functions.lit(v.uri().toString()).as("uri"), org.apache.spark.sql.functions.col("*"),
+                        org.apache.spark.sql.functions.array(loaded.signature().inputs().stream()
+                                .map(org.apache.spark.sql.functions::lit).toArray(org.apache.spark.sql.Column[]::new))
+                                .cast("array<string>").as("signature"));
     }
 
     private static Dataset<Row> table(Kiln kiln, String name) {

@@ -17,7 +17,7 @@ import picocli.CommandLine.Mixin;
 @Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
         description = "Batch ML platform on Apache Spark and Delta Lake.",
         subcommands = {IngestCommand.class, FeaturesCommand.class, SqlCommand.class, TablesCommand.class, RunsCommand.class,
-                TrainingSetCommand.class, TrainCommand.class, ModelsCommand.class, ScoreCommand.class, EvaluateCommand.class, EstimateCommand.class, DriftCommand.class, ReportCommand.class, AirflowCommand.class, GpuPlanCommand.class, CatalogConfCommand.class, HistoryServerCommand.class, SqlServerCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+                TrainingSetCommand.class, TrainCommand.class, ModelsCommand.class, ScoreCommand.class, EvaluateCommand.class, EstimateCommand.class, DriftCommand.class, ReportCommand.class, AirflowCommand.class, GpuPlanCommand.class, CatalogConfCommand.class, HistoryServerCommand.class, SqlServerCommand.class, ConnectServerCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class KilnCommand implements Runnable {
     @Mixin
     GlobalOptions global;

@@ -1,11 +1,9 @@
 package dev.kiln.jobs.cli;
 
-import dev.kiln.jobs.sqlserver.ReadOnlySql;
+import dev.kiln.jobs.sqlserver.ServedSessions;
 import dev.kiln.jobs.sqlserver.SqlServerAuthenticator;
 import dev.kiln.jobs.sqlserver.SqlServerSettings;
 import dev.kiln.lakehouse.KilnException;
-import dev.kiln.lakehouse.catalog.EmbeddedCatalogLock;
-import dev.kiln.lakehouse.catalog.SparkSessions;
 import dev.kiln.lakehouse.config.Credentials;
 import dev.kiln.lakehouse.config.LakehouseSettings;
 import java.lang.reflect.InvocationTargetException;
@@ -69,16 +67,9 @@ final class SqlServerCommand implements Callable<Integer> {
         }
         // Refuse at once, before Spark starts, when no login could ever succeed.
         Credentials credentials = SqlServerSettings.CREDENTIALS.resolve(System.getenv(), settings.credentialsFile());
-        Class<?> server = thriftServerClass();
-        if (lakehouse.catalog() == LakehouseSettings.CatalogType.EMBEDDED) {
-            System.out.println("[kiln] the embedded catalog admits one process: while this server runs it holds "
-                    + lakehouse.root() + ", and Kiln jobs, kiln sql and spark-sql on it stop with a one-line message;"
-                    + " share the catalog (" + EmbeddedCatalogLock.SHARED_SETTING + ") to query while jobs run");
-        }
-        SparkSession spark = SparkSessions.open(dev.kiln.api.Kiln.withSqlFunctions(withServerConf(lakehouse, settings)));
-        spark.sparkContext().setLogLevel("WARN");
-        // Every connection's session gets Kiln's SQL functions with this process's configuration.
-        dev.kiln.api.sql.KilnSqlFunctions.bind(spark.sparkContext(), config);
+        Class<?> server = ServedSessions.serverClass(THRIFT_SERVER, "the Spark Thrift Server", "spark-hive-thriftserver");
+        SparkSession spark = ServedSessions.start(config, ServedSessions.settings(lakehouse, "sql-server",
+                settings.allowWrites(), serverConf(settings)));
         try {
             server.getMethod("startWithContext", SQLContext.class).invoke(null, spark.sqlContext());
         } catch (InvocationTargetException e) {
@@ -102,19 +93,9 @@ final class SqlServerCommand implements Callable<Integer> {
                 : settings.credentialsFile().map(String::valueOf).orElse("?");
     }
 
-    private static Class<?> thriftServerClass() {
-        try {
-            return Class.forName(THRIFT_SERVER);
-        } catch (ClassNotFoundException e) {
-            throw new KilnException("the Spark Thrift Server (spark-hive-thriftserver) is not on the classpath: run"
-                    + " sql-server through bin/kiln, which uses a Spark distribution's jars ($SPARK_HOME, or the pyspark"
-                    + " one of scripts/setup-venv.sh), or through spark-submit of a Spark distribution");
-        }
-    }
-
-    /** Kiln's session settings plus HiveServer2's: listen address and port, CUSTOM login, the read-only check. */
-    private static LakehouseSettings withServerConf(LakehouseSettings lakehouse, SqlServerSettings settings) {
-        Map<String, String> conf = new LinkedHashMap<>(lakehouse.sparkConf());
+    /** HiveServer2's settings: listen address and port, CUSTOM login. */
+    private static Map<String, String> serverConf(SqlServerSettings settings) {
+        Map<String, String> conf = new LinkedHashMap<>();
         conf.put("spark.hadoop.hive.server2.transport.mode", "binary");
         conf.put("spark.hadoop.hive.server2.thrift.bind.host", settings.bindAddress());
         conf.put("spark.hadoop.hive.server2.thrift.port", String.valueOf(settings.port()));
@@ -125,11 +106,6 @@ final class SqlServerCommand implements Callable<Integer> {
         System.setProperty("hive.server2.custom.authentication.class", SqlServerAuthenticator.class.getName());
         settings.credentialsFile().ifPresent(f ->
                 System.setProperty(SqlServerAuthenticator.CREDENTIALS_FILE_PROPERTY, f.toAbsolutePath().toString()));
-        if (!settings.allowWrites()) {
-            String configured = conf.getOrDefault("spark.sql.extensions", "");
-            conf.put("spark.sql.extensions", (configured.isBlank() ? "" : configured + ",") + ReadOnlySql.class.getName());
-        }
-        return new LakehouseSettings(lakehouse.root(), lakehouse.catalog(), lakehouse.metastoreUri(), lakehouse.sparkMaster(),
-                lakehouse.appName() + " sql-server", conf, lakehouse.jdbcUrl(), lakehouse.credentialsFile());
+        return conf;
     }
 }

@@ -40,20 +40,29 @@ public final class ReadOnlySql implements Function1<SparkSessionExtensions, Boxe
     @SuppressWarnings("unchecked")
     public BoxedUnit apply(SparkSessionExtensions extensions) {
         Function1<SparkSession, Function1<LogicalPlan, BoxedUnit>> rule = session -> plan -> {
-            check(plan);
+            check(plan, session.conf().get(ServedSessions.SERVER_CONF, "sql-server"));
             return BoxedUnit.UNIT;
         };
         extensions.injectCheckRule(rule);
         return BoxedUnit.UNIT;
     }
 
-    /** Throws, naming the statement kind and the switch, when {@code plan} would change anything. */
+    /** As {@link #check(LogicalPlan, String)} for the SQL server. */
     static void check(LogicalPlan plan) {
+        check(plan, "sql-server");
+    }
+
+    /**
+     * Throws, naming the statement kind and the switch, when {@code plan} would change anything; {@code server} is the
+     * command serving the session ({@code sql-server}, {@code connect-server}).
+     */
+    static void check(LogicalPlan plan, String server) {
         String refused = firstWrite(plan);
         if (refused != null) {
-            throw new KilnException("the Kiln SQL server is read-only: " + refused + " is refused (queries, SHOW,"
-                    + " DESCRIBE, EXPLAIN and SET work); start kiln sql-server with --allow-writes"
-                    + " (or kiln.sql-server.allow-writes = true) to run DDL and writes through it");
+            String what = server.equals("connect-server") ? "Spark Connect server" : "SQL server";
+            throw new KilnException("the Kiln " + what + " is read-only: " + refused + " is refused (queries, SHOW,"
+                    + " DESCRIBE, EXPLAIN, SET and temporary views work); start kiln " + server + " with --allow-writes"
+                    + " (or kiln." + server + ".allow-writes = true) to run DDL and writes through it");
         }
     }
 
