@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -140,12 +141,7 @@ class DemoIT {
      * repository with no KILN_HOME, and its output checked.
      */
     private static void runThePythonExample(Path work, Path root) throws Exception {
-        String venv = System.getProperty("kiln.pysparkVenv", "");
-        assertTrue(!venv.isBlank(), "-Dkiln.pysparkVenv (bin/test sets it)");
-        Path python = Path.of(venv, "bin", "python");
-        Process pip = new ProcessBuilder(python.toString(), "-m", "pip", "install", "--quiet", "--force-reinstall", "--no-deps",
-                REPO.resolve("python").toString()).inheritIO().start();
-        assertEquals(0, pip.waitFor(), "pip install ./python");
+        Path python = PythonVenvs.freshWithKiln(work.resolve("venv-example"), PythonVenvs.base("kiln.pysparkVenv"));
         Path elsewhere = Files.createDirectories(work.resolve("notebook"));
         Path log = elsewhere.resolve("example.log");
         ProcessBuilder pb = new ProcessBuilder(python.toString(), REPO.resolve("python/examples/historical_features.py").toString())
@@ -170,6 +166,91 @@ class DemoIT {
         assertEquals(3, out.lines().filter(l -> l.matches("\\|\\s*[A-Z]{3}\\s*\\|\\s*[A-Z]{3}\\s*\\|\\s*2001-06-15 [0-9:]+\\s*\\|\\s*0\\.[0-9]+\\s*\\|\\s*(true|false)\\s*\\|"))
                 .count(), out);
         assertTrue(out.contains("as expected: unknown training set 'no_such_set'"), out);
+    }
+
+    /**
+     * Issue 34: every Python block of the README and docs/ runs, as a new user runs it: from a directory outside the
+     * repository, in a fresh venv with the package installed as the docs say, on this lakehouse. A block that opens a
+     * Spark Connect session runs in a Connect-only venv (pyspark-client) against {@code bin/kiln connect-server} on
+     * this lakehouse (its port in place of the documented 15002); the others in a classic one.
+     */
+    private static void runTheDocsPythonBlocks(Path work, Path root) throws Exception {
+        Map<String, String> blocks = new java.util.LinkedHashMap<>();
+        List<Path> pages = new java.util.ArrayList<>(List.of(REPO.resolve("README.md")));
+        try (var docs = Files.list(REPO.resolve("docs"))) {
+            docs.filter(p -> p.toString().endsWith(".md")).sorted().forEach(pages::add);
+        }
+        for (Path page : pages) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?s)```python\\n(.*?)```").matcher(Files.readString(page));
+            for (int i = 1; m.find(); i++) {
+                blocks.put(REPO.relativize(page) + " block " + i, m.group(1));
+            }
+        }
+        assertTrue(blocks.keySet().stream().anyMatch(k -> k.startsWith("docs/library.md")), "library.md's block: " + blocks.keySet());
+        assertTrue(blocks.keySet().stream().anyMatch(k -> k.startsWith("docs/spark-connect.md")), "spark-connect.md's block: " + blocks.keySet());
+        Path elsewhere = Files.createDirectories(work.resolve("docs-blocks"));
+        Path classic = PythonVenvs.freshWithKiln(work.resolve("venv-classic"), PythonVenvs.base("kiln.pysparkVenv"));
+        Path remote = PythonVenvs.freshWithKiln(work.resolve("venv-connect"), PythonVenvs.base("kiln.connectClientVenv"));
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        String token = java.util.UUID.randomUUID().toString();
+        Process server = null;
+        Path serverLog = work.resolve("connect-server.log");
+        try {
+            // The classic blocks first: on the embedded catalog the Connect server holds the lakehouse once started.
+            List<Map.Entry<String, String>> ordered = blocks.entrySet().stream()
+                    .sorted(java.util.Comparator.comparing(e -> e.getValue().contains("builder.remote("))).toList();
+            for (Map.Entry<String, String> block : ordered) {
+                boolean connect = block.getValue().contains("builder.remote(");
+                if (connect && server == null) {
+                    ProcessBuilder pb = new ProcessBuilder(REPO.resolve("bin/kiln").toString(), "connect-server", "--port",
+                            String.valueOf(port)).directory(work.toFile()).redirectErrorStream(true).redirectOutput(serverLog.toFile());
+                    pb.environment().put("KILN_LAKEHOUSE_ROOT", root.toString());
+                    pb.environment().put("KILN_CONNECT_TOKEN", token);
+                    pb.environment().put("KILN_DRIVER_MEMORY", "3g");
+                    server = pb.start();
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+                    while (!Files.readString(serverLog).contains("[kiln] Spark Connect server on")) {
+                        assertTrue(server.isAlive() && System.nanoTime() < deadline, "connect-server:\n" + Files.readString(serverLog));
+                        Thread.sleep(1000);
+                    }
+                }
+                String code = connect ? block.getValue().replace("sc://localhost:15002", "sc://localhost:" + port) : block.getValue();
+                Path file = Files.writeString(elsewhere.resolve(block.getKey().replaceAll("[^A-Za-z0-9]+", "_") + ".py"), code);
+                ProcessBuilder pb = new ProcessBuilder((connect ? remote : classic).toString(), file.toString())
+                        .directory(elsewhere.toFile()).redirectErrorStream(true).redirectOutput(elsewhere.resolve("out.log").toFile());
+                pb.environment().remove("KILN_HOME");
+                pb.environment().remove("KILN_JOBS_JAR");
+                pb.environment().put("KILN_CONF_DIR", REPO.resolve("conf").toString());
+                pb.environment().put("KILN_LAKEHOUSE_ROOT", root.toString());
+                pb.environment().put("KILN_CONNECT_TOKEN", token);
+                Process p = pb.start();
+                if (!p.waitFor(600, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                    throw new AssertionError(block.getKey() + " timed out");
+                }
+                String out = Files.readString(elsewhere.resolve("out.log"));
+                System.out.println("$ python (" + block.getKey() + ", " + (connect ? "Spark Connect" : "classic") + ")\n" + out.lines()
+                        .filter(l -> !l.startsWith("[Stage") && !l.isBlank()).reduce("", (a, b) -> a + b + "\n"));
+                assertEquals(0, p.exitValue(), block.getKey() + ":\n" + out);
+                if (block.getKey().startsWith("docs/library.md")) {
+                    assertTrue(out.matches("(?s).*16503 3000000 [0-9]+ \\[.*'distance'.*\\].*"), out);
+                    assertTrue(out.contains("/reports/html/flight_delay/1/2001-06-01_2001-06-30.html"), out);
+                }
+                if (block.getKey().startsWith("docs/spark-connect.md")) {
+                    assertTrue(out.contains("origin_delay_stats__avg_delay_7d") && out.contains("predicted_label"), out);
+                    assertTrue(out.matches("(?s).*models:/flight_delay/1 areaUnderROC 0\\.6[0-9]{1,3} \\[.*'distance'.*\\].*"), out);
+                    assertTrue(out.matches("(?s).*3000000 [0-9]+\\s.*"), out);
+                }
+            }
+        } finally {
+            if (server != null) {
+                server.destroy();
+                server.waitFor(60, TimeUnit.SECONDS);
+            }
+        }
     }
 
     @Test
@@ -244,6 +325,7 @@ class DemoIT {
         }
         assertTrue(counts.output().matches("(?s).*sql functions: scored 16503 rows of june15.*"), counts.output());
         runThePythonExample(work, root);
+        runTheDocsPythonBlocks(work, root);
 
         // The plans stay GPU-ready (issue 21): on this demo lakehouse, every SQL job has at least 90% of its operators
         // on the GPU, MLlib's model stages counted apart. Explain only: the plugin's jar (scripts/fetch-rapids.sh,
