@@ -133,4 +133,50 @@ class PointInTimeJoinTest {
                 () -> pit.join(events(), "event_ts", List.of(FeatureRef.parse("pit_store:n_1d"),
                         FeatureRef.parse("pit_store:n_1d")))).getMessage());
     }
+
+    @Test
+    void aSmallRequestReadsOnlyTheDaysItLooksUp() {
+        // Three rows on Jan 2 look up Jan 1; the table holds a partition per day from Jan 1 on.
+        Dataset<Row> three = LAKEHOUSE.spark().sql("SELECT * FROM VALUES (1, 'A', TIMESTAMP_NTZ'2024-01-02 08:00:00'),"
+                + " (2, 'A', TIMESTAMP_NTZ'2024-01-02 12:00:00'), (3, 'C', TIMESTAMP_NTZ'2024-01-02 23:00:00')"
+                + " AS e(event_id, store, event_ts)");
+        List<FeatureRef> refs = List.of(FeatureRef.parse("pit_store:n_1d"));
+        Dataset<Row> small = new PointInTimeJoin(LAKEHOUSE, SETS).join(three, "event_ts", refs);
+        Dataset<Row> full = new PointInTimeJoin(LAKEHOUSE, SETS, -1).join(three, "event_ts", refs);
+        assertEquals(0, small.exceptAll(full).count());
+        assertEquals(0, full.exceptAll(small).count());
+        assertEquals(3, small.collectAsList().size());
+        assertEquals(3, full.collectAsList().size());
+
+        dev.kiln.lakehouse.catalog.TableName table = dev.kiln.lakehouse.catalog.TableName.parse("features.pit_store__v1");
+        Dataset<Row> all = LAKEHOUSE.read(table);
+        int allFiles = all.inputFiles().length;
+        int jan1Files = all.where("period_date = DATE'2024-01-01'").inputFiles().length;
+        assertTrue(jan1Files >= 1 && allFiles > jan1Files, allFiles + " files, " + jan1Files + " on Jan 1");
+        List<org.apache.spark.sql.execution.FileSourceScanExec> scans = scans(small.queryExecution().executedPlan());
+        assertEquals(1, scans.size(), small.queryExecution().executedPlan().toString());
+        assertTrue(scans.get(0).partitionFilters().mkString(",").contains("period_date"), scans.get(0).toString());
+        assertEquals(jan1Files, ((Number) scans.get(0).metrics().apply("numFiles").value()).intValue(),
+                "the small request reads only Jan 1's files\n" + scans.get(0));
+        List<org.apache.spark.sql.execution.FileSourceScanExec> fullScans = scans(full.queryExecution().executedPlan());
+        assertEquals(allFiles, ((Number) fullScans.get(0).metrics().apply("numFiles").value()).intValue(), "without it: every file");
+    }
+
+    /** The file scans of an executed plan, through adaptive execution's stages. */
+    private static List<org.apache.spark.sql.execution.FileSourceScanExec> scans(org.apache.spark.sql.execution.SparkPlan plan) {
+        List<org.apache.spark.sql.execution.FileSourceScanExec> out = new java.util.ArrayList<>();
+        if (plan instanceof org.apache.spark.sql.execution.FileSourceScanExec scan) {
+            out.add(scan);
+        }
+        if (plan instanceof org.apache.spark.sql.execution.adaptive.AdaptiveSparkPlanExec a) {
+            out.addAll(scans(a.executedPlan()));
+        }
+        if (plan instanceof org.apache.spark.sql.execution.adaptive.QueryStageExec q) {
+            out.addAll(scans(q.plan()));
+        }
+        for (org.apache.spark.sql.execution.SparkPlan child : scala.jdk.javaapi.CollectionConverters.asJava(plan.children())) {
+            out.addAll(scans(child));
+        }
+        return out;
+    }
 }

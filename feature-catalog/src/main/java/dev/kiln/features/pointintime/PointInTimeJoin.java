@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -41,14 +42,27 @@ public final class PointInTimeJoin {
     private static final String T = "__event_t";
     private static final String PERIOD = "__event_period_";
 
+    /**
+     * Events Spark estimates at most this size (a few rows from Python or a notebook, a {@code limit}) are a small
+     * request: collected once, and each feature table is read only at the periods they look up.
+     */
+    public static final long SMALL_REQUEST_BYTES = 8L << 20;
+
     private final Lakehouse lakehouse;
     private final FeatureSets sets;
     private final FeatureCatalog catalog;
+    private final long smallRequestBytes;
 
     public PointInTimeJoin(Lakehouse lakehouse, FeatureSets sets) {
+        this(lakehouse, sets, SMALL_REQUEST_BYTES);
+    }
+
+    /** As {@link #PointInTimeJoin(Lakehouse, FeatureSets)} with another small-request limit (negative: never small). */
+    public PointInTimeJoin(Lakehouse lakehouse, FeatureSets sets, long smallRequestBytes) {
         this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
         this.sets = requireNonNull(sets, "sets is null");
         this.catalog = new FeatureCatalog(lakehouse);
+        this.smallRequestBytes = smallRequestBytes;
     }
 
     /**
@@ -125,8 +139,14 @@ public final class PointInTimeJoin {
         if (!type.startsWith("timestamp") && !type.equals("date")) {
             throw new KilnException("event column '" + eventTime + "' is " + type + ", expected a timestamp or date");
         }
-        Dataset<Row> out = events.withColumn(T, dev.kiln.lakehouse.EventTime.of(col(eventTime)));
         List<ResolvedSet> resolved = resolve(refs);
+        // A small request: its rows, collected once (so a limit or a sample cannot change between reads), become a
+        // local relation, whose period indexes Spark computes on the driver without a job.
+        boolean small = isSmall(events);
+        if (small) {
+            events = lakehouse.spark().createDataFrame(events.collectAsList(), events.schema());
+        }
+        Dataset<Row> out = events.withColumn(T, dev.kiln.lakehouse.EventTime.of(col(eventTime)));
         // Each event's period index per grain, computed once: converting a timestamp to a date is the costly
         // part, and as a join key expression it would be evaluated again by every shuffle, sort and join.
         Set<Grain> grains = new java.util.TreeSet<>();
@@ -134,6 +154,7 @@ public final class PointInTimeJoin {
         for (Grain g : grains) {
             out = out.withColumn(PERIOD + g.hours(), g.index(col(T)));
         }
+        Map<Integer, Set<Long>> periods = small ? periodsOf(out, grains) : Map.of();
         for (ResolvedSet set : resolved) {
             for (String k : set.entity()) {
                 if (!columns.contains(k)) {
@@ -141,7 +162,7 @@ public final class PointInTimeJoin {
                             + set.name() + "' (event columns: " + columns + ")");
                 }
             }
-            out = joinSet(out, set, pinned);
+            out = joinSet(out, set, pinned, Optional.ofNullable(periods.get(set.grain().hours())));
         }
         for (Grain g : grains) {
             out = out.drop(PERIOD + g.hours());
@@ -149,7 +170,35 @@ public final class PointInTimeJoin {
         return out.drop(T);
     }
 
-    private Dataset<Row> joinSet(Dataset<Row> events, ResolvedSet set, Map<TableName, Long> pinned) {
+    private boolean isSmall(Dataset<Row> events) {
+        if (smallRequestBytes < 0) {
+            return false;
+        }
+        scala.math.BigInt size = events.queryExecution().optimizedPlan().stats().sizeInBytes();
+        return size.compare(scala.math.BigInt.apply(smallRequestBytes)) <= 0;
+    }
+
+    /** The period indexes (per grain, in hours) of a small request's event times, computed on the driver. */
+    private static Map<Integer, Set<Long>> periodsOf(Dataset<Row> local, Set<Grain> grains) {
+        List<Grain> order = List.copyOf(grains);
+        Map<Integer, Set<Long>> out = new java.util.HashMap<>();
+        order.forEach(g -> out.put(g.hours(), new java.util.TreeSet<>()));
+        Row[] rows = (Row[]) local.select(order.stream().map(g -> col(PERIOD + g.hours())).toArray(Column[]::new)).collect();
+        for (Row r : rows) {
+            for (int i = 0; i < order.size(); i++) {
+                if (!r.isNullAt(i)) {
+                    out.get(order.get(i).hours()).add(r.getLong(i));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * {@code lookups}: for a small request, the event periods of this set's grain, so that only the days the lookups
+     * land on are read (partition pruning on {@code period_date}).
+     */
+    private Dataset<Row> joinSet(Dataset<Row> events, ResolvedSet set, Map<TableName, Long> pinned, Optional<Set<Long>> lookups) {
         int gh = set.grain().hours();
         String prefix = set.name() + "__"; // the join's own key columns, dropped by the select below
 
@@ -183,6 +232,12 @@ public final class PointInTimeJoin {
         java.time.LocalDateTime lastStart = last.get(0) instanceof Integer days
                 ? java.time.LocalDate.ofEpochDay(days).atStartOfDay() : dev.kiln.lakehouse.EventTime.utcWallClock(last.get(0));
         long lastPeriod = set.grain().index(lastStart);
+        if (lookups.isPresent()) {
+            // The period each event looks up (its own minus one, the last one past the end), as the day it starts on.
+            Object[] days = lookups.get().stream().map(p -> Math.min(p - 1, lastPeriod))
+                    .map(p -> java.sql.Date.valueOf(set.grain().start(p).toLocalDate())).distinct().toArray();
+            table = table.where(days.length == 0 ? lit(false) : col(Materializer.PERIOD_DATE).isin(days));
+        }
         Dataset<Row> features = table.select(fcols.toArray(Column[]::new));
 
         // The period holding t minus one grain is the latest one that ended at or before t. Past the end of
