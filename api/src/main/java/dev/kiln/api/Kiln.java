@@ -390,6 +390,46 @@ public final class Kiln {
         return new ModelRegistry(lakehouse).alias(name, alias);
     }
 
+    /** {@code ml.training_runs}: every grid point of every training (params, validation metrics, fit time, the one chosen). */
+    public Dataset<Row> trainingRuns() {
+        return new dev.kiln.training.registry.TrainingRuns(lakehouse).list();
+    }
+
+    /**
+     * Writes MLflow's files ({@code MLmodel} with the spark and python_function flavors, the signature, the environment
+     * files) into the directory of every registered version that lacks them, of {@code model} or of every model; a
+     * version that has them is left alone, so a second run writes nothing. Returns the directories written.
+     */
+    public List<String> exportMlflow(Optional<String> model) {
+        return job("models export-mlflow" + model.map(m -> " " + m).orElse(""), runId -> {
+            List<String> written = new java.util.ArrayList<>();
+            if (!lakehouse.exists(ModelRegistry.MODELS)) {
+                return written;
+            }
+            org.apache.hadoop.conf.Configuration hadoop = lakehouse.spark().sparkContext().hadoopConfiguration();
+            Dataset<Row> versions = models().select("name", "version");
+            if (model.isPresent()) {
+                versions = versions.where(org.apache.spark.sql.functions.col("name").equalTo(model.get()));
+            }
+            for (Row r : versions.collectAsList()) {
+                ModelVersion v = new ModelRegistry(lakehouse).get(r.getString(0), r.getInt(1));
+                if (dev.kiln.training.registry.MlflowModel.exists(v.artifactPath(), hadoop)) {
+                    continue;
+                }
+                LoadedModel loaded = LoadedModel.load(v);
+                org.apache.spark.sql.types.StructType schema = rows(trainingSetById(v.trainingSetId())).schema();
+                Map<String, org.apache.spark.sql.types.DataType> inputs = new java.util.LinkedHashMap<>();
+                loaded.signature().inputs().forEach(c -> inputs.put(c, schema.apply(c).dataType()));
+                String data = LoadedModel.pipelinePath(v).equals(v.artifactPath()) ? "." : dev.kiln.training.registry.MlflowModel.SPARK_MODEL_DIR;
+                dev.kiln.training.registry.MlflowModel.write(v.artifactPath(), data, inputs, v.createdAt(),
+                        dev.kiln.training.registry.MlflowModel.newUuid(), hadoop);
+                progress.accept(v.uri() + ": MLflow model files written to " + v.artifactPath());
+                written.add(v.artifactPath());
+            }
+            return written;
+        }, x -> new JobRows(null, (long) x.size(), null));
+    }
+
     /** {@code ml.models}: every registered version. */
     public Dataset<Row> models() {
         return new ModelRegistry(lakehouse).list();

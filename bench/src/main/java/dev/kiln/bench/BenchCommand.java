@@ -35,7 +35,9 @@ import picocli.CommandLine.Parameters;
         "in a fresh lakehouse under <root>/bench/pipeline-x<scale>, time per stage; --scale N replicates the flights",
         "N times with distinct airports; --rounds N runs it N times in the same JVM (the first run is the cold one);",
         "--scale 1,2,4,8 runs each scale in a process of its own and prints time, ratio and peak heap per stage;",
-        "--compare runs it beside the same work written by hand (Spark, Delta, MLlib) and prints the ratios."})
+        "--compare runs it beside the same work written by hand (Spark, Delta, MLlib) and prints the ratios.",
+        "'bench requests': point-in-time features and scores for 3 flights of one day and for 500,000 flights (time cold",
+        "and warm, files read), on the demo lakehouse."})
 public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "Override a config key or pass a Spark setting. Repeatable.")
     List<String> conf = new ArrayList<>();
@@ -98,7 +100,7 @@ public final class BenchCommand implements Callable<Integer> {
         return java.nio.file.Path.of("conf");
     }
 
-    @Parameters(index = "0", paramLabel = "WHAT", description = "pipeline, ingest, pit, train or drift")
+    @Parameters(index = "0", paramLabel = "WHAT", description = "pipeline, ingest, pit, train, drift or requests")
     String what;
 
     @Option(names = "--dataset", description = "Dataset to ingest (default: ${DEFAULT-VALUE}).")
@@ -109,8 +111,8 @@ public final class BenchCommand implements Callable<Integer> {
             "pairs of processes (default: 3)."})
     Integer rounds;
 
-    @Option(names = "--model", description = "Model for 'bench train' and 'bench drift' (a name, or for drift a models:/ URI;"
-            + " default: ${DEFAULT-VALUE}, for drift its champion).")
+    @Option(names = "--model", description = "Model for 'bench train', 'bench drift' and 'bench requests' (a name, or for"
+            + " drift and requests a models:/ URI; default: ${DEFAULT-VALUE}, for those its champion).")
     String model = "flight_delay";
 
     @Option(names = "--scale", split = ",", paramLabel = "N[,N...]", description = {"'bench pipeline': copies of the flights"
@@ -181,13 +183,18 @@ public final class BenchCommand implements Callable<Integer> {
             return PipelineBench.run(this, scale.isEmpty() ? List.of(1) : scale, rounds, compare, which,
                     java.util.Optional.ofNullable(result));
         }
+        if ("requests".equals(what)) {
+            try (BenchContext ctx = open(List.of())) {
+                return RequestBench.run(ctx, model.startsWith("models:/") ? model : "models:/" + model + "@champion", rounds);
+            }
+        }
         if ("drift".equals(what)) {
             try (BenchContext ctx = open(List.of())) {
                 return DriftBench.run(ctx, model.startsWith("models:/") ? model : "models:/" + model + "@champion", rounds);
             }
         }
         if (!"ingest".equals(what)) {
-            throw new KilnException("unknown benchmark '" + what + "' (known: pipeline, ingest, pit, train, drift)");
+            throw new KilnException("unknown benchmark '" + what + "' (known: pipeline, ingest, pit, train, drift, requests)");
         }
         try (BenchContext ctx = open(List.of())) {
             DatasetSpec spec = ctx.config().dataset(dataset);

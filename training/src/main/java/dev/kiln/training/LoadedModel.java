@@ -25,13 +25,28 @@ public final class LoadedModel {
     public static LoadedModel load(ModelVersion version) {
         PipelineModel pipeline;
         try {
-            pipeline = PipelineModel.load(version.artifactPath());
+            pipeline = PipelineModel.load(pipelinePath(version));
         } catch (Exception e) {
             throw new KilnException("cannot load " + version.uri() + " from " + version.artifactPath() + ": "
                     + KilnException.firstLine(e.getMessage()), e);
         }
         Task task = Task.parse(version.task(), version.uri().toString());
         return new LoadedModel(version, pipeline, ModelSignature.of(task, version.featureRefs(), pipeline));
+    }
+
+    /**
+     * Where a version's PipelineModel is: {@code <artifact>/sparkml} (MLflow's layout, versions trained since Kiln
+     * writes MLflow's files), else the artifact directory itself (versions saved before).
+     */
+    public static String pipelinePath(ModelVersion version) {
+        String inside = version.artifactPath() + "/" + dev.kiln.training.registry.MlflowModel.SPARK_MODEL_DIR;
+        try {
+            org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(inside, "metadata");
+            org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.active();
+            return p.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(p) ? inside : version.artifactPath();
+        } catch (java.io.IOException e) {
+            throw new KilnException("cannot check " + inside + ": " + e.getMessage(), e);
+        }
     }
 
     public ModelVersion version() {

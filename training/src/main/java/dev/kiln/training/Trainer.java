@@ -14,7 +14,9 @@ import dev.kiln.lakehouse.catalog.Lakehouse;
 import dev.kiln.training.decision.Decision;
 import dev.kiln.training.decision.DecisionPolicy;
 import dev.kiln.training.decision.Thresholds;
+import dev.kiln.training.registry.MlflowModel;
 import dev.kiln.training.registry.ModelRegistry;
+import dev.kiln.training.registry.TrainingRuns;
 import dev.kiln.training.registry.ModelVersion;
 import dev.kiln.training.spec.Algorithm;
 import dev.kiln.training.spec.Calibration;
@@ -78,10 +80,13 @@ public final class Trainer {
         try {
             fitted = fit(spec, algorithm, set, model -> saving.add(CompletableFuture.runAsync(() -> {
                 try {
-                    model.write().overwrite().save(staged);
+                    // MLflow's layout: the pipeline under sparkml/, MLflow's files beside it (MlflowModel).
+                    model.write().overwrite().save(staged + "/" + MlflowModel.SPARK_MODEL_DIR);
                 } catch (IOException e) {
                     throw new KilnException("could not save the model to " + staged + ": " + e.getMessage(), e);
                 }
+                MlflowModel.write(staged, MlflowModel.SPARK_MODEL_DIR, inputTypes(spec, set, model), Instant.now(),
+                        MlflowModel.newUuid(), lakehouse.spark().sparkContext().hadoopConfiguration());
             })));
         } catch (RuntimeException e) {
             saving.forEach(f -> f.handle((ok, failure) -> null).join()); // no save left running behind a failure
@@ -92,7 +97,19 @@ public final class Trainer {
                 spec.metric(), fitted.metrics(), set.id(), set.featureRefs(), set.inputs(), spec.trainUntil(),
                 spec.validateUntil(), spec.seed(), spec.configHash(algorithm), runId,
                 Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS), staged, fitted.decision());
-        return new ModelRegistry(lakehouse).register(unregistered, staged, () -> awaitSaved(saved));
+        ModelVersion registered = new ModelRegistry(lakehouse).register(unregistered, staged, () -> awaitSaved(saved));
+        new TrainingRuns(lakehouse).record(registered, fitted.candidates());
+        return registered;
+    }
+
+    /** The columns the pipeline reads, with their types in the training set (the MLflow signature's inputs). */
+    private Map<String, DataType> inputTypes(ModelSpec spec, TrainingSet set, org.apache.spark.ml.PipelineModel model) {
+        org.apache.spark.sql.types.StructType schema = lakehouse.read(set.table()).schema();
+        Map<String, DataType> out = new java.util.LinkedHashMap<>();
+        for (String c : ModelSignature.of(spec.task(), set.featureRefs(), model).inputs()) {
+            out.put(c, schema.apply(c).dataType());
+        }
+        return out;
     }
 
     private static void awaitSaved(CompletableFuture<Void> saved) {
@@ -206,7 +223,8 @@ public final class Trainer {
             Pipeline pipeline = new Pipeline().setStages(ModelSignature.of(spec.task(), set.featureRefs(), spec.numeric(),
                     spec.categorical()).stages(estimator));
             List<PipelineModel> fitted = new ArrayList<>();
-            List<Double> scores = evaluateGrid(spec, pipeline, grid, train, validate, fitted);
+            List<Double> fitSeconds = new ArrayList<>(java.util.Collections.nCopies(grid.size(), Double.NaN));
+            List<Double> scores = evaluateGrid(spec, pipeline, grid, train, validate, fitted, fitSeconds);
             int best = 0;
             for (int i = 1; i < scores.size(); i++) {
                 boolean better = ModelSpec.largerIsBetter(spec.metric()) ? scores.get(i) > scores.get(best) : scores.get(i) < scores.get(best);
@@ -236,9 +254,10 @@ public final class Trainer {
             if (grid.size() == 1) {
                 scores.set(0, metrics.get(spec.metric()));
             }
-            List<String> candidates = new ArrayList<>();
+            List<Candidate> candidates = new ArrayList<>();
             for (int i = 0; i < grid.size(); i++) {
-                candidates.add(describe(grid.get(i)) + " -> " + spec.metric() + " " + scores.get(i) + (i == best ? " (best)" : ""));
+                candidates.add(new Candidate(i, paramsOf(grid.get(i)), i == best ? metrics : Map.of(spec.metric(), scores.get(i)),
+                        fitSeconds.get(i), i == best));
             }
             metrics.put("n_train", (double) nTrain);
             metrics.put("n_validate", (double) nValidate);
@@ -317,7 +336,7 @@ public final class Trainer {
     }
 
     private List<Double> evaluateGrid(ModelSpec spec, Pipeline pipeline, List<ParamMap> grid, Dataset<Row> train,
-            Dataset<Row> validate, List<PipelineModel> fitted) {
+            Dataset<Row> validate, List<PipelineModel> fitted, List<Double> fitSeconds) {
         ExecutorService pool = Executors.newFixedThreadPool(Math.min(spec.parallelism(), grid.size()));
         try {
             List<Future<PipelineModel>> futures = new ArrayList<>();
@@ -326,7 +345,11 @@ public final class Trainer {
                 ParamMap params = grid.get(i);
                 int index = i;
                 futures.add(pool.submit(() -> {
+                    long start = System.nanoTime();
                     PipelineModel m = pipeline.fit(train, params);
+                    synchronized (fitSeconds) {
+                        fitSeconds.set(index, (System.nanoTime() - start) / 1e9);
+                    }
                     if (grid.size() == 1) {
                         return m; // nothing to choose between: scored with the full metrics afterwards
                     }
@@ -352,6 +375,15 @@ public final class Trainer {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /** A grid point's parameters by MLlib name (empty: the estimator's defaults). */
+    private static Map<String, String> paramsOf(ParamMap params) {
+        Map<String, String> out = new TreeMap<>();
+        for (ParamPair<?> p : params.toList()) {
+            out.put(p.param().name(), String.valueOf(p.value()));
+        }
+        return out;
     }
 
     private static String describe(ParamMap params) {

@@ -16,8 +16,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "models", mixinStandardHelpOptions = true, description = "The model registry: list, describe, promote.",
-        subcommands = {ModelsCommand.ListModels.class, ModelsCommand.Describe.class, ModelsCommand.Promote.class})
+@Command(name = "models", mixinStandardHelpOptions = true, description = "The model registry: list, describe, promote,"
+        + " candidates, export-mlflow.", subcommands = {ModelsCommand.ListModels.class, ModelsCommand.Describe.class,
+        ModelsCommand.Promote.class, ModelsCommand.Candidates.class, ModelsCommand.ExportMlflow.class})
 final class ModelsCommand implements Runnable {
     @ParentCommand
     KilnCommand parent;
@@ -45,6 +46,55 @@ final class ModelsCommand implements Runnable {
                         + " round(m.metrics[m.metric], 6) AS value, m.training_set_id, m.created_at,"
                         + " concat_ws(',', collect_list(a.alias)) AS aliases FROM ml.models m LEFT JOIN ml.model_aliases a"
                         + " ON a.name = m.name AND a.version = m.version GROUP BY ALL ORDER BY m.name, m.version"), 10_000);
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "candidates", mixinStandardHelpOptions = true, description = "Every grid point the trainings of NAME"
+            + " fitted (ml.training_runs): params, the validation metric, fit time, the one registered.")
+    static final class Candidates implements Callable<Integer> {
+        @ParentCommand
+        ModelsCommand parent;
+
+        @Mixin
+        GlobalOptions global;
+
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        @Override
+        public Integer call() {
+            try (KilnContext ctx = parent.parent.open(global)) {
+                Tables.print(ctx.out(), ctx.kiln().trainingRuns().where(col("model_name").equalTo(name))
+                        .selectExpr("model_version AS version", "candidate", "algorithm", "params", "metric",
+                                "round(metrics[metric], 6) AS value", "round(fit_seconds, 1) AS fit_s", "chosen", "run_id")
+                        .orderBy(col("version"), col("candidate")), 10_000);
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "export-mlflow", mixinStandardHelpOptions = true, description = {"Write MLflow's files (MLmodel with"
+            + " the spark and python_function flavors, signature, requirements.txt, python_env.yaml, conda.yaml) into every"
+            + " registered version's directory that lacks them: versions trained before Kiln wrote them.",
+            "A version that has them is left alone (a second run writes nothing). New versions get them when trained."})
+    static final class ExportMlflow implements Callable<Integer> {
+        @ParentCommand
+        ModelsCommand parent;
+
+        @Mixin
+        GlobalOptions global;
+
+        @Option(names = "--model", paramLabel = "NAME", description = "Only this model's versions (default: every model).")
+        String model;
+
+        @Override
+        public Integer call() {
+            try (KilnContext ctx = parent.parent.open(global)) {
+                java.util.List<String> written = ctx.kiln().exportMlflow(Optional.ofNullable(model));
+                ctx.out().println(written.isEmpty() ? "every version already has its MLflow files: nothing written"
+                        : written.size() + " version(s) written");
             }
             return ExitCodes.OK;
         }
