@@ -335,6 +335,12 @@ class Kiln:
             return self.table("ml.models")
         return self._df(_call(lambda: self._j.models()))
 
+    def training_runs(self):
+        """ml.training_runs: every grid point of every training (params, validation metrics, fit time, the one chosen)."""
+        if self._remote:
+            return self.table("ml.training_runs")
+        return self._df(_call(lambda: self._j.trainingRuns()))
+
     def evaluation_report(self):
         """reports.evaluation."""
         if self._remote:

@@ -44,6 +44,12 @@ def test_score_equals_the_predictions_the_cli_wrote(kiln):
     assert joined.where("scored IS NULL OR score IS NULL OR scored <> score").count() == 0
 
 
+def test_every_grid_point_is_in_training_runs(kiln):
+    runs = kiln.training_runs().where("model_name = 'py_big_sale' AND model_version = 1").collect()
+    assert len(runs) == 1 and runs[0]["chosen"] and runs[0]["params"] == {"maxIter": "50", "regParam": "0.0"}
+    assert runs[0]["metrics"]["areaUnderROC"] == kiln.load_model("models:/py_big_sale/1").metrics["areaUnderROC"]
+
+
 def test_the_loaded_pipeline_is_a_pyspark_model(kiln):
     model = kiln.load_model("models:/py_big_sale/1")
     rows = kiln.get_historical_features(kiln.table("raw.py_sales").limit(3), model.feature_refs, event_time="ts")

@@ -291,6 +291,17 @@ class DemoIT {
                 + " outcomes -> realized: auc_roc 0\\.[0-9]{4} \\[0\\.[0-9]{4} \\.\\. 0\\.[0-9]{4}\\] -> 0\\.6[0-9]{3}, f1 .*"), first.output());
         assertTrue(first.output().matches("(?s).*2001-05-01\\.\\.2001-05-31 vs 2001-06-01\\.\\.2001-06-30: [1-9][0-9]* of [0-9]+ metrics over threshold, flagged: .*"
                 + "origin_delay_stats__avg_delay_7d \\(psi.*"), first.output());
+        // Issue 37: every version's directory is an MLflow model with the spark flavor.
+        List<Path> versions;
+        try (var dirs = Files.list(root.resolve("models/flight_delay"))) {
+            versions = dirs.filter(d -> d.getFileName().toString().matches("[0-9]+")).toList();
+        }
+        assertEquals(2, versions.size(), versions.toString());
+        for (Path v : versions) {
+            String mlmodel = Files.readString(v.resolve("MLmodel"));
+            assertTrue(mlmodel.contains("\n  spark:\n") && mlmodel.contains("    model_data: sparkml")
+                    && Files.isDirectory(v.resolve("sparkml/stages")), v + "\n" + mlmodel);
+        }
         assertTrue(second.output().contains("models:/flight_delay/1 was trained from training set"), second.output());
         assertTrue(second.output().contains("models:/flight_delay/2 was trained from training set"), second.output());
 

@@ -1,5 +1,6 @@
 package dev.kiln.training;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -104,7 +105,7 @@ class TrainerTest {
         assertTrue(Files.isDirectory(Path.of(lr.artifactPath().replaceFirst("^file:", ""))), lr.artifactPath());
         assertEquals(lr, registry.get("hot", lr.version()));
         // The metrics Kiln computes itself agree with MLlib's evaluators on the same predictions.
-        org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> predictions = org.apache.spark.ml.PipelineModel.load(lr.artifactPath())
+        org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> predictions = org.apache.spark.ml.PipelineModel.load(LoadedModel.pipelinePath(lr))
                 .transform(LAKEHOUSE.read(hot.table()).filter("ts >= timestamp_ntz'2024-02-10 00:00:00' AND ts < timestamp_ntz'2024-03-01 00:00:00'")
                         .withColumn(Trainer.LABEL, org.apache.spark.sql.functions.col("label").cast("double")));
         for (String m : List.of("logLoss", "accuracy")) {
@@ -125,6 +126,30 @@ class TrainerTest {
         assertEquals((double) hits / predicted, decision.precision(), 1e-12);
         assertEquals((double) hits / positives, decision.recall(), 1e-12);
         assertTrue(lr.describe().contains("decision       score >= "), lr.describe());
+        // The version's directory is an MLflow model: the pipeline under sparkml/, MLmodel with both flavors and the
+        // signature of what the pipeline reads.
+        Path dir = Path.of(lr.artifactPath().replaceFirst("^file:", ""));
+        assertEquals(LoadedModel.pipelinePath(lr), lr.artifactPath() + "/sparkml");
+        String mlmodel = assertDoesNotThrow(() -> Files.readString(dir.resolve("MLmodel")));
+        for (String line : List.of("    model_data: sparkml", "    loader_module: mlflow.spark", "    pyspark_version: 4.0.1",
+                "{\"type\":\"double\",\"name\":\"x\",\"required\":true}", "{\"type\":\"string\",\"name\":\"store\",\"required\":true}",
+                "  outputs: '[{\"type\":\"double\",\"name\":\"prediction\",\"required\":true}]'")) {
+            assertTrue(mlmodel.contains(line), line + "\n" + mlmodel);
+        }
+        assertTrue(mlmodel.matches("(?s).*\nmodel_uuid: [0-9a-f]{32}\n.*"), mlmodel);
+        for (String f : List.of("requirements.txt", "python_env.yaml", "conda.yaml")) {
+            assertTrue(Files.isRegularFile(dir.resolve(f)), f);
+        }
+        // Both grid points are in ml.training_runs, the chosen one with the version's validation metrics.
+        List<org.apache.spark.sql.Row> runs = LAKEHOUSE.spark().sql("SELECT candidate, params['regParam'], metrics, fit_seconds,"
+                + " chosen, run_id FROM ml.training_runs WHERE model_name = 'hot' AND model_version = " + lr.version()
+                + " ORDER BY candidate").collectAsList();
+        assertEquals(2, runs.size(), runs.toString());
+        assertEquals(List.of("0.0", "0.1"), runs.stream().map(r -> r.getString(1)).toList());
+        assertEquals(1, runs.stream().filter(r -> r.getBoolean(4)).count(), runs.toString());
+        org.apache.spark.sql.Row chosen = runs.stream().filter(r -> r.getBoolean(4)).findFirst().orElseThrow();
+        assertEquals(lr.metrics().get("areaUnderROC"), chosen.<scala.collection.Map<String, Double>>getAs(2).get("areaUnderROC").get());
+        assertTrue(runs.stream().allMatch(r -> r.getDouble(3) > 0 && r.getString(5).equals(lr.runId())), runs.toString());
 
         ModelVersion gbt = train("hot", Algorithm.GBT);
         assertEquals(lr.version() + 1, gbt.version());
