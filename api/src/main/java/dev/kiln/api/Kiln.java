@@ -89,6 +89,7 @@ public final class Kiln {
     private final Map<String, ModelSpec> modelSpecs = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, DriftThresholds> driftThresholds = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, EstimateFloors> estimateFloors = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile dev.kiln.training.mlflow.MlflowSettings mlflow;
 
     private Kiln(Lakehouse lakehouse, KilnConfig config, Consumer<String> progress, String arguments) {
         this.lakehouse = requireNonNull(lakehouse, "lakehouse is null");
@@ -352,8 +353,47 @@ public final class Kiln {
      * new version; every call registers one.
      */
     public ModelVersion train(ModelSpec spec, Algorithm algorithm, TrainingSet set) {
-        return job("train " + spec.name() + " " + algorithm.text(), runId -> new Trainer(lakehouse, progress).train(spec, algorithm, set, runId),
-                v -> new JobRows(v.metrics().get("n_train").longValue(), null, null));
+        ModelVersion v = job("train " + spec.name() + " " + algorithm.text(), runId -> new Trainer(lakehouse, progress).train(spec, algorithm, set, runId),
+                x -> new JobRows(x.metrics().get("n_train").longValue(), null, null));
+        mirrorToMlflow(spec.name());
+        return v;
+    }
+
+    /** {@code kiln.mlflow}, parsed once (off unless a tracking URI is set). */
+    public dev.kiln.training.mlflow.MlflowSettings mlflowSettings() {
+        if (mlflow == null) {
+            mlflow = dev.kiln.training.mlflow.MlflowSettings.parse(config.config());
+        }
+        return mlflow;
+    }
+
+    /**
+     * Mirrors what MLflow lacks of the registry (every model's, or {@code model}'s): runs with their candidates, model
+     * versions with Kiln's numbers, aliases. Idempotent: a second call changes nothing. Refused when the mirror is off.
+     */
+    public dev.kiln.training.mlflow.MlflowMirror.Outcome syncMlflow(Optional<String> model) {
+        if (!mlflowSettings().enabled()) {
+            throw new KilnException("the MLflow mirror is off: set kiln.mlflow.enabled = true and kiln.mlflow.tracking-uri"
+                    + " (configuration.md) to mirror the registry into an MLflow tracking server");
+        }
+        return job("models sync" + model.map(m -> " " + m).orElse(""), runId -> new dev.kiln.training.mlflow.MlflowMirror(
+                lakehouse, mlflowSettings(), System.getenv(), progress).sync(model), o -> new JobRows(null, (long) (o.runs()
+                + o.versions() + o.aliases()), null));
+    }
+
+    /** After a training or a promotion: mirror the model when the mirror is on; a failure is one warning line, never fatal. */
+    private void mirrorToMlflow(String model) {
+        if (!mlflowSettings().enabled()) {
+            return; // nothing connects
+        }
+        try {
+            dev.kiln.training.mlflow.MlflowMirror.Outcome o = new dev.kiln.training.mlflow.MlflowMirror(lakehouse, mlflowSettings(),
+                    System.getenv(), progress).sync(Optional.of(model));
+            progress.accept(o.summary());
+        } catch (RuntimeException e) {
+            progress.accept("warning: MLflow mirror of " + model + " failed (" + KilnException.firstLine(String.valueOf(e.getMessage()))
+                    + "); Kiln's registry has it: run kiln models sync when MLflow is back");
+        }
     }
 
     /**
@@ -441,8 +481,12 @@ public final class Kiln {
      */
     public Promotion promote(String name, int version, String alias, Optional<String> ifBetterThan) {
         String who = System.getProperty("user.name", "unknown");
-        return job("models promote " + name + " " + version + " --alias " + alias,
+        Promotion p = job("models promote " + name + " " + version + " --alias " + alias,
                 runId -> new ModelRegistry(lakehouse).promote(name, version, alias, ifBetterThan, who), x -> JobRows.NONE);
+        if (p.promoted()) {
+            mirrorToMlflow(name);
+        }
+        return p;
     }
 
     // ---------------------------------------------------------------- scoring

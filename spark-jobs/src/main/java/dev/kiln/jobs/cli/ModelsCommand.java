@@ -17,8 +17,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 @Command(name = "models", mixinStandardHelpOptions = true, description = "The model registry: list, describe, promote,"
-        + " candidates, export-mlflow.", subcommands = {ModelsCommand.ListModels.class, ModelsCommand.Describe.class,
-        ModelsCommand.Promote.class, ModelsCommand.Candidates.class, ModelsCommand.ExportMlflow.class})
+        + " candidates, export-mlflow, sync.", subcommands = {ModelsCommand.ListModels.class, ModelsCommand.Describe.class,
+        ModelsCommand.Promote.class, ModelsCommand.Candidates.class, ModelsCommand.ExportMlflow.class, ModelsCommand.Sync.class})
 final class ModelsCommand implements Runnable {
     @ParentCommand
     KilnCommand parent;
@@ -95,6 +95,29 @@ final class ModelsCommand implements Runnable {
                 java.util.List<String> written = ctx.kiln().exportMlflow(Optional.ofNullable(model));
                 ctx.out().println(written.isEmpty() ? "every version already has its MLflow files: nothing written"
                         : written.size() + " version(s) written");
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "sync", mixinStandardHelpOptions = true, description = {"Mirror into MLflow (kiln.mlflow.tracking-uri) what"
+            + " it lacks of the registry: a run per version with one child run per grid point, the model version with"
+            + " Kiln's number, the aliases.", "Idempotent: a second sync changes nothing. kiln train and kiln models promote"
+            + " mirror on their own when the mirror is on; sync catches up after MLflow was unreachable."})
+    static final class Sync implements Callable<Integer> {
+        @ParentCommand
+        ModelsCommand parent;
+
+        @Mixin
+        GlobalOptions global;
+
+        @Option(names = "--model", paramLabel = "NAME", description = "Only this model (default: every model).")
+        String model;
+
+        @Override
+        public Integer call() {
+            try (KilnContext ctx = parent.parent.open(global)) {
+                ctx.out().println(ctx.kiln().syncMlflow(Optional.ofNullable(model)).summary());
             }
             return ExitCodes.OK;
         }
