@@ -91,8 +91,10 @@ def lakehouse():
     shutil.rmtree(work, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def kiln(lakehouse):
+    """A classic session for one test module: stopped when the module is done, since on the embedded catalog it holds
+    the lakehouse (test_mlflow.py runs bin/kiln afterwards)."""
     from kiln import Kiln, session
 
     spark = session(conf_dir=lakehouse["conf_dir"], conf=lakehouse["settings"], master="local[2]")

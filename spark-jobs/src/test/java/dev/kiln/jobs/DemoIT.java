@@ -188,9 +188,12 @@ class DemoIT {
         }
         assertTrue(blocks.keySet().stream().anyMatch(k -> k.startsWith("docs/library.md")), "library.md's block: " + blocks.keySet());
         assertTrue(blocks.keySet().stream().anyMatch(k -> k.startsWith("docs/spark-connect.md")), "spark-connect.md's block: " + blocks.keySet());
+        assertTrue(blocks.keySet().stream().anyMatch(k -> k.startsWith("docs/mlflow.md")), "mlflow.md's block: " + blocks.keySet());
         Path elsewhere = Files.createDirectories(work.resolve("docs-blocks"));
         Path classic = PythonVenvs.freshWithKiln(work.resolve("venv-classic"), PythonVenvs.base("kiln.pysparkVenv"));
         Path remote = PythonVenvs.freshWithKiln(work.resolve("venv-connect"), PythonVenvs.base("kiln.connectClientVenv"));
+        Path withMlflow = PythonVenvs.freshWithKiln(work.resolve("venv-mlflow"), PythonVenvs.base("kiln.mlflowVenv"),
+                PythonVenvs.base("kiln.pysparkVenv"));
         int port;
         try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
             port = s.getLocalPort();
@@ -219,7 +222,8 @@ class DemoIT {
                 }
                 String code = connect ? block.getValue().replace("sc://localhost:15002", "sc://localhost:" + port) : block.getValue();
                 Path file = Files.writeString(elsewhere.resolve(block.getKey().replaceAll("[^A-Za-z0-9]+", "_") + ".py"), code);
-                ProcessBuilder pb = new ProcessBuilder((connect ? remote : classic).toString(), file.toString())
+                Path python = connect ? remote : block.getValue().contains("import mlflow") ? withMlflow : classic;
+                ProcessBuilder pb = new ProcessBuilder(python.toString(), file.toString())
                         .directory(elsewhere.toFile()).redirectErrorStream(true).redirectOutput(elsewhere.resolve("out.log").toFile());
                 pb.environment().remove("KILN_HOME");
                 pb.environment().remove("KILN_JOBS_JAR");
@@ -238,6 +242,9 @@ class DemoIT {
                 if (block.getKey().startsWith("docs/library.md")) {
                     assertTrue(out.matches("(?s).*16503 3000000 [0-9]+ \\[.*'distance'.*\\].*"), out);
                     assertTrue(out.contains("/reports/html/flight_delay/1/2001-06-01_2001-06-30.html"), out);
+                }
+                if (block.getKey().startsWith("docs/mlflow.md")) {
+                    assertTrue(out.matches("(?s).*PipelineModel [0-9]+ \\[.*'distance'\\].*"), out);
                 }
                 if (block.getKey().startsWith("docs/spark-connect.md")) {
                     assertTrue(out.contains("origin_delay_stats__avg_delay_7d") && out.contains("predicted_label"), out);

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
  * The Python package from PySpark: {@code pip install ./python} into the pyspark 4.0.1 venv the tests use and into a
  * Connect-only venv (pyspark-client 4.0.1, scripts/setup-connect-client.sh), then its pytest suite (python/tests),
  * which builds a small lakehouse with bin/kiln, serves it with {@code kiln connect-server} to a client in the
- * Connect-only venv, and reads it through {@code kiln.Kiln} in a classic session.
+ * Connect-only venv, reads it through {@code kiln.Kiln} in a classic session, and mirrors its registry into a real
+ * {@code mlflow server} (MLflow venv: scripts/setup-mlflow.sh).
  */
 class PythonIT {
     private static final Path REPO = Path.of(System.getProperty("kiln.home", "..")).toAbsolutePath().normalize();
@@ -27,6 +28,8 @@ class PythonIT {
         Path venvs = Files.createTempDirectory("kiln-python-it");
         Path python = PythonVenvs.freshWithKiln(venvs.resolve("classic"), PythonVenvs.base("kiln.pysparkVenv"));
         connectPythonPath = PythonVenvs.freshWithKiln(venvs.resolve("connect"), PythonVenvs.base("kiln.connectClientVenv")).toString();
+        PythonVenvs.freshWithKiln(venvs.resolve("mlflow"), PythonVenvs.base("kiln.mlflowVenv"), PythonVenvs.base("kiln.pysparkVenv"));
+        mlflowVenvPath = venvs.resolve("mlflow").toString();
         Result tests = run(List.of(python.toString(), "-m", "pytest", "-q", "-p", "no:cacheprovider",
                 REPO.resolve("python/tests").toString()), 900);
         System.out.println(tests.output());
@@ -35,6 +38,7 @@ class PythonIT {
     }
 
     private static String connectPythonPath = "";
+    private static String mlflowVenvPath = "";
 
     private record Result(int exit, String output) {}
 
@@ -45,6 +49,7 @@ class PythonIT {
         pb.environment().put("KILN_HOME", REPO.toString());
         pb.environment().put("KILN_JOBS_JAR", System.getProperty("kiln.jobJar"));
         pb.environment().put("KILN_CONNECT_PYTHON", connectPythonPath);
+        pb.environment().put("KILN_MLFLOW_VENV", mlflowVenvPath);
         pb.environment().put("KILN_JAVA_OPTS", "-XX:+UseSerialGC " + ShortJvm.onJobClasspath()); // the suite's bin/kiln processes
         Process p = pb.start();
         if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {

@@ -29,12 +29,15 @@ final class PythonVenvs {
         return Path.of(venv);
     }
 
-    /** A new venv at {@code dir} over {@code base}'s packages, with the kiln package installed; returns its python. */
-    static Path freshWithKiln(Path dir, Path base) throws IOException, InterruptedException {
+    /** A new venv at {@code dir} over the packages of {@code bases} (in that order), with the kiln package installed; returns its python. */
+    static Path freshWithKiln(Path dir, Path... bases) throws IOException, InterruptedException {
         run(List.of("python3", "-m", "venv", dir.toString()), dir.getParent());
-        Path basePackages = sitePackages(base);
+        StringBuilder lines = new StringBuilder();
+        for (Path base : bases) {
+            lines.append(sitePackages(base)).append('\n');
+        }
         Path packages = sitePackages(dir);
-        Files.writeString(packages.resolve("kiln_test_base.pth"), basePackages + "\n");
+        Files.writeString(packages.resolve("kiln_test_base.pth"), lines.toString());
         Path python = dir.resolve("bin/python");
         run(List.of(python.toString(), "-m", "pip", "install", "--quiet", "--no-deps", REPO.resolve("python").toString()),
                 dir.getParent());
