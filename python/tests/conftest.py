@@ -48,7 +48,7 @@ def _csv():
     return "\n".join(lines) + "\n"
 
 
-def build_lakehouse(work):
+def build_lakehouse(work, extra=None):
     """The suite's lakehouse under ``work``, built by bin/kiln: ingest, materialize, training set, train, score."""
     conf_dir = os.path.join(work, "conf")
     shutil.copytree(os.path.join(KILN_HOME, "conf"), conf_dir, ignore=shutil.ignore_patterns("pipelines", "airflow"))
@@ -60,6 +60,7 @@ def build_lakehouse(work):
         f.write(PIPELINE % {"data": data})
     root = "file:" + os.path.join(work, "lakehouse")
     settings = {"kiln.lakehouse.root": root, "spark.sql.shuffle.partitions": "2", "spark.ui.enabled": "false"}
+    settings.update(extra or {})
     cli = kiln_cli(conf_dir, settings)
     cli("ingest", "py_sales")
     cli("features", "materialize")

@@ -359,6 +359,18 @@ public final class Kiln {
         return v;
     }
 
+    private volatile java.util.Optional<dev.kiln.lakehouse.lineage.OpenLineageEvents> lineage;
+
+    /** The OpenLineage emitter of {@code kiln.lineage.openlineage}, parsed once; empty when off. */
+    private java.util.Optional<dev.kiln.lakehouse.lineage.OpenLineageEvents> lineage() {
+        if (lineage == null) {
+            dev.kiln.lakehouse.lineage.LineageSettings s = dev.kiln.lakehouse.lineage.LineageSettings.parse(config.config());
+            lineage = s.enabled() ? java.util.Optional.of(new dev.kiln.lakehouse.lineage.OpenLineageEvents(s,
+                    lakehouse.settings().root(), progress)) : java.util.Optional.empty();
+        }
+        return lineage;
+    }
+
     /** {@code kiln.mlflow}, parsed once (off unless a tracking URI is set). */
     public dev.kiln.training.mlflow.MlflowSettings mlflowSettings() {
         if (mlflow == null) {
@@ -662,6 +674,6 @@ public final class Kiln {
     }
 
     private <T> T job(String name, java.util.function.Function<String, T> body, java.util.function.Function<T, JobRows> rows) {
-        return Runs.record(lakehouse, config.hash(), arguments, name, progress, body, rows);
+        return Runs.record(lakehouse, config.hash(), arguments, name, progress, body, rows, lineage());
     }
 }

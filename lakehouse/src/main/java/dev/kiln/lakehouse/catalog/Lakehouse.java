@@ -95,13 +95,55 @@ public final class Lakehouse {
     }
 
     public Dataset<Row> read(TableName table) {
-        return byPath(table) ? spark.read().format("delta").load(locationOf(table)) : spark.table(table.quoted());
+        boolean own = byPath(table);
+        Dataset<Row> rows = own ? spark.read().format("delta").load(locationOf(table)) : spark.table(table.quoted());
+        dev.kiln.lakehouse.lineage.LineageRun run = lineage.get();
+        if (run != null) {
+            run.read(table, own ? loadedVersion(table) : -1);
+        }
+        return rows;
     }
 
     /** The table as it was at a Delta version (time travel, {@code VERSION AS OF}). */
     public Dataset<Row> readVersion(TableName table, long version) {
-        return byPath(table) ? spark.read().format("delta").option("versionAsOf", version).load(locationOf(table))
+        Dataset<Row> rows = byPath(table) ? spark.read().format("delta").option("versionAsOf", version).load(locationOf(table))
                 : spark.sql("SELECT * FROM " + table.quoted() + " VERSION AS OF " + version);
+        dev.kiln.lakehouse.lineage.LineageRun run = lineage.get();
+        if (run != null) {
+            run.read(table, version);
+        }
+        return rows;
+    }
+
+    /** Per thread (and the threads it starts), so that jobs running side by side keep their datasets apart. */
+    private final InheritableThreadLocal<dev.kiln.lakehouse.lineage.LineageRun> lineage = new InheritableThreadLocal<>();
+
+    /**
+     * From now on, what this thread reads and commits through this lakehouse is recorded in {@code run} (null: nothing
+     * is); returns the recorder it replaces. Only a job whose lineage is emitted sets one, so reads cost nothing more
+     * otherwise.
+     */
+    public dev.kiln.lakehouse.lineage.LineageRun recordLineage(dev.kiln.lakehouse.lineage.LineageRun run) {
+        dev.kiln.lakehouse.lineage.LineageRun previous = lineage.get();
+        lineage.set(run);
+        return previous;
+    }
+
+    /** The commit path reports each commit here, for the running job's lineage. */
+    public void committed(TableName table, long version) {
+        dev.kiln.lakehouse.lineage.LineageRun run = lineage.get();
+        if (run != null && version >= 0) {
+            run.wrote(table, version);
+        }
+    }
+
+    /** The version of the snapshot a read just loaded (Delta's cached log; no extra read). */
+    private long loadedVersion(TableName table) {
+        try {
+            return org.apache.spark.sql.delta.DeltaLog.forTable(spark, locationOf(table)).unsafeVolatileSnapshot().version();
+        } catch (RuntimeException e) {
+            return -1;
+        }
     }
 
     public DeltaTable delta(TableName table) {

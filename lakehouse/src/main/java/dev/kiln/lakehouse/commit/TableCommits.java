@@ -264,7 +264,9 @@ public final class TableCommits {
             } finally {
                 sc.setLocalProperty(CALL_SITE_SHORT, previous);
             }
-            return findSince(table, marker, before).or(() -> earlier(marker)).orElse(Commit.skipped(table, marker));
+            Commit done = findSince(table, marker, before).or(() -> earlier(marker)).orElse(Commit.skipped(table, marker));
+            lakehouse.committed(table, done.version());
+            return done;
         }
 
         /** The write itself, its commit marked {@code marker}. */
