@@ -112,6 +112,8 @@ def test_2_a_server_down_during_training_is_one_warning_and_sync_catches_up(lake
 
 def test_3_mlflow_loads_the_champion_and_reads_back_kilns_tables(lakehouse, mlflow_server):
     cli = _cli(lakehouse, enabled="true", tracking_uri=mlflow_server["url"])
+    trained = cli("train", "py_big_sale")  # the server is up: the training itself mirrors its version
+    assert "mirrored to MLflow: 1 run(s), 1 model version(s), 0 alias(es)" in trained, trained
     promoted = cli("models", "promote", "py_big_sale", "1", "--alias", "champion")
     assert "MLflow: py_big_sale@champion -> version 1" in promoted, promoted
     python = os.path.join(_venv(), "bin", "python")
@@ -125,11 +127,11 @@ def test_3_mlflow_loads_the_champion_and_reads_back_kilns_tables(lakehouse, mlfl
     assert out["scored"] == 12 and out["max_difference"] <= 1e-12, out
     assert out["pyfunc_inputs"] == ["py_store__sales_1d", "py_store__amount_2d", "py_store__missing", "amount"]
     assert len(out["pyfunc_predictions"]) == 3 and set(out["pyfunc_predictions"]) <= {0.0, 1.0}
-    assert sorted(out["versions"]) == ["1", "2", "3"], out
+    assert sorted(out["versions"]) == ["1", "2", "3", "4"], out
     for version, v in out["versions"].items():
         assert v["params_equal"] and v["metrics_equal"], (version, v)
         assert v["tags"] == {"kiln.training_set_id": v["kiln_training_set_id"], "kiln.run_id": v["kiln_run_id"],
                              "kiln.version": version}, v
-        assert v["candidates"] == v["kiln_candidates"] == 1 and v["candidate_params_equal"], v
+        assert v["candidates"] == v["kiln_candidates"] == 1 and v["candidate_params_equal"], (version, v)
         assert v["inputs"] == [v["kiln_training_set_id"]], v
     assert out["mlflow_aliases"] == {alias: str(version) for alias, version in out["aliases"].items()} == {"champion": "1"}
