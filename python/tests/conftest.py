@@ -94,11 +94,22 @@ def lakehouse():
 
 @pytest.fixture(scope="module")
 def kiln(lakehouse):
-    """A classic session for one test module: stopped when the module is done, since on the embedded catalog it holds
-    the lakehouse (test_mlflow.py runs bin/kiln afterwards)."""
+    """A classic session for one test module, its JVM ended when the module is done: on the embedded catalog the JVM
+    holds the lakehouse's Derby metastore until it exits (test_mlflow.py runs bin/kiln afterwards)."""
+    from pyspark import SparkContext
+
     from kiln import Kiln, session
 
     spark = session(conf_dir=lakehouse["conf_dir"], conf=lakehouse["settings"], master="local[2]")
     spark.conf.set("spark.sql.shuffle.partitions", "2")
     yield Kiln(spark, conf_dir=lakehouse["conf_dir"], conf=lakehouse["settings"])
     spark.stop()
+    gateway = SparkContext._gateway
+    if gateway is not None:
+        process = getattr(gateway, "proc", None)
+        gateway.shutdown()
+        if process is not None:
+            process.stdin.close()  # pyspark's JVM exits when its stdin closes
+            process.wait(60)
+        SparkContext._gateway = None
+        SparkContext._jvm = None

@@ -72,11 +72,15 @@ def _check_event(e):
 
 
 def _runs(events):
-    """{job name: (START event, final event)} in order."""
+    """{job name: its events} in order; of several runs of one job (training builds or reuses its training set), the
+    first one, which did the work."""
     out = {}
     for e in events:
         out.setdefault(e["run"]["runId"], []).append(e)
-    return {evs[0]["job"]["name"]: evs for evs in out.values()}
+    runs = {}
+    for evs in out.values():
+        runs.setdefault(evs[0]["job"]["name"], evs)
+    return runs
 
 
 def _datasets(event, kind):

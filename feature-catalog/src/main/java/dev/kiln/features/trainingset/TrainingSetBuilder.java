@@ -221,7 +221,9 @@ public final class TrainingSetBuilder {
     /** The events of a set from the given SQL, filtered by its {@code where}. */
     private Dataset<Row> events(TrainingSetSpec spec, String sql) {
         try {
-            return filtered(spec, lakehouse.spark().sql(sql));
+            Dataset<Row> events = lakehouse.spark().sql(sql);
+            lakehouse.noteReads(events);
+            return filtered(spec, events);
         } catch (KilnException e) {
             throw e;
         } catch (Exception e) { // AnalysisException, ParseException
@@ -313,6 +315,7 @@ public final class TrainingSetBuilder {
                         + " cannot be pinned to a version; name the table itself");
             }
         }
+        tables.forEach((t, v) -> lakehouse.noteRead(TableName.parse(t), v));
         try {
             return org.apache.spark.sql.classic.Dataset.ofRows((org.apache.spark.sql.classic.SparkSession) lakehouse.spark(), plan);
         } catch (Exception e) {

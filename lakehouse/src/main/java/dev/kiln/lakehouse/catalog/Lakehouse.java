@@ -129,6 +129,37 @@ public final class Lakehouse {
         return previous;
     }
 
+    /**
+     * A read that went around {@link #read} and {@link #readVersion} (a SQL query over named tables, such as a training
+     * set's events), for the running job's lineage: at {@code version}, or (negative) the version it is at now.
+     */
+    public void noteRead(TableName table, long version) {
+        dev.kiln.lakehouse.lineage.LineageRun run = lineage.get();
+        if (run != null) {
+            Boolean own = version >= 0 ? Boolean.FALSE : known.get(table);
+            if (own == null) {
+                own = lookUp(table).orElse(false);
+            }
+            run.read(table, version >= 0 ? version : own ? loadedVersion(table) : -1);
+        }
+    }
+
+    /** The catalog tables a query reads, for the running job's lineage (nothing is resolved when none is recorded). */
+    public void noteReads(Dataset<Row> rows) {
+        if (lineage.get() == null) {
+            return;
+        }
+        for (org.apache.spark.sql.catalyst.plans.logical.LogicalPlan leaf
+                : scala.jdk.javaapi.CollectionConverters.asJava(rows.queryExecution().analyzed().collectLeaves())) {
+            if (leaf instanceof org.apache.spark.sql.execution.datasources.LogicalRelation rel && rel.catalogTable().isDefined()) {
+                org.apache.spark.sql.catalyst.TableIdentifier id = rel.catalogTable().get().identifier();
+                if (id.database().isDefined()) {
+                    noteRead(TableName.of(id.database().get(), id.table()), -1);
+                }
+            }
+        }
+    }
+
     /** The commit path reports each commit here, for the running job's lineage. */
     public void committed(TableName table, long version) {
         dev.kiln.lakehouse.lineage.LineageRun run = lineage.get();
