@@ -31,7 +31,7 @@ class PythonIT {
         PythonVenvs.freshWithKiln(venvs.resolve("mlflow"), PythonVenvs.base("kiln.mlflowVenv"), PythonVenvs.base("kiln.pysparkVenv"));
         mlflowVenvPath = venvs.resolve("mlflow").toString();
         Result tests = run(List.of(python.toString(), "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                REPO.resolve("python/tests").toString()), 900);
+                REPO.resolve("python/tests").toString()), 2400);
         System.out.println(tests.output());
         assertEquals(0, tests.exit(), "pytest python/tests:\n" + tests.output());
         assertTrue(tests.output().contains(" passed") && !tests.output().contains(" skipped"), tests.output());
