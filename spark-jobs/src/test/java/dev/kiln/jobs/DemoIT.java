@@ -236,7 +236,7 @@ class DemoIT {
                     throw new AssertionError(block.getKey() + " timed out");
                 }
                 String out = Files.readString(elsewhere.resolve("out.log"));
-                System.out.println("$ python (" + block.getKey() + ", " + (connect ? "Spark Connect" : "classic") + ")\n" + out.lines()
+                System.out.println("$ python (" + block.getKey() + ", " + (connect ? "Spark Connect" : python == withMlflow ? "MLflow venv" : "classic") + ")\n" + out.lines()
                         .filter(l -> !l.startsWith("[Stage") && !l.isBlank()).reduce("", (a, b) -> a + b + "\n"));
                 assertEquals(0, p.exitValue(), block.getKey() + ":\n" + out);
                 if (block.getKey().startsWith("docs/library.md")) {
