@@ -7,12 +7,15 @@ set -euo pipefail
 KILN_CACHE="${KILN_CACHE:-$HOME/.cache/kiln}"
 AIRFLOW_VERSION="3.1.8"
 SPARK_PROVIDER_VERSION="6.3.4"
+# Airflow's OpenLineage provider: the DAGs pass its run id of each task to the Kiln job as the parent run.
+OPENLINEAGE_PROVIDER_VERSION="2.20.3"
 PYSPARK_VERSION="4.0.1"
 # No Airflow constraints file is at hand, so the pins that matter are here: the Spark provider pulls in
 # pyspark-client, which shares pyspark's package directory and must be the same version; Airflow 3.1
 # is built and tested on SQLAlchemy 2.0.
 PINS=("apache-airflow==$AIRFLOW_VERSION" "apache-airflow-providers-apache-spark==$SPARK_PROVIDER_VERSION"
-  "pyspark==$PYSPARK_VERSION" "pyspark-client==$PYSPARK_VERSION" "sqlalchemy[asyncio]>=2.0,<2.1")
+  "apache-airflow-providers-openlineage==$OPENLINEAGE_PROVIDER_VERSION" "pyspark==$PYSPARK_VERSION"
+  "pyspark-client==$PYSPARK_VERSION" "sqlalchemy[asyncio]>=2.0,<2.1")
 VENV="$KILN_CACHE/venv-airflow-$AIRFLOW_VERSION"
 # The marker holds the pins the venv was made with: changing a pin here makes a new one.
 if [[ ! -x "$VENV/bin/airflow" || "$(cat "$VENV/.complete" 2>/dev/null)" != "${PINS[*]}" ]]; then

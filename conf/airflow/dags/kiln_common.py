@@ -155,6 +155,7 @@ class KilnSubmitOperator(SparkSubmitOperator):
             args += ["--conf", f"kiln.lakehouse.root={setting('lakehouse_root')}"]
         for entry in key_values("extra_conf"):
             args += ["--conf", entry]
+        args += lineage_parent_conf(context["ti"])
         self.conf = dict(self.conf or {})
         for entry in key_values("submit_conf"):
             key, value = entry.split("=", 1)
@@ -179,6 +180,22 @@ class KilnSubmitOperator(SparkSubmitOperator):
         elif hook._connection["master"] == "yarn" and not _connection_exists(self._conn_id):
             hook._connection["master"] = "local[*]"
         return hook
+
+
+def lineage_parent_conf(task_instance) -> list[str]:
+    """kiln --conf entries naming this task's OpenLineage run as the parent of the Kiln job's run.
+
+    The run id, job name and namespace are the ones Airflow's OpenLineage provider gives the task (its
+    ``lineage_run_id``, ``lineage_job_name`` and ``lineage_job_namespace`` macros), so a lineage backend links
+    the Kiln job under the Airflow task. Without the provider installed: nothing (the Kiln job has no parent).
+    """
+    try:
+        from airflow.providers.openlineage.plugins import macros
+    except ImportError:
+        return []
+    return ["--conf", f"kiln.lineage.openlineage.parent-run-id={macros.lineage_run_id(task_instance)}",
+            "--conf", f"kiln.lineage.openlineage.parent-job-name={macros.lineage_job_name(task_instance)}",
+            "--conf", f"kiln.lineage.openlineage.parent-job-namespace={macros.lineage_job_namespace()}"]
 
 
 def _connection_exists(conn_id: str) -> bool:

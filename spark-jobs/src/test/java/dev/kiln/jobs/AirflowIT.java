@@ -63,6 +63,7 @@ class AirflowIT {
     private static final LocalDate FIRST_DAY = LocalDate.of(2024, 1, 1);
     private static final LocalDate SCORED_DAY = LocalDate.of(2024, 1, 21);
 
+    private static final String AIRFLOW_LINEAGE_NAMESPACE = "kiln-airflow-it";
     private static Path repo;
     private static Path venv;
     private static Path sparkHome;
@@ -259,6 +260,11 @@ class AirflowIT {
         // the day's HTML report, the DAG's last task
         assertTrue(sql.output().matches("(?s).*\\|\\s*html reports\\s*\\|\\s*1\\s*\\|.*"), sql.output());
         assertTrue(sql.output().matches("(?s).*\\|\\s*versions\\s*\\|\\s*2\\s*\\|.*"), sql.output());
+
+        List<String> taskJobs = new ArrayList<>();
+        retrainTasks.forEach(t -> taskJobs.add("kiln_retrain." + t.taskId()));
+        dailyTasks.forEach(t -> taskJobs.add("kiln_flights_daily." + t.taskId()));
+        assertKilnJobsHangUnderTheirAirflowTasks(taskJobs);
     }
 
     private static JsonNode dagShape(Map<String, String> settings) throws Exception {
@@ -438,12 +444,70 @@ class AirflowIT {
         env.put("KILN_DAILY_SCHEDULE", "none"); // triggered runs only: no catch-up from 2001
         env.put("KILN_RETRY_DELAY_SECONDS", "5");
         // The DAGs' run-time settings, as Variables from the environment
-        env.put("AIRFLOW_VAR_KILN_EXTRA_CONF", "spark.sql.shuffle.partitions=2 " + String.join(" ", ShortJvm.INTERPRETED));
+        // Kiln's OpenLineage events and the OpenLineage provider's (one per Airflow task run) go to two files
+        env.put("AIRFLOW_VAR_KILN_EXTRA_CONF", "spark.sql.shuffle.partitions=2 " + String.join(" ", ShortJvm.INTERPRETED)
+                + " kiln.lineage.openlineage.file=" + kilnLineage());
+        env.put("AIRFLOW__OPENLINEAGE__TRANSPORT", "{\"type\": \"file\", \"log_file_path\": \"" + airflowLineage() + "\", \"append\": true}");
+        env.put("AIRFLOW__OPENLINEAGE__NAMESPACE", AIRFLOW_LINEAGE_NAMESPACE);
         env.put("AIRFLOW_VAR_KILN_SUBMIT_CONF", "'spark.driver.extraJavaOptions=-Dlog4j2.configurationFile="
                 + repo.resolve("conf/log4j2.properties") + " " + ShortJvm.submitted() + "'");
         env.put("AIRFLOW_VAR_KILN_INGEST_SOURCE", data.resolve("{ds}.csv").toString());
         env.put("AIRFLOW_VAR_KILN_MODEL", "models:/flight_delay@champion");
         return script.redirectErrorStream(true).redirectOutput(airflowHome.resolve("airflow-up.log").toFile()).start();
+    }
+
+    private static Path kilnLineage() {
+        return work.resolve("kiln-openlineage.jsonl");
+    }
+
+    private static Path airflowLineage() {
+        return work.resolve("airflow-openlineage.jsonl");
+    }
+
+    /**
+     * Every Kiln job of the two runs named its Airflow task's OpenLineage run as its parent: the run id, job name
+     * and namespace of the provider's own events for that task (same task, same try).
+     */
+    private static void assertKilnJobsHangUnderTheirAirflowTasks(List<String> tasks) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        Map<String, String> airflowRuns = new java.util.TreeMap<>(); // job name -> run id, from the provider
+        for (String line : Files.readAllLines(airflowLineage())) {
+            JsonNode event = json.readTree(line);
+            if (event.path("job").path("namespace").asText().equals(AIRFLOW_LINEAGE_NAMESPACE) && event.has("run")) {
+                airflowRuns.merge(event.path("job").path("name").asText(), event.path("run").path("runId").asText(),
+                        (a, b) -> { assertEquals(a, b, "one run id per task"); return a; });
+            }
+        }
+        Map<String, String> parents = new java.util.TreeMap<>(); // Airflow job name -> run id, from Kiln's events
+        int kilnEvents = 0;
+        for (String line : Files.readAllLines(kilnLineage())) {
+            JsonNode parent = json.readTree(line).path("run").path("facets").path("parent");
+            assertFalse(parent.isMissingNode(), () -> "a Kiln event without a parent run: " + line);
+            assertEquals(AIRFLOW_LINEAGE_NAMESPACE, parent.path("job").path("namespace").asText(), line);
+            parents.merge(parent.path("job").path("name").asText(), parent.path("run").path("runId").asText(),
+                    (a, b) -> { assertEquals(a, b, "one parent run per task"); return a; });
+            kilnEvents++;
+        }
+        System.out.println("[airflow-it] " + kilnEvents + " Kiln OpenLineage events under " + parents.size()
+                + " Airflow tasks; the provider's task runs: " + airflowRuns.keySet());
+        assertEquals(tasks.stream().sorted().toList(), List.copyOf(parents.keySet()), "every task's Kiln job has its task as parent");
+        parents.forEach((job, run) -> assertEquals(airflowRuns.get(job), run, job + ": the provider's run id"));
+
+        // Each event rebuilt from the OpenLineage client's classes (generated from the spec's schemas), and a
+        // broken copy (one run id not a UUID, one unknown facet field) fails that check.
+        Path checker = repo.resolve("spark-jobs/src/test/resources/airflow/check_openlineage.py");
+        Result valid = run(new ProcessBuilder(venv.resolve("bin/python").toString(), checker.toString(), kilnLineage().toString()), 0);
+        assertTrue(valid.output().startsWith(kilnEvents + " events valid ("), valid.output());
+        List<String> lines = new ArrayList<>(Files.readAllLines(kilnLineage()));
+        String first = lines.get(0);
+        String runId = json.readTree(first).path("run").path("runId").asText();
+        lines.set(0, first.replace(runId, "run-" + runId.substring(4)));
+        lines.set(1, lines.get(1).replace("\"processingType\"", "\"processingKind\":\"BATCH\",\"processingType\""));
+        Path broken = Files.write(work.resolve("broken-openlineage.jsonl"), lines);
+        Result invalid = run(new ProcessBuilder(venv.resolve("bin/python").toString(), checker.toString(), broken.toString()), 1);
+        assertTrue(invalid.output().contains("line 1: ValueError: badly formed hexadecimal UUID string")
+                && invalid.output().contains("line 2: TypeError: JobTypeJobFacet.__init__() got an unexpected keyword argument 'processingKind'"),
+                invalid.output());
     }
 
     private static ProcessBuilder upScript(String... args) {
