@@ -37,7 +37,10 @@ import picocli.CommandLine.Parameters;
         "--scale 1,2,4,8 runs each scale in a process of its own and prints time, ratio and peak heap per stage;",
         "--compare runs it beside the same work written by hand (Spark, Delta, MLlib) and prints the ratios.",
         "'bench requests': point-in-time features and scores for 3 flights of one day and for 500,000 flights (time cold",
-        "and warm, files read), on the demo lakehouse."})
+        "and warm, files read), on the demo lakehouse.",
+        "'bench daily': the daily DAG's tasks (ingest, materialize, score, evaluate, drift) on one day, each a cold process,",
+        "Kiln's CLI (with and without its class archive) beside the same tasks written by hand: wall, CPU, time to the first",
+        "Spark job; both lakehouses built first from the days before (not timed)."})
 public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "Override a config key or pass a Spark setting. Repeatable.")
     List<String> conf = new ArrayList<>();
@@ -100,7 +103,7 @@ public final class BenchCommand implements Callable<Integer> {
         return java.nio.file.Path.of("conf");
     }
 
-    @Parameters(index = "0", paramLabel = "WHAT", description = "pipeline, ingest, pit, train, drift or requests")
+    @Parameters(index = "0", paramLabel = "WHAT", description = "pipeline, ingest, pit, train, drift, requests or daily")
     String what;
 
     @Option(names = "--dataset", description = "Dataset to ingest (default: ${DEFAULT-VALUE}).")
@@ -155,13 +158,21 @@ public final class BenchCommand implements Callable<Integer> {
         return out;
     }
 
+    @Option(names = "--day", paramLabel = "DATE", description = "'bench daily': the day the tasks process (default: the last"
+            + " day of the reference pipeline's scoring window).")
+    java.time.LocalDate day;
+
+    @Option(names = "--step", hidden = true, description = "'bench daily-step' (a child of bench daily): prepare-kiln,"
+            + " prepare-hand or a hand-written task.")
+    String step;
+
     @Option(names = "--explain", description = "Print the physical plans of what is measured, then measure.")
     boolean explain;
 
     @Override
     public Integer call() {
         if (rounds == null) {
-            rounds = "pipeline".equals(what) && !compare ? 1 : 3;
+            rounds = ("pipeline".equals(what) && !compare) || "daily".equals(what) ? 1 : 3;
         }
         if (rounds < 1) {
             throw new KilnException("--rounds must be 1 or more, got " + rounds);
@@ -183,6 +194,15 @@ public final class BenchCommand implements Callable<Integer> {
             return PipelineBench.run(this, scale.isEmpty() ? List.of(1) : scale, rounds, compare, which,
                     java.util.Optional.ofNullable(result));
         }
+        if ("daily".equals(what) || "daily-step".equals(what)) {
+            java.time.LocalDate on = day;
+            if (on == null) {
+                try (BenchContext probe = open(List.of())) {
+                    on = dev.kiln.api.ReferencePipeline.Plan.parse(probe.config().config()).scoreTo();
+                }
+            }
+            return "daily".equals(what) ? DailyBench.run(this, rounds, on) : DailyBench.step(this, step, on);
+        }
         if ("requests".equals(what)) {
             try (BenchContext ctx = open(List.of())) {
                 return RequestBench.run(ctx, model.startsWith("models:/") ? model : "models:/" + model + "@champion", rounds);
@@ -194,7 +214,7 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         if (!"ingest".equals(what)) {
-            throw new KilnException("unknown benchmark '" + what + "' (known: pipeline, ingest, pit, train, drift, requests)");
+            throw new KilnException("unknown benchmark '" + what + "' (known: pipeline, ingest, pit, train, drift, requests, daily)");
         }
         try (BenchContext ctx = open(List.of())) {
             DatasetSpec spec = ctx.config().dataset(dataset);

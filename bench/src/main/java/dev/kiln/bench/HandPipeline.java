@@ -105,17 +105,53 @@ final class HandPipeline {
     }
 
     private long ingest() {
-        Dataset<Row> raw = spark.read().parquet(source);
+        Dataset<Row> checked = checked(spark.read().parquet(source));
+        checked.filter(not(col("__valid"))).drop("__valid").write().format("delta").mode("overwrite").save(path("quarantine"));
+        checked.filter(col("__valid")).drop("__valid").withColumn("flight_date", to_date(col("date")))
+                .write().format("delta").mode("overwrite").partitionBy("flight_date").save(path("flights"));
+        return rowsOf("flights");
+    }
+
+    /** The contract: rows failing it get __valid false. */
+    private static Dataset<Row> checked(Dataset<Row> raw) {
         Column valid = col("date").isNotNull().and(col("delay").isNotNull()).and(col("distance").isNotNull())
                 .and(col("origin").isNotNull()).and(col("destination").isNotNull())
                 .and(col("distance").gt(0))
                 .and(expr("length(origin) between 3 and 4 and length(destination) between 3 and 4"))
                 .and(col("delay").between(-1440, 2880));
-        Dataset<Row> checked = raw.withColumn("__valid", coalesce(valid, lit(false)));
-        checked.filter(not(col("__valid"))).drop("__valid").write().format("delta").mode("overwrite").save(path("quarantine"));
-        checked.filter(col("__valid")).drop("__valid").withColumn("flight_date", to_date(col("date")))
-                .write().format("delta").mode("overwrite").partitionBy("flight_date").save(path("flights"));
-        return rowsOf("flights");
+        return raw.withColumn("__valid", coalesce(valid, lit(false)));
+    }
+
+    /**
+     * One task of the daily DAG on {@code day}, on the tables {@link #run} left (bench daily): ingest the day's file
+     * (its partition replaced, so a re-run changes nothing), both feature sets' rows for the day, the day's scores,
+     * their AUC and log loss, and their drift from the reference window.
+     */
+    long daily(String task, LocalDate day, String dayFile) {
+        return switch (task) {
+            case "ingest" -> {
+                Dataset<Row> checked = checked(spark.read().parquet(dayFile));
+                checked.filter(not(col("__valid"))).drop("__valid").write().format("delta").mode("append").save(path("quarantine"));
+                checked.filter(col("__valid")).drop("__valid").withColumn("flight_date", to_date(col("date")))
+                        .write().format("delta").mode("overwrite").option("replaceWhere", "flight_date = DATE'" + day + "'")
+                        .save(path("flights"));
+                yield spark.read().format("delta").load(path("flights")).filter(days(day, day)).count();
+            }
+            case "materialize" -> featuresOfDay("origin", List.of("origin"), 28, day)
+                    + featuresOfDay("route", List.of("origin", "destination"), 28, day);
+            case "score" -> {
+                PipelineModel model = PipelineModel.load(path("model"));
+                scored(model, joined(days(day, day))).write().format("delta").mode("overwrite")
+                        .option("replaceWhere", "flight_date = DATE'" + day + "'").save(path("predictions"));
+                yield -1;
+            }
+            case "evaluate" -> {
+                Dataset<Row> predictions = spark.read().format("delta").load(path("predictions")).filter(days(day, day));
+                yield evaluation(predictions, "evaluation_daily", day);
+            }
+            case "drift" -> drift(spark.read().format("delta").load(path("predictions")).filter(days(day, day)), "drift_daily", day);
+            default -> throw new KilnException("unknown daily task '" + task + "' (ingest, materialize, score, evaluate, drift)");
+        };
     }
 
     private long rowsOf(String table) {
@@ -128,7 +164,21 @@ final class HandPipeline {
 
     /** One set's values at the start of each (entity, day) with flights: windows over the days before it. */
     private long features(String set, List<String> entity, int longest) {
-        Dataset<Row> flights = spark.read().format("delta").load(path("flights"));
+        featureRows(set, entity, longest, spark.read().format("delta").load(path("flights")))
+                .write().format("delta").mode("overwrite").save(path("features_" + set));
+        return rowsOf("features_" + set);
+    }
+
+    /** One set's rows for {@code day} alone: the flights of the days its windows reach, the rest as above. */
+    private long featuresOfDay(String set, List<String> entity, int longest, LocalDate day) {
+        Dataset<Row> flights = spark.read().format("delta").load(path("flights")).filter(days(day.minusDays(longest), day));
+        long index = day.toEpochDay();
+        featureRows(set, entity, longest, flights).filter(col(DAY).equalTo(index)).write().format("delta").mode("overwrite")
+                .option("replaceWhere", DAY + " = " + index).save(path("features_" + set));
+        return -1;
+    }
+
+    private Dataset<Row> featureRows(String set, List<String> entity, int longest, Dataset<Row> flights) {
         Column[] keys = entity.stream().map(c -> col(c)).toArray(Column[]::new);
         List<Column> groupBy = new ArrayList<>(List.of(keys));
         groupBy.add(dayIndex(col("flight_date")).as(DAY));
@@ -162,8 +212,7 @@ final class HandPipeline {
             out.add(rate(byDay, 28).as("delayed_rate_28d"));
         }
         out.add(any.as("__known"));
-        daily.select(out.toArray(Column[]::new)).write().format("delta").mode("overwrite").save(path("features_" + set));
-        return rowsOf("features_" + set);
+        return daily.select(out.toArray(Column[]::new));
     }
 
     private static WindowSpec before(WindowSpec byDay, int days) {
@@ -257,37 +306,47 @@ final class HandPipeline {
 
     private long score() {
         PipelineModel model = PipelineModel.load(path("model"));
-        Dataset<Row> rows = joined(days(scoreFrom, scoreTo));
+        scored(model, joined(days(scoreFrom, scoreTo)))
+                .write().format("delta").mode("overwrite").partitionBy("flight_date").save(path("predictions"));
+        return rowsOf("predictions");
+    }
+
+    private static Dataset<Row> scored(PipelineModel model, Dataset<Row> rows) {
         List<Column> keep = new ArrayList<>();
         for (String c : List.of("date", "flight_date", "origin", "destination", "label")) {
             keep.add(col(c));
         }
         inputs().forEach(c -> keep.add(col(c)));
         keep.add(org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1).as("score"));
-        model.transform(rows).select(keep.toArray(Column[]::new))
-                .write().format("delta").mode("overwrite").partitionBy("flight_date").save(path("predictions"));
-        return rowsOf("predictions");
+        return model.transform(rows).select(keep.toArray(Column[]::new));
     }
 
     private long evaluate() {
-        Dataset<Row> predictions = spark.read().format("delta").load(path("predictions"))
-                .filter(col("label").isNotNull()).withColumn("y", col("label").cast(DataTypes.DoubleType));
+        return evaluation(spark.read().format("delta").load(path("predictions")), "evaluation", null);
+    }
+
+    /** AUC and log loss of the labelled predictions into {@code table}: replaced, or with {@code day} appended. */
+    private long evaluation(Dataset<Row> scored, String table, LocalDate day) {
+        Dataset<Row> predictions = scored.filter(col("label").isNotNull()).withColumn("y", col("label").cast(DataTypes.DoubleType));
         double auc = new BinaryClassificationEvaluator().setLabelCol("y").setRawPredictionCol("score").evaluate(predictions);
         Column p = greatest(lit(1e-15), expr("least(1D - 1e-15D, score)"));
         Row loss = predictions.agg(avg(when(col("label"), org.apache.spark.sql.functions.log(p))
                 .otherwise(org.apache.spark.sql.functions.log(lit(1.0).minus(p)))).multiply(-1.0), count(lit(1))).first();
-        spark.createDataFrame(List.of(RowFactory.create("auc", auc), RowFactory.create("log_loss", loss.getDouble(0))),
-                new StructType().add("metric", DataTypes.StringType).add("value", DataTypes.DoubleType))
-                .write().format("delta").mode("overwrite").save(path("evaluation"));
+        write(List.of(RowFactory.create("auc", auc), RowFactory.create("log_loss", loss.getDouble(0))),
+                new StructType().add("metric", DataTypes.StringType).add("value", DataTypes.DoubleType), table, day);
         return loss.getLong(1);
     }
 
     private long drift() {
+        return drift(spark.read().format("delta").load(path("predictions")), "drift", null);
+    }
+
+    /** PSI and KS of every input and the score, the reference window vs {@code current}, into {@code table}. */
+    private long drift(Dataset<Row> current, String table, LocalDate day) {
         PipelineModel model = PipelineModel.load(path("model"));
         Column score = org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64").getItem(1).as("score");
         Dataset<Row> reference = model.transform(spark.read().format("delta").load(path("training_set"))
                 .filter(days(referenceFrom, referenceTo))).withColumn("score", score);
-        Dataset<Row> current = spark.read().format("delta").load(path("predictions"));
         List<Row> out = new ArrayList<>();
         List<String> columns = new ArrayList<>(inputs());
         columns.removeIf(c -> c.endsWith("__missing"));
@@ -297,8 +356,18 @@ final class HandPipeline {
                 out.add(RowFactory.create(c, m.metric(), m.value()));
             }
         }
-        spark.createDataFrame(out, new StructType().add("column", DataTypes.StringType).add("metric", DataTypes.StringType)
-                .add("value", DataTypes.DoubleType)).write().format("delta").mode("overwrite").save(path("drift"));
+        write(out, new StructType().add("column", DataTypes.StringType).add("metric", DataTypes.StringType)
+                .add("value", DataTypes.DoubleType), table, day);
         return -1;
+    }
+
+    /** Rows into a table: the whole table replaced, or (a daily task) appended with their day. */
+    private void write(List<Row> rows, StructType schema, String table, LocalDate day) {
+        Dataset<Row> frame = spark.createDataFrame(rows, schema);
+        if (day == null) {
+            frame.write().format("delta").mode("overwrite").save(path(table));
+        } else {
+            frame.withColumn("day", lit(java.sql.Date.valueOf(day))).write().format("delta").mode("append").save(path(table));
+        }
     }
 }

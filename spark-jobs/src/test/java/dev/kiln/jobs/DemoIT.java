@@ -1,6 +1,7 @@
 package dev.kiln.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -22,12 +23,17 @@ class DemoIT {
     private record Result(int exit, String output) {}
 
     private static Result kiln(Path workDir, Path root, String... args) throws Exception {
+        return kiln(java.util.Map.of(), workDir, root, args);
+    }
+
+    private static Result kiln(java.util.Map<String, String> env, Path workDir, Path root, String... args) throws Exception {
         List<String> cmd = new java.util.ArrayList<>(List.of(REPO.resolve("bin/kiln").toString()));
         cmd.addAll(List.of(args));
         Path log = Files.createTempFile("kiln-demo-it", ".log");
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         pb.environment().put("KILN_LAKEHOUSE_ROOT", root.toString());
+        pb.environment().putAll(env);
         Process p = pb.start();
         if (!p.waitFor(900, TimeUnit.SECONDS)) {
             p.destroyForcibly();
@@ -274,8 +280,16 @@ class DemoIT {
         assertTrue(first.output().contains("origin_delay_stats v1: 40,623 rows for periods 2001-01-01T00:00 .. 2001-07-01T00:00"),
                 first.output());
 
-        Result second = kiln(work, root, "demo");
+        // bin/kiln's class-data archive: the first job command after the build (this demo) saved its classes at its
+        // exit; the second demo starts from them, and must (KILN_CDS=require adds -Xshare:on: no archive, no JVM)
+        String saves = "[kiln] this run saves the classes it loads to a class-data archive";
+        assertTrue(first.output().contains(saves), first.output());
+        try (java.util.stream.Stream<Path> archives = Files.list(REPO.resolve("spark-jobs/target/class-archive"))) {
+            assertTrue(archives.anyMatch(a -> a.getFileName().toString().matches("kiln-[0-9]+\\.jsa")), "no class archive");
+        }
+        Result second = kiln(java.util.Map.of("KILN_CDS", "require"), work, root, "demo");
         assertEquals(0, second.exit(), second.output());
+        assertFalse(second.output().contains(saves), second.output());
         assertTrue(second.output().contains("batch already committed: 0 rows added"), second.output());
         assertTrue(second.output().contains("3,000,000 rows in 182 daily partitions"), second.output());
         assertTrue(second.output().contains("origin_delay_stats v1: nothing new to materialize"), second.output());
