@@ -1,14 +1,17 @@
 """OpenLineage events from Kiln's jobs, captured on a local HTTP endpoint: a lakehouse of its own built with
 kiln.lineage.openlineage.url set (ingest -> materialize -> training set -> train -> score). Each event is checked
 against the RunEvent structure of the OpenLineage spec 2-0-2 (required fields, types and enums of the run event, its
-run, job and datasets, and of every facet: checked field by field here, since the spec's JSON schema file is not
-available offline), and the chain of inputs and outputs is checked against Kiln's own tables.
+run, job and datasets, and of every facet, field by field here) and rebuilt from the OpenLineage Python client's
+classes, which are generated from the spec's JSON schemas (check_openlineage.py, run with the Python of
+KILN_OPENLINEAGE_PYTHON: the spec's schema file itself is not available offline); the chain of inputs and outputs is
+checked against Kiln's own tables.
 """
 
 import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import threading
 import uuid
@@ -101,6 +104,23 @@ def test_every_event_is_a_valid_run_event_and_each_job_starts_and_completes(capt
         assert [e["eventType"] for e in evs] == ["START", "COMPLETE"], (job, evs)
         parent = evs[0]["run"]["facets"]["parent"]
         assert parent["run"]["runId"] == captured["parent"] and parent["job"]["name"] == "kiln_daily.train", parent
+
+
+def test_every_event_rebuilds_from_the_openlineage_clients_spec_classes(captured, tmp_path):
+    python = os.environ.get("KILN_OPENLINEAGE_PYTHON")
+    assert python, "KILN_OPENLINEAGE_PYTHON names a Python with openlineage-python (PythonIT sets it: the Airflow venv)"
+    checker = os.path.join(os.path.dirname(__file__), "check_openlineage.py")
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(e) + "\n" for e in captured["events"]))
+    done = subprocess.run([python, checker, str(events)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith(f"{len(captured['events'])} events valid ("), done.stdout
+    # the check can fail: an event with an unknown field in its parent facet does
+    broken = json.loads(json.dumps(captured["events"][0]))
+    broken["run"]["facets"]["parent"]["job"]["owner"] = "nobody"
+    events.write_text(json.dumps(broken) + "\n")
+    done = subprocess.run([python, checker, str(events)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "unexpected keyword argument 'owner'" in done.stdout, done.stdout + done.stderr
 
 
 def test_the_chain_of_inputs_and_outputs_matches_kilns_tables(captured):

@@ -495,7 +495,7 @@ class AirflowIT {
 
         // Each event rebuilt from the OpenLineage client's classes (generated from the spec's schemas), and a
         // broken copy (one run id not a UUID, one unknown facet field) fails that check.
-        Path checker = repo.resolve("spark-jobs/src/test/resources/airflow/check_openlineage.py");
+        Path checker = repo.resolve("python/tests/check_openlineage.py");
         Result valid = run(new ProcessBuilder(venv.resolve("bin/python").toString(), checker.toString(), kilnLineage().toString()), 0);
         assertTrue(valid.output().startsWith(kilnEvents + " events valid ("), valid.output());
         List<String> lines = new ArrayList<>(Files.readAllLines(kilnLineage()));

@@ -50,6 +50,8 @@ class PythonIT {
         pb.environment().put("KILN_JOBS_JAR", System.getProperty("kiln.jobJar"));
         pb.environment().put("KILN_CONNECT_PYTHON", connectPythonPath);
         pb.environment().put("KILN_MLFLOW_VENV", mlflowVenvPath);
+        // The OpenLineage client (openlineage-python, with Airflow's OpenLineage provider in the Airflow venv)
+        pb.environment().put("KILN_OPENLINEAGE_PYTHON", PythonVenvs.base("kiln.airflowVenv").resolve("bin/python").toString());
         pb.environment().put("KILN_JAVA_OPTS", "-XX:+UseSerialGC " + ShortJvm.onJobClasspath()); // the suite's bin/kiln processes
         Process p = pb.start();
         if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
