@@ -197,9 +197,7 @@ public final class BenchCommand implements Callable<Integer> {
         if ("daily".equals(what) || "daily-step".equals(what)) {
             java.time.LocalDate on = day;
             if (on == null) {
-                try (BenchContext probe = open(List.of())) {
-                    on = dev.kiln.api.ReferencePipeline.Plan.parse(probe.config().config()).scoreTo();
-                }
+                on = PipelineBench.Reference.of(this).plan().scoreTo();
             }
             return "daily".equals(what) ? DailyBench.run(this, rounds, on) : DailyBench.step(this, step, on);
         }

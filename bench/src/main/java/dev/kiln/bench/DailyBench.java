@@ -6,7 +6,6 @@ import static org.apache.spark.sql.functions.to_date;
 
 import dev.kiln.api.ReferencePipeline;
 import dev.kiln.lakehouse.KilnException;
-import dev.kiln.training.spec.Algorithm;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -61,7 +60,7 @@ final class DailyBench {
     static int run(BenchCommand bench, int rounds, LocalDate day) {
         Path home = Path.of(System.getProperty("kiln.home", "."));
         Path kiln = home.resolve("bin/kiln");
-        Layout at = layout(bench, day);
+        Layout at = layout(PipelineBench.Reference.of(bench).root(), day);
         long started = System.nanoTime();
         delete(at.base());
         progress("bench daily: preparing both lakehouses with the flights before " + day + " (not timed)");
@@ -95,11 +94,7 @@ final class DailyBench {
     /** Where a run keeps its files: the split source, both lakehouses and their copies, the logs. */
     record Layout(Path base, Path history, Path dayFile, Path kilnRoot, Path handRoot, LocalDate day) {}
 
-    static Layout layout(BenchCommand bench, LocalDate day) {
-        String root;
-        try (BenchContext probe = bench.open(List.of())) { // configuration only: no Spark
-            root = probe.config().lakehouse().root();
-        }
+    static Layout layout(String root, LocalDate day) {
         if (!root.startsWith("file:") && root.contains(":")) {
             throw new KilnException("bench daily runs on a local lakehouse root, not " + root);
         }
@@ -258,24 +253,15 @@ final class DailyBench {
      * former; prepare-hand runs the hand-written pipeline on them; the task names run that hand-written task on the day.
      */
     static int step(BenchCommand bench, String step, LocalDate day) {
-        Layout at = layout(bench, day);
-        ReferencePipeline.Plan plan;
-        String source;
-        Map<String, String> grid = new LinkedHashMap<>();
-        dev.kiln.training.spec.ModelSpec modelSpec;
-        try (BenchContext probe = bench.open(List.of())) {
-            plan = ReferencePipeline.Plan.parse(probe.config().config()).single(Algorithm.LOGISTIC_REGRESSION);
-            source = probe.config().dataset(plan.dataset()).path();
-            com.typesafe.config.Config g = probe.config().config().getConfig("models." + plan.model() + ".grids.logistic-regression");
-            g.root().keySet().forEach(k -> grid.put(k, g.getList(k).get(0).render()));
-            modelSpec = dev.kiln.training.spec.ModelSpec.parse(probe.config().config(), plan.model());
-        }
+        PipelineBench.Reference ref = PipelineBench.Reference.of(bench);
+        Layout at = layout(ref.root(), day);
+        ReferencePipeline.Plan plan = ref.plan();
         if ("prepare-kiln".equals(step)) {
             List<String> overrides = new ArrayList<>(List.of("kiln.lakehouse.root=" + at.kilnRoot().toUri(),
                     "datasets." + plan.dataset() + ".source.path=" + at.history().toUri()));
-            grid.forEach((k, v) -> overrides.add("models." + plan.model() + ".grids.logistic-regression." + k + "=[" + v + "]"));
+            overrides.addAll(ref.gridOverrides());
             try (BenchContext ctx = bench.open(overrides)) {
-                var flights = ctx.lakehouse().spark().read().parquet(source);
+                var flights = ctx.lakehouse().spark().read().parquet(ref.source());
                 var date = to_date(col("date"));
                 flights.filter(date.lt(lit(java.sql.Date.valueOf(day)))).write().mode("overwrite").parquet(at.history().toString());
                 flights.filter(date.equalTo(lit(java.sql.Date.valueOf(day)))).write().mode("overwrite").parquet(at.dayFile().toString());
@@ -290,9 +276,7 @@ final class DailyBench {
             return 0;
         }
         try (BenchContext ctx = bench.open(List.of("kiln.lakehouse.root=" + at.handRoot().toUri()))) {
-            HandPipeline hand = new HandPipeline(ctx.lakehouse().spark(), at.history().toString(), at.handRoot().toString(),
-                    modelSpec.trainUntil(), modelSpec.validateUntil(), plan.scoreFrom(), plan.scoreTo(),
-                    plan.driftReference().from(), plan.driftReference().to(), grid);
+            HandPipeline hand = ref.hand(ctx.lakehouse().spark(), at.history().toString(), at.handRoot().toString());
             if ("prepare-hand".equals(step)) {
                 hand.run((name, body) -> {
                     ctx.progress("bench daily: preparing the hand-written tables: " + name);

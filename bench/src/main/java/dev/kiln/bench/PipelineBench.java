@@ -80,19 +80,11 @@ final class PipelineBench {
             return compare ? ScaleRuns.compare(bench, scales, rounds) : ScaleRuns.scales(bench, scales, side);
         }
         int scale = scales.get(0);
-        String root;
-        String source;
-        ReferencePipeline.Plan plan;
-        Map<String, String> fixedGrid = new LinkedHashMap<>();
-        dev.kiln.training.spec.ModelSpec modelSpec;
-        try (BenchContext probe = bench.open(List.of())) { // configuration only: no Spark yet
-            root = probe.config().lakehouse().root();
-            plan = ReferencePipeline.Plan.parse(probe.config().config()).single(Algorithm.LOGISTIC_REGRESSION);
-            source = probe.config().dataset(plan.dataset()).path();
-            Config grid = probe.config().config().getConfig("models." + plan.model() + ".grids.logistic-regression");
-            grid.root().keySet().forEach(k -> fixedGrid.put(k, grid.getList(k).get(0).render()));
-            modelSpec = dev.kiln.training.spec.ModelSpec.parse(probe.config().config(), plan.model());
-        }
+        Reference ref = Reference.of(bench);
+        String root = ref.root();
+        String source = ref.source();
+        ReferencePipeline.Plan plan = ref.plan();
+        Map<String, String> fixedGrid = ref.grid();
         String base = root.replaceAll("/+$", "") + "/bench/";
         String benchRoot = base + (side == Side.KILN ? "pipeline-x" : "hand-x") + scale;
         String scaled = base + plan.dataset() + "-x" + scale + ".parquet";
@@ -101,7 +93,7 @@ final class PipelineBench {
         if (scale > 1) {
             overrides.add("datasets." + plan.dataset() + ".source.path=" + scaled);
         }
-        fixedGrid.forEach((k, v) -> overrides.add("models." + plan.model() + ".grids.logistic-regression." + k + "=[" + v + "]"));
+        overrides.addAll(ref.gridOverrides());
         try (BenchContext ctx = bench.open(overrides); HeapWatch heap = new HeapWatch(bench.heldHeapSeconds);
                 WorkWatch work = new WorkWatch(ctx.lakehouse().spark().sparkContext(), localPath(benchRoot))) {
             Lakehouse lakehouse = ctx.lakehouse();
@@ -122,9 +114,7 @@ final class PipelineBench {
                     runs.add(stages(ctx, plan, heap, work));
                 } else {
                     List<Stage> stages = new ArrayList<>();
-                    new HandPipeline(lakehouse.spark(), scale == 1 ? source : scaled, benchRoot, modelSpec.trainUntil(),
-                            modelSpec.validateUntil(), plan.scoreFrom(), plan.scoreTo(), plan.driftReference().from(),
-                            plan.driftReference().to(), fixedGrid).run(timer(ctx, heap, work, stages, 7));
+                    ref.hand(lakehouse.spark(), scale == 1 ? source : scaled, benchRoot).run(timer(ctx, heap, work, stages, 7));
                     runs.add(stages);
                 }
             }
@@ -183,6 +173,37 @@ final class PipelineBench {
             }
         }
         return 0;
+    }
+
+    /**
+     * What a bench of the reference pipeline reads from the configuration (no Spark started): the lakehouse root, the
+     * dataset's source, the plan with one logistic regression, its grid's first point, the model's windows.
+     */
+    record Reference(String root, String source, ReferencePipeline.Plan plan, Map<String, String> grid,
+            dev.kiln.training.spec.ModelSpec modelSpec) {
+        static Reference of(BenchCommand bench) {
+            try (BenchContext probe = bench.open(List.of())) {
+                ReferencePipeline.Plan plan = ReferencePipeline.Plan.parse(probe.config().config()).single(Algorithm.LOGISTIC_REGRESSION);
+                Map<String, String> grid = new LinkedHashMap<>();
+                Config g = probe.config().config().getConfig("models." + plan.model() + ".grids.logistic-regression");
+                g.root().keySet().forEach(k -> grid.put(k, g.getList(k).get(0).render()));
+                return new Reference(probe.config().lakehouse().root(), probe.config().dataset(plan.dataset()).path(), plan,
+                        grid, dev.kiln.training.spec.ModelSpec.parse(probe.config().config(), plan.model()));
+            }
+        }
+
+        /** Settings that fix the model's grid to its first point (Kiln's side trains what the hand-written side does). */
+        List<String> gridOverrides() {
+            List<String> out = new ArrayList<>();
+            grid.forEach((k, v) -> out.add("models." + plan.model() + ".grids.logistic-regression." + k + "=[" + v + "]"));
+            return out;
+        }
+
+        /** The hand-written pipeline over {@code source}, its tables under {@code root}, with this plan's windows. */
+        HandPipeline hand(org.apache.spark.sql.SparkSession spark, String source, String root) {
+            return new HandPipeline(spark, source, root, modelSpec.trainUntil(), modelSpec.validateUntil(), plan.scoreFrom(),
+                    plan.scoreTo(), plan.driftReference().from(), plan.driftReference().to(), grid);
+        }
     }
 
     private static StageTimer timer(BenchContext ctx, HeapWatch heap, WorkWatch work, List<Stage> stages, int count) {
